@@ -1,0 +1,198 @@
+"""The ``ZOOMCONNECT`` setting: defaults, validation and typed accessors, read at call time.
+
+Every key lives in :data:`DEFAULTS`, with its validator in :data:`_VALIDATORS`. Nothing is
+cached: ``override_settings(ZOOMCONNECT=...)`` takes effect on the next call. A wrong value
+raises :class:`~django_zoomconnect.exceptions.ConfigurationError` naming the key; the system
+checks in :mod:`django_zoomconnect.checks` report the same problems at start-up.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+from .exceptions import ConfigurationError
+
+DEFAULTS: dict[str, Any] = {
+    # Credentials and where the API lives.
+    "EMAIL": None,
+    "API_TOKEN": None,
+    "BASE_URL": "https://www.zoomconnect.com/app/",
+    "AUTH_METHOD": "headers",
+    # HTTP behaviour of the client.
+    "TIMEOUT": (5.0, 30.0),
+    "GET_RETRIES": 3,
+    "RETRY_BACKOFF": 0.5,
+    # Webhooks.
+    "WEBHOOK_SECRET": None,
+    # Dates and phone numbers.
+    "API_TIMEZONE": "Africa/Johannesburg",
+    "DEFAULT_REGION": "ZA",
+    "PHONE_NUMBER_FORMAT": "e164",
+}
+
+AUTH_METHODS = ("headers", "basic", "query")
+PHONE_NUMBER_FORMATS = ("e164", "digits", "national")
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {type(value).__name__}")
+    return value
+
+
+def _base_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {type(value).__name__}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must not have a query string or fragment")
+    return value if value.endswith("/") else value + "/"
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def validate(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(map(repr, choices))}")
+        return str(value)
+
+    return validate
+
+
+def _timeout(value: Any) -> tuple[float, float]:
+    if isinstance(value, bool):
+        raise ValueError("must be a number of seconds or a (connect, read) pair")
+    if isinstance(value, int | float):
+        pair: tuple[Any, ...] = (value, value)
+    elif isinstance(value, list | tuple) and len(value) == 2:
+        pair = tuple(value)
+    else:
+        raise ValueError("must be a number of seconds or a (connect, read) pair")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in pair):
+        raise ValueError(f"{value!r} must hold positive numbers of seconds")
+    return float(pair[0]), float(pair[1])
+
+
+def _non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} must be a whole number, zero or more")
+    return value
+
+
+def _non_negative_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{value!r} must be a number, zero or more")
+    return float(value)
+
+
+def _secrets(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) and v for v in values):
+        raise ValueError("must be a non-empty string or a list of them, newest first")
+    return tuple(values)
+
+
+def _timezone(value: Any) -> ZoneInfo:
+    if not isinstance(value, str):
+        raise ValueError(f"must be an IANA time zone name, not {type(value).__name__}")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known IANA time zone") from None
+
+
+def _region(value: Any) -> str:
+    import phonenumbers
+
+    if not isinstance(value, str) or value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not a two-letter region code known to phonenumbers")
+    return value.upper()
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "EMAIL": _optional_str,
+    "API_TOKEN": _optional_str,
+    "BASE_URL": _base_url,
+    "AUTH_METHOD": _choice(*AUTH_METHODS),
+    "TIMEOUT": _timeout,
+    "GET_RETRIES": _non_negative_int,
+    "RETRY_BACKOFF": _non_negative_number,
+    "WEBHOOK_SECRET": _secrets,
+    "API_TIMEZONE": _timezone,
+    "DEFAULT_REGION": _region,
+    "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),
+}
+
+
+def user_settings() -> Mapping[str, Any]:
+    """The project's ``ZOOMCONNECT`` dict as it is now (empty when unset)."""
+    value = getattr(settings, "ZOOMCONNECT", None)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"settings.ZOOMCONNECT must be a dict, not {type(value).__name__}.")
+    return value
+
+
+def unknown_keys() -> list[tuple[str, str | None]]:
+    """Keys of ``ZOOMCONNECT`` this package does not know, each with the closest known key."""
+    result = []
+    for key in user_settings():
+        if key not in DEFAULTS:
+            close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
+            result.append((str(key), close[0] if close else None))
+    return result
+
+
+def get(name: str) -> Any:
+    """The validated value of ``ZOOMCONNECT[name]``, or its default.
+
+    Raises :class:`ConfigurationError` naming the key when the value is wrong.
+    """
+    if name not in DEFAULTS:
+        raise KeyError(f"{name!r} is not a django_zoomconnect setting")
+    raw = user_settings().get(name, DEFAULTS[name])
+    try:
+        return _VALIDATORS[name](raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"settings.ZOOMCONNECT[{name!r}] {exc}.") from None
+
+
+def required(name: str) -> Any:
+    """Like :func:`get`, but a missing value is a :class:`ConfigurationError`."""
+    value = get(name)
+    if value is None:
+        raise ConfigurationError(
+            f"settings.ZOOMCONNECT[{name!r}] is not set; it is required to call the Zoom Connect API."
+        )
+    return value
+
+
+def base_url() -> str:
+    return str(get("BASE_URL"))
+
+
+def api_timezone() -> ZoneInfo:
+    tz: ZoneInfo = get("API_TIMEZONE")
+    return tz
+
+
+def timeout() -> tuple[float, float]:
+    value: tuple[float, float] = get("TIMEOUT")
+    return value
+
+
+def webhook_secrets() -> tuple[str, ...]:
+    value: tuple[str, ...] = get("WEBHOOK_SECRET")
+    return value

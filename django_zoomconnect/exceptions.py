@@ -1,0 +1,150 @@
+"""The exception hierarchy: each class tells the caller what it can safely do next.
+
+Three questions decide what a caller does after a failure, and the classes answer them:
+
+* Was anything sent? :class:`NotSentError` says certainly not (retry freely);
+  :class:`MayHaveBeenSentError` says perhaps (look the message up before sending again).
+* Did the provider answer? :class:`ZoomConnectAPIError` carries the HTTP status, the provider's
+  ``code``, ``message`` and ``developerMessage`` and the response.
+* Is it our own configuration? :class:`ConfigurationError` is also Django's
+  ``ImproperlyConfigured``.
+
+A server error (5xx) is both an API error and "may have been sent"; a rate limit (429) is both
+an API error and "not sent". Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    import requests
+
+
+class ZoomConnectError(Exception):
+    """Base class of every error this package raises."""
+
+    #: True when the request may have reached the provider and been acted on.
+    may_have_been_sent: bool = False
+    #: True when the same call may succeed if simply tried again later.
+    transient: bool = False
+
+
+class ConfigurationError(ZoomConnectError, ImproperlyConfigured):
+    """The ``ZOOMCONNECT`` setting (or a client argument) is missing or wrong."""
+
+
+class PhoneNumberError(ZoomConnectError, ValueError):
+    """A phone number could not be parsed or is not a valid number."""
+
+    def __init__(self, message: str, *, number: object = None) -> None:
+        super().__init__(message)
+        self.number = number
+
+
+# --- transport ---------------------------------------------------------------------------------
+
+
+class NotSentError(ZoomConnectError):
+    """The request certainly did not reach the provider: retrying cannot send twice."""
+
+    transient = True
+
+
+class ConnectError(NotSentError):
+    """The connection could not be opened (refused, DNS failure, TLS failure)."""
+
+
+class ConnectTimeoutError(NotSentError):
+    """Opening the connection took longer than the connect timeout."""
+
+
+class MayHaveBeenSentError(ZoomConnectError):
+    """The request may have been processed: look the message up before sending it again."""
+
+    may_have_been_sent = True
+    transient = True
+
+
+class ReadTimeoutError(MayHaveBeenSentError):
+    """The request was written but no answer came within the read timeout."""
+
+
+class ConnectionLostError(MayHaveBeenSentError):
+    """The connection broke after the request was written."""
+
+
+# --- answers from the provider -----------------------------------------------------------------
+
+
+class ZoomConnectAPIError(ZoomConnectError):
+    """The provider answered with an error status (or an unreadable body).
+
+    ``status`` is the HTTP status, ``code``, ``message`` and ``developer_message`` come from the
+    provider's error body when it has one, and ``response`` is the ``requests.Response``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        provider_message: str | None = None,
+        developer_message: str | None = None,
+        response: requests.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.provider_message = provider_message
+        self.developer_message = developer_message
+        self.response = response
+
+    @property
+    def body(self) -> Any:
+        """The parsed JSON error body, or ``None``."""
+        if self.response is None:
+            return None
+        try:
+            return self.response.json()
+        except ValueError:
+            return None
+
+
+class AuthenticationError(ZoomConnectAPIError):
+    """401 or 403: the email or API token is wrong, or the account may not do this."""
+
+
+class NotFoundError(ZoomConnectAPIError):
+    """404: the contact, group, message or template does not exist."""
+
+
+class InvalidRequestError(ZoomConnectAPIError):
+    """400: the provider refused the request's content; sending it again will not help."""
+
+
+class InvalidNumberError(InvalidRequestError):
+    """400 with provider code 2: the recipient number is not a valid mobile number."""
+
+
+class EmptyMessageError(InvalidRequestError):
+    """400 with provider code 3: the message text is empty."""
+
+
+class RateLimitedError(ZoomConnectAPIError, NotSentError):
+    """429: slow down. ``retry_after`` is the number of seconds to wait, when the provider said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ZoomConnectAPIError, MayHaveBeenSentError):
+    """5xx: the provider failed; a send may or may not have been accepted."""
+
+
+class InvalidResponseError(ZoomConnectAPIError, MayHaveBeenSentError):
+    """A success status with a body that cannot be read as the operation's result."""

@@ -1,0 +1,1 @@
+"""Shared pytest fixtures for the django_zoomconnect test suite."""

@@ -1,0 +1,159 @@
+"""Tests for signing.py: both published known-answer vectors and Hypothesis properties."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from django_zoomconnect.signing import compute_checksum, signing_string, verify_checksum
+
+# The getting-started page's example, signed with its own PHP code (raw values).
+RAW_PARAMS = {
+    "campaign": "campaign",
+    "dataField": "data",
+    "date": "201405161005",
+    "from": "+27726661234",
+    "message": "Test + Message",
+    "messageId": "24567",
+    "nonce": "e273f177-6275-974f-1a12-0d8b92c5b3cb",
+    "nonce-date": "2014051610050102",
+    "to": "+27725551234",
+}
+RAW_STRING = (
+    "campaign=campaign&dataField=data&date=201405161005&from=+27726661234&message=Test + Message"
+    "&messageId=24567&nonce=e273f177-6275-974f-1a12-0d8b92c5b3cb&nonce-date=2014051610050102"
+    "&to=+27725551234"
+)
+RAW_CHECKSUM = "a8feae2be10989b7a9a3d1f38b087a0b5d6d6d9e"
+# The checksum that page prints: no variant of the algorithm reproduces it.
+PUBLISHED_WRONG_CHECKSUM = "9d0e933a457eabf94a73d7e15dd8849e89834464"
+
+# The 2014 PDF guide's worked example (form-encoded values).
+FORM_PARAMS = {
+    "to": "27725551234",
+    "from": "27726661234",
+    "dataField": "data",
+    "date": "201405161005",
+    "message": "Test Message",
+    "charset": "UTF-8",
+    "nonce": "e273f1776275974f1a120d8b92c5b3cb",
+    "nonce-date": "2014051610050102",
+}
+FORM_STRING = (
+    "charset=UTF-8&dataField=data&date=201405161005&from=27726661234&message=Test+Message"
+    "&nonce=e273f1776275974f1a120d8b92c5b3cb&nonce-date=2014051610050102&to=27725551234"
+)
+FORM_CHECKSUM = "e0f97132b829301592874356f76e47edc355688f"
+
+
+def test_raw_known_answer():
+    assert signing_string(RAW_PARAMS) == RAW_STRING
+    assert compute_checksum(RAW_PARAMS, "secret") == RAW_CHECKSUM
+    assert verify_checksum(RAW_PARAMS, RAW_CHECKSUM, "secret")
+
+
+def test_form_known_answer():
+    assert signing_string(FORM_PARAMS, encoding="form") == FORM_STRING
+    assert compute_checksum(FORM_PARAMS, "secret", encoding="form") == FORM_CHECKSUM
+    assert verify_checksum(FORM_PARAMS, FORM_CHECKSUM, "secret")
+
+
+def test_the_getting_started_page_checksum_is_wrong():
+    for encoding in ("raw", "form"):
+        assert compute_checksum(RAW_PARAMS, "secret", encoding=encoding) != PUBLISHED_WRONG_CHECKSUM
+    assert not verify_checksum(RAW_PARAMS, PUBLISHED_WRONG_CHECKSUM, "secret")
+
+
+def test_checksum_parameter_is_not_signed():
+    with_checksum = {**RAW_PARAMS, "checksum": "anything"}
+    assert compute_checksum(with_checksum, "secret") == RAW_CHECKSUM
+    assert verify_checksum(with_checksum, RAW_CHECKSUM, "secret")
+
+
+def test_form_encoding_matches_php_urlencode():
+    params = {"m": "a b~c*d'e(f)!/é€"}
+    assert signing_string(params, encoding="form") == "m=a+b%7Ec%2Ad%27e%28f%29%21%2F%C3%A9%E2%82%AC"
+
+
+def test_keys_sort_in_byte_order():
+    assert signing_string({"b": "1", "B": "2", "a-b": "3", "a": "4"}) == "B=2&a=4&a-b=3&b=1"
+
+
+def test_rotated_secrets_and_pinned_encodings():
+    assert verify_checksum(RAW_PARAMS, RAW_CHECKSUM, ["new-secret", "secret"])
+    assert not verify_checksum(RAW_PARAMS, RAW_CHECKSUM, ["new-secret", "old"])
+    assert not verify_checksum(RAW_PARAMS, RAW_CHECKSUM, "secret", encodings=("form",))
+    assert verify_checksum(RAW_PARAMS, RAW_CHECKSUM.upper(), "secret")
+
+
+@pytest.mark.parametrize("checksum", [None, "", "zz", "not-hex-€", RAW_CHECKSUM[:-1]])
+def test_missing_or_malformed_checksums_fail(checksum):
+    assert not verify_checksum(RAW_PARAMS, checksum, "secret")
+
+
+def test_empty_secrets_never_verify():
+    assert not verify_checksum(RAW_PARAMS, RAW_CHECKSUM, [])
+    assert not verify_checksum(RAW_PARAMS, compute_checksum(RAW_PARAMS, ""), ["", None or ""])
+
+
+def test_unknown_encoding_is_an_error():
+    with pytest.raises(ValueError, match="encoding"):
+        signing_string(RAW_PARAMS, encoding="base64")  # type: ignore[arg-type]
+
+
+params_strategy = st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=40), max_size=8)
+secret_strategy = st.text(min_size=1, max_size=20)
+encoding_strategy = st.sampled_from(["raw", "form"])
+
+
+@given(params=params_strategy, secret=secret_strategy, encoding=encoding_strategy)
+def test_sign_then_verify(params, secret, encoding):
+    params.pop("checksum", None)
+    checksum = compute_checksum(params, secret, encoding=encoding)
+    assert verify_checksum(params, checksum, secret)
+    assert verify_checksum(params, checksum, [secret], encodings=(encoding,))
+
+
+@given(params=params_strategy, secret=secret_strategy, encoding=encoding_strategy, data=st.data())
+def test_key_order_does_not_matter(params, secret, encoding, data):
+    items = list(params.items())
+    shuffled = dict(data.draw(st.permutations(items)))
+    assert compute_checksum(shuffled, secret, encoding=encoding) == compute_checksum(
+        params, secret, encoding=encoding
+    )
+
+
+def _tamper(text: str, position: int, replacement: str) -> str:
+    position %= len(text) + 1
+    return text[:position] + replacement + text[position + 1 :]
+
+
+@given(
+    params=params_strategy.filter(bool),
+    secret=secret_strategy,
+    encoding=encoding_strategy,
+    data=st.data(),
+)
+def test_any_change_to_a_key_value_or_secret_fails(params, secret, encoding, data):
+    params.pop("checksum", None)
+    if not params:
+        return
+    checksum = compute_checksum(params, secret, encoding=encoding)
+    key = data.draw(st.sampled_from(sorted(params)))
+    what = data.draw(st.sampled_from(["key", "value", "secret"]))
+    position = data.draw(st.integers(min_value=0, max_value=50))
+    replacement = data.draw(st.characters(codec="utf-8"))
+    tampered = dict(params)
+    tampered_secret = secret
+    if what == "value":
+        tampered[key] = _tamper(params[key], position, replacement)
+        changed = tampered[key] != params[key]
+    elif what == "key":
+        new_key = _tamper(key, position, replacement)
+        value = tampered.pop(key)
+        changed = new_key != key and new_key not in params and new_key != "checksum" and bool(new_key)
+        tampered[new_key] = value
+    else:
+        tampered_secret = _tamper(secret, position, replacement)
+        changed = tampered_secret != secret and bool(tampered_secret)
+    if changed:
+        assert not verify_checksum(tampered, checksum, tampered_secret, encodings=(encoding,))
