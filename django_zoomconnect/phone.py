@@ -74,9 +74,7 @@ def _why_invalid(parsed: PhoneNumber) -> str:
 
 
 def parse(number: str, *, region: str | None = None) -> PhoneNumber:
-    """The valid :class:`phonenumbers.PhoneNumber` that ``number`` spells, for callers that need more
-    than E.164 (its region, its type). Same rules and errors as :func:`normalize`.
-    """
+    """Like :func:`normalize`, but the :class:`phonenumbers.PhoneNumber`, for its region or type."""
     if not isinstance(number, str):
         raise _fail(number, f"expected a string, not {type(number).__name__}")
     text = number.strip()
