@@ -1,0 +1,351 @@
+"""Models that mirror the Zoom Connect account: contacts, groups, templates and messages.
+
+Every mirrored model has a local primary key and a nullable, unique ``remote_id`` (``None`` until
+the object exists remotely), the last remote payload in ``remote_data``, ``synced_at`` and a
+``sync_state`` with the last sync error: a row is the source of truth for what this side wants,
+and ``sync_state`` says whether the account agrees yet. The rules that move these fields live in
+``services/``; the models only describe and validate.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import phone
+from .exceptions import PhoneNumberError, ZoomConnectError
+
+
+def validate_phone_number(value: str) -> None:
+    """Field validator: the number must parse and be valid (stored values are E.164)."""
+    try:
+        phone.normalize(value)
+    except PhoneNumberError as exc:
+        raise ValidationError(str(exc), code="invalid_phone_number") from None
+
+
+def new_reference() -> str:
+    """A fresh message reference: 32 hex digits, unique enough to look a send up by ``dataField``."""
+    return uuid.uuid4().hex
+
+
+class SyncState(models.TextChoices):
+    """Whether a mirrored row and the Zoom Connect account agree."""
+
+    SYNCED = "synced", _("In sync")
+    PENDING = "pending", _("Local change waiting to be pushed")
+    DELETING = "deleting", _("Local deletion waiting to be pushed")
+    FAILED = "failed", _("Last push failed; will be retried")
+    REMOTE_DELETED = "remote_deleted", _("Deleted on Zoom Connect")
+
+
+class RemoteObject(models.Model):
+    """Fields shared by every model mirrored from the account."""
+
+    remote_data = models.JSONField(
+        _("remote data"), default=dict, blank=True, help_text=_("The last payload read from Zoom Connect.")
+    )
+    synced_at = models.DateTimeField(
+        _("synced at"), null=True, blank=True, help_text=_("When this row last matched the account.")
+    )
+    sync_state = models.CharField(
+        _("sync state"), max_length=16, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+    )
+    sync_error = models.TextField(_("last sync error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Group(RemoteObject):
+    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255)
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        ordering = ("name", "pk")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(RemoteObject):
+    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
+    title = models.CharField(_("title"), max_length=32, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    phone_number = models.CharField(
+        _("phone number"),
+        max_length=20,
+        unique=True,
+        validators=[validate_phone_number],
+        help_text=_("Stored in E.164, e.g. +27821234567."),
+    )
+    groups = models.ManyToManyField(
+        Group, through="Membership", related_name="contacts", blank=True, verbose_name=_("groups")
+    )
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ("last_name", "first_name", "pk")
+
+    def __str__(self) -> str:
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return f"{name} ({self.phone_number})" if name else self.phone_number
+
+    def clean(self) -> None:
+        super().clean()
+        if self.phone_number:
+            try:
+                self.phone_number = phone.normalize(self.phone_number)
+            except PhoneNumberError as exc:
+                raise ValidationError({"phone_number": str(exc)}) from None
+
+
+class Membership(models.Model):
+    """A contact in a group. The API cannot list members, so memberships are pushed, never pulled."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    sync_state = models.CharField(
+        _("sync state"), max_length=16, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+    )
+    sync_error = models.TextField(_("last sync error"), blank=True)
+    synced_at = models.DateTimeField(_("synced at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        constraints = [
+            models.UniqueConstraint(fields=("contact", "group"), name="zoomconnect_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} in {self.group}"
+
+
+class TemplateContextError(ZoomConnectError, KeyError):
+    """A template placeholder has no value in the context given to :meth:`Template.render`."""
+
+    def __init__(self, template: str, missing: list[str]) -> None:
+        self.missing = missing
+        names = ", ".join(missing)
+        super().__init__(f"Template {template!r} needs a value for: {names}.")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+#: ``{{ name }}`` placeholders; names are letters, digits, underscores and dots.
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+
+
+class Template(RemoteObject):
+    """A message template: pulled from the account, or local (the API cannot create templates).
+
+    Placeholders are written ``{{ name }}``; :meth:`render` fills them from a context and refuses
+    to send a message with a hole in it.
+    """
+
+    remote_id = models.BigIntegerField(_("remote id"), unique=True, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255)
+    body = models.TextField(_("body"), help_text=_("Placeholders are written {{ name }}."))
+
+    class Meta:
+        verbose_name = _("template")
+        verbose_name_plural = _("templates")
+        ordering = ("name", "pk")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_remote(self) -> bool:
+        return self.remote_id is not None
+
+    @property
+    def placeholders(self) -> list[str]:
+        """The placeholder names in order of first appearance."""
+        return list(dict.fromkeys(PLACEHOLDER.findall(self.body)))
+
+    def render(self, context: Mapping[str, Any] | None = None) -> str:
+        """The body with every placeholder replaced; :class:`TemplateContextError` names any missing."""
+        context = context or {}
+        missing = [name for name in self.placeholders if name not in context]
+        if missing:
+            raise TemplateContextError(self.name, missing)
+        return PLACEHOLDER.sub(lambda match: str(context[match.group(1)]), self.body)
+
+
+class Batch(models.Model):
+    """One bulk send: its messages are dispatched in chunks through ``sms/send-bulk``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DISPATCHING = "dispatching", _("Dispatching")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    campaign = models.CharField(_("campaign"), max_length=255, blank=True)
+    template = models.ForeignKey(
+        Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches"
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches")
+    send_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"Batch #{self.pk} {self.campaign}".strip()
+
+
+class MessageStatus(models.TextChoices):
+    """This app's outbox states (first group) and the provider's message statuses."""
+
+    QUEUED = "QUEUED", _("Queued")
+    SENDING = "SENDING", _("Sending")
+    UNCERTAIN = "UNCERTAIN", _("Uncertain (being reconciled)")
+    CANCELLED = "CANCELLED", _("Cancelled")
+    REJECTED = "REJECTED", _("Rejected")
+    SCHEDULED = "SCHEDULED", _("Scheduled")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+    SENT = "SENT", _("Sent")
+    DELIVERED = "DELIVERED", _("Delivered")
+    FAILED = "FAILED", _("Failed")
+    FAILED_REFUNDED = "FAILED_REFUNDED", _("Failed (refunded)")
+    FAILED_OPTOUT = "FAILED_OPTOUT", _("Failed (opted out)")
+    RECEIVED = "RECEIVED", _("Received")
+
+
+#: How far along each status is: a status change may only go to a higher rank.
+STATUS_RANK: dict[str, int] = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SCHEDULED: 1,
+    MessageStatus.SENDING: 2,
+    MessageStatus.UNCERTAIN: 3,
+    MessageStatus.UNKNOWN: 4,
+    MessageStatus.SENT: 5,
+    MessageStatus.DELIVERED: 6,
+    MessageStatus.FAILED: 6,
+    MessageStatus.FAILED_REFUNDED: 6,
+    MessageStatus.FAILED_OPTOUT: 6,
+    MessageStatus.RECEIVED: 6,
+    MessageStatus.CANCELLED: 7,
+    MessageStatus.REJECTED: 7,
+}
+FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank >= 6)
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+
+
+class Message(RemoteObject):
+    """One SMS, sent or received. The row is the source of truth for an outbound message."""
+
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
+    reference = models.CharField(
+        _("reference"),
+        max_length=64,
+        unique=True,
+        default=new_reference,
+        help_text=_("Sent as dataField unless the caller gives one, to find an uncertain send again."),
+    )
+    from_number = models.CharField(_("from"), max_length=64, blank=True)
+    to_number = models.CharField(_("to"), max_length=64, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    campaign = models.CharField(_("campaign"), max_length=255, blank=True, db_index=True)
+    data_field = models.CharField(_("data field"), max_length=255, blank=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=8, blank=True)
+    parts = models.PositiveSmallIntegerField(_("parts"), null=True, blank=True)
+    credit_cost = models.DecimalField(
+        _("credit cost"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    error_code = models.IntegerField(_("provider error code"), null=True, blank=True)
+    read = models.BooleanField(_("read"), default=False)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    template = models.ForeignKey(
+        Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ("-created_at", "-pk")
+        indexes = [
+            models.Index(fields=("status", "scheduled_at"), name="zoomconnect_msg_due"),
+            models.Index(fields=("direction", "-created_at"), name="zoomconnect_msg_direction"),
+            models.Index(fields=("batch", "status"), name="zoomconnect_msg_batch"),
+            models.Index(fields=("to_number",), name="zoomconnect_msg_to"),
+            models.Index(fields=("from_number",), name="zoomconnect_msg_from"),
+        ]
+
+    def __str__(self) -> str:
+        arrow = "→" if self.direction == Direction.OUTBOUND else "←"
+        number = self.to_number if self.direction == Direction.OUTBOUND else self.from_number
+        return f"{arrow} {number}: {self.body[:40]}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class MessageStatusChange(models.Model):
+    """One step in a message's status history."""
+
+    class Source(models.TextChoices):
+        SEND = "send", _("Send")
+        WEBHOOK = "webhook", _("Delivery report")
+        POLL = "poll", _("Status poll")
+        SYNC = "sync", _("Sync")
+        USER = "user", _("User")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_changes")
+    old_status = models.CharField(_("old status"), max_length=16, choices=MessageStatus.choices, blank=True)
+    new_status = models.CharField(_("new status"), max_length=16, choices=MessageStatus.choices)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message status change")
+        verbose_name_plural = _("message status changes")
+        ordering = ("changed_at", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.old_status or '∅'} → {self.new_status}"

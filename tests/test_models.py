@@ -1,0 +1,98 @@
+"""Tests for models.py: validation, template rendering, status ranks, string forms."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+from django_zoomconnect.models import (
+    FINAL_STATUSES,
+    STATUS_RANK,
+    Contact,
+    Direction,
+    Group,
+    Membership,
+    Message,
+    MessageStatus,
+    MessageStatusChange,
+    Template,
+    TemplateContextError,
+)
+
+
+def test_template_renders_placeholders():
+    template = Template(name="welcome", body="Hi {{ name }}, welcome to {{shop}}. Bye {{ name }}!")
+    assert template.placeholders == ["name", "shop"]
+    assert template.render({"name": "Thandi", "shop": "Acme"}) == "Hi Thandi, welcome to Acme. Bye Thandi!"
+
+
+def test_template_names_every_missing_placeholder():
+    template = Template(name="welcome", body="Hi {{ name }} from {{ shop }} on {{ day }}")
+    with pytest.raises(TemplateContextError) as excinfo:
+        template.render({"shop": "Acme"})
+    assert excinfo.value.missing == ["name", "day"]
+    assert str(excinfo.value) == "Template 'welcome' needs a value for: name, day."
+    assert isinstance(excinfo.value, KeyError)
+
+
+def test_template_without_placeholders_and_remote_flag():
+    assert Template(name="t", body="Plain {text}").render() == "Plain {text}"
+    assert not Template(name="t", body="x").is_remote
+    assert Template(name="t", body="x", remote_id=7).is_remote
+
+
+def test_contact_clean_normalizes_the_number():
+    contact = Contact(phone_number="082 123 4567", first_name="Thandi")
+    contact.full_clean()
+    assert contact.phone_number == "+27821234567"
+    assert str(contact) == "Thandi (+27821234567)"
+    assert str(Contact(phone_number="+27821234567")) == "+27821234567"
+
+
+def test_contact_rejects_an_invalid_number():
+    with pytest.raises(ValidationError) as excinfo:
+        Contact(phone_number="12").full_clean()
+    assert "phone_number" in excinfo.value.message_dict
+    assert "'12'" in excinfo.value.message_dict["phone_number"][0]
+
+
+@pytest.mark.django_db
+def test_phone_numbers_and_memberships_are_unique():
+    group = Group.objects.create(name="Customers")
+    contact = Contact.objects.create(phone_number="+27821234567")
+    Membership.objects.create(contact=contact, group=group)
+    assert list(group.contacts.all()) == [contact]
+    with pytest.raises(IntegrityError):
+        Membership.objects.create(contact=contact, group=group)
+
+
+@pytest.mark.django_db
+def test_duplicate_phone_number_is_refused():
+    Contact.objects.create(phone_number="+27821234567")
+    with pytest.raises(IntegrityError):
+        Contact.objects.create(phone_number="+27821234567")
+
+
+@pytest.mark.django_db
+def test_message_defaults_and_history():
+    first = Message.objects.create(to_number="+27821234567", body="Hello")
+    second = Message.objects.create(to_number="+27821234567", body="Hello again")
+    assert first.reference != second.reference
+    assert len(first.reference) == 32
+    assert first.status == MessageStatus.QUEUED
+    assert first.direction == Direction.OUTBOUND
+    assert not first.is_final
+    assert str(first) == "→ +27821234567: Hello"
+    change = MessageStatusChange.objects.create(
+        message=first, old_status="", new_status=MessageStatus.SENT, source=MessageStatusChange.Source.SEND
+    )
+    assert str(change) == "∅ → SENT"
+    inbound = Message(direction=Direction.INBOUND, from_number="+27600000006", body="Yes")
+    assert str(inbound) == "← +27600000006: Yes"
+
+
+def test_status_ranks_move_forward_to_final_states():
+    assert set(STATUS_RANK) == set(MessageStatus.values)
+    assert STATUS_RANK[MessageStatus.SENT] < STATUS_RANK[MessageStatus.DELIVERED]
+    assert STATUS_RANK[MessageStatus.SENDING] < STATUS_RANK[MessageStatus.SENT]
+    assert MessageStatus.DELIVERED in FINAL_STATUSES
+    assert MessageStatus.SENT not in FINAL_STATUSES
