@@ -40,6 +40,7 @@ def test_template_without_placeholders_and_remote_flag():
     assert Template(name="t", body="x", remote_id=7).is_remote
 
 
+@pytest.mark.django_db
 def test_contact_clean_normalizes_the_number():
     contact = Contact(phone_number="082 123 4567", first_name="Thandi")
     contact.full_clean()
@@ -48,6 +49,7 @@ def test_contact_clean_normalizes_the_number():
     assert str(Contact(phone_number="+27821234567")) == "+27821234567"
 
 
+@pytest.mark.django_db
 def test_contact_rejects_an_invalid_number():
     with pytest.raises(ValidationError) as excinfo:
         Contact(phone_number="12").full_clean()
