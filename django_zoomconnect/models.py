@@ -349,3 +349,69 @@ class MessageStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_status or '∅'} → {self.new_status}"
+
+
+class OptOut(models.Model):
+    """A number that asked not to be sent to (a STOP reply, or a FAILED_OPTOUT report)."""
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", _("Opt-out keyword in a reply")
+        DELIVERY_REPORT = "report", _("FAILED_OPTOUT delivery report")
+        MANUAL = "manual", _("Added by hand")
+
+    phone_number = models.CharField(
+        _("phone number"), max_length=64, unique=True, help_text=_("E.164 when the number parses.")
+    )
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="opt_outs"
+    )
+    created_at = models.DateTimeField(_("opted out at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return self.phone_number
+
+
+class WebhookEvent(models.Model):
+    """A verified webhook, stored raw before it is processed; the unique nonce stops replays."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Inbound reply")
+        DELIVERY_REPORT = "report", _("Delivery report")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be processed")
+        PROCESSED = "processed", _("Processed")
+        DEFERRED = "deferred", _("Waiting for its message to appear")
+        FAILED = "failed", _("Processing failed")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    params = models.JSONField(_("parameters"), help_text=_("Exactly as received, checksum included."))
+    nonce = models.CharField(_("nonce"), max_length=128, unique=True)
+    nonce_expires_at = models.DateTimeField(_("nonce expires at"), null=True, blank=True)
+    remote_message_id = models.CharField(_("remote message id"), max_length=64, blank=True, db_index=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ("-received_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.remote_message_id or self.nonce}"
