@@ -30,6 +30,24 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF": 0.5,
     # Webhooks.
     "WEBHOOK_SECRET": None,
+    "WEBHOOK_SIGNATURE_ENCODINGS": ("raw", "form"),
+    "WEBHOOK_MAX_BODY_SIZE": 16384,
+    "WEBHOOK_NONCE_GRACE": 300,
+    "WEBHOOK_PROCESSING": "sync",
+    "WEBHOOK_EVENT_RETENTION_DAYS": 90,
+    "INSECURE_SKIP_WEBHOOK_VERIFICATION": False,
+    "OPT_OUT_KEYWORDS": (
+        "STOP",
+        "STOPALL",
+        "STOP ALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "OPTOUT",
+        "OPT OUT",
+        "OPT-OUT",
+    ),
     # Dates and phone numbers.
     "API_TIMEZONE": "Africa/Johannesburg",
     "DEFAULT_REGION": "ZA",
@@ -37,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 AUTH_METHODS = ("headers", "basic", "query")
+WEBHOOK_ENCODINGS = ("raw", "form")
+WEBHOOK_PROCESSING_MODES = ("sync", "celery")
 PHONE_NUMBER_FORMATS = ("e164", "digits", "national")
 
 
@@ -103,6 +123,43 @@ def _secrets(value: Any) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{value!r} must be a whole number, one or more")
+    return value
+
+
+def _optional_positive_int(value: Any) -> int | None:
+    return None if value is None else _positive_int(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be True or False, not {value!r}")
+    return value
+
+
+def _encodings(value: Any) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple) or not values or not all(v in WEBHOOK_ENCODINGS for v in values):
+        raise ValueError(f"{value!r} must be a non-empty list of {', '.join(map(repr, WEBHOOK_ENCODINGS))}")
+    return tuple(dict.fromkeys(values))
+
+
+def _keywords(value: Any) -> frozenset[str]:
+    # Compared with the whole reply, trimmed, with inner runs of spaces collapsed, casefolded.
+    if not isinstance(value, list | tuple | set | frozenset) or not all(
+        isinstance(v, str) and v.strip() for v in value
+    ):
+        raise ValueError("must be a list of non-empty strings (an empty list turns keywords off)")
+    return frozenset(normalize_keyword(v) for v in value)
+
+
+def normalize_keyword(text: str) -> str:
+    """``text`` as opt-out keywords are compared: trimmed, inner spaces collapsed, casefolded."""
+    return " ".join(text.split()).casefold()
+
+
 def _timezone(value: Any) -> ZoneInfo:
     if not isinstance(value, str):
         raise ValueError(f"must be an IANA time zone name, not {type(value).__name__}")
@@ -129,6 +186,13 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "GET_RETRIES": _non_negative_int,
     "RETRY_BACKOFF": _non_negative_number,
     "WEBHOOK_SECRET": _secrets,
+    "WEBHOOK_SIGNATURE_ENCODINGS": _encodings,
+    "WEBHOOK_MAX_BODY_SIZE": _positive_int,
+    "WEBHOOK_NONCE_GRACE": _non_negative_number,
+    "WEBHOOK_PROCESSING": _choice(*WEBHOOK_PROCESSING_MODES),
+    "WEBHOOK_EVENT_RETENTION_DAYS": _optional_positive_int,
+    "INSECURE_SKIP_WEBHOOK_VERIFICATION": _bool,
+    "OPT_OUT_KEYWORDS": _keywords,
     "API_TIMEZONE": _timezone,
     "DEFAULT_REGION": _region,
     "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),
