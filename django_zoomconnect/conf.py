@@ -48,6 +48,23 @@ DEFAULTS: dict[str, Any] = {
         "OPT OUT",
         "OPT-OUT",
     ),
+    # Sending (services/sending.py, services/reconcile.py and their tasks).
+    "SEND_EAGERLY": False,
+    "SCHEDULING": "local",
+    "BULK_CHUNK_SIZE": 500,
+    "MESSAGES_PER_MINUTE": None,
+    "MAX_PARTS": 6,
+    "CREDITS_PER_PART": 1.0,
+    "BALANCE_CHECK": "warn",
+    "SEND_MAX_ATTEMPTS": 8,
+    "SEND_RETRY_BACKOFF": 10.0,
+    "SEND_RETRY_BACKOFF_MAX": 600.0,
+    "SEND_RETRY_JITTER": 0.5,
+    "CLAIM_LEASE_SECONDS": 300.0,
+    "REQUEUE_AFTER": 120.0,
+    "RECONCILE_AFTER": 30.0,
+    "STATUS_POLL_AFTER": 1800.0,
+    "STATUS_POLL_MAX_AGE": 259200.0,
     # Dates and phone numbers.
     "API_TIMEZONE": "Africa/Johannesburg",
     "DEFAULT_REGION": "ZA",
@@ -58,6 +75,8 @@ AUTH_METHODS = ("headers", "basic", "query")
 WEBHOOK_ENCODINGS = ("raw", "form")
 WEBHOOK_PROCESSING_MODES = ("sync", "celery")
 PHONE_NUMBER_FORMATS = ("e164", "digits", "national")
+SCHEDULING_MODES = ("local", "provider")
+BALANCE_CHECKS = ("refuse", "warn", "off")
 
 
 def _optional_str(value: Any) -> str | None:
@@ -133,6 +152,18 @@ def _optional_positive_int(value: Any) -> int | None:
     return None if value is None else _positive_int(value)
 
 
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{value!r} must be a number of seconds, more than zero")
+    return float(value)
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{value!r} must be a number from 0 to 1")
+    return float(value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"must be True or False, not {value!r}")
@@ -193,6 +224,22 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "WEBHOOK_EVENT_RETENTION_DAYS": _optional_positive_int,
     "INSECURE_SKIP_WEBHOOK_VERIFICATION": _bool,
     "OPT_OUT_KEYWORDS": _keywords,
+    "SEND_EAGERLY": _bool,
+    "SCHEDULING": _choice(*SCHEDULING_MODES),
+    "BULK_CHUNK_SIZE": _positive_int,
+    "MESSAGES_PER_MINUTE": _optional_positive_int,
+    "MAX_PARTS": _positive_int,
+    "CREDITS_PER_PART": _non_negative_number,
+    "BALANCE_CHECK": _choice(*BALANCE_CHECKS),
+    "SEND_MAX_ATTEMPTS": _positive_int,
+    "SEND_RETRY_BACKOFF": _non_negative_number,
+    "SEND_RETRY_BACKOFF_MAX": _non_negative_number,
+    "SEND_RETRY_JITTER": _fraction,
+    "CLAIM_LEASE_SECONDS": _positive_number,
+    "REQUEUE_AFTER": _non_negative_number,
+    "RECONCILE_AFTER": _non_negative_number,
+    "STATUS_POLL_AFTER": _non_negative_number,
+    "STATUS_POLL_MAX_AGE": _positive_number,
     "API_TIMEZONE": _timezone,
     "DEFAULT_REGION": _region,
     "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),
