@@ -69,9 +69,8 @@ def test_timeout_forms(value, expected):
     ],
 )
 def test_invalid_values_name_the_key(key, value):
-    with override_settings(ZOOMCONNECT={key: value}):
-        with pytest.raises(ConfigurationError, match=key) as excinfo:
-            conf.get(key)
+    with override_settings(ZOOMCONNECT={key: value}), pytest.raises(ConfigurationError, match=key) as excinfo:
+        conf.get(key)
     assert isinstance(excinfo.value, ImproperlyConfigured)
     assert "zoomconnect.E004" in check_ids(GOOD, **{key: value})
 
