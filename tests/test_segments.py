@@ -188,7 +188,7 @@ GSM_CHARS = st.sampled_from(sorted(GSM7_BASIC | GSM7_EXTENSION))
 
 def texts(chars: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """Short free text, or long text built from runs so that multi-part messages are common."""
-    runs = st.lists(st.tuples(st.text(chars, min_size=1, max_size=3), st.integers(1, 120)), max_size=8)
+    runs = st.lists(st.tuples(st.text(chars, min_size=1, max_size=3), st.integers(1, 100)), max_size=6)
     return st.one_of(st.text(chars, max_size=40), runs.map(lambda rs: "".join(t * n for t, n in rs)))
 
 
@@ -228,7 +228,7 @@ def test_analyse_agrees_with_the_reference(text):
 def test_parts_never_decrease_as_text_grows(text, suffix):
     before = analyse(text).parts
     assert analyse(text + suffix).parts >= before
-    for index in range(1, min(len(suffix), 20) + 1):
+    for index in range(1, min(len(suffix), 8) + 1):
         assert analyse(text + suffix[:index]).parts >= before
 
 
