@@ -7,8 +7,19 @@ sleeping, and applied lazily whenever anybody looks.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from ..segments import SegmentInfo, analyse
 
 
 class Clock:
@@ -73,3 +84,582 @@ def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("the clock needs an aware datetime (with a time zone)")
     return value.astimezone(UTC)
+
+
+# --- errors the REST surface turns into error bodies ---------------------------------------------
+
+
+class ApiError(Exception):
+    """A refusal the provider would answer with its error body (``RestErrorDTO``).
+
+    ``code`` is the provider's code where one is published (2 invalid number, 3 empty message)
+    and otherwise the HTTP status, as the error-body pattern the provider follows does.
+    """
+
+    def __init__(
+        self, status: int, message: str, *, code: int | None = None, developer_message: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = status if code is None else code
+        self.message = message
+        self.developer_message = developer_message if developer_message is not None else message
+
+
+def invalid_number(number: object) -> ApiError:
+    return ApiError(
+        400,
+        "Invalid mobile number",
+        code=2,
+        developer_message=f"{number!r} is not a valid mobile number",
+    )
+
+
+def empty_message() -> ApiError:
+    return ApiError(400, "Message cannot be empty", code=3)
+
+
+def not_found(kind: str, identifier: object) -> ApiError:
+    return ApiError(404, f"{kind} not found", developer_message=f"No {kind.lower()} with id {identifier!r}")
+
+
+# --- statuses and magic numbers ------------------------------------------------------------------
+
+SCHEDULED = "SCHEDULED"
+UNKNOWN = "UNKNOWN"
+SENT = "SENT"
+DELIVERED = "DELIVERED"
+FAILED = "FAILED"
+FAILED_REFUNDED = "FAILED_REFUNDED"
+FAILED_OPTOUT = "FAILED_OPTOUT"
+#: The status of inbound messages (from the provider's older spec; the current one has none).
+RECEIVED = "RECEIVED"
+STATUSES = (SCHEDULED, UNKNOWN, SENT, FAILED, FAILED_REFUNDED, FAILED_OPTOUT, DELIVERED, RECEIVED)
+FINAL_STATUSES = frozenset({DELIVERED, FAILED, FAILED_REFUNDED, FAILED_OPTOUT})
+
+OUTBOUND = "OUTBOUND"
+INBOUND = "INBOUND"
+
+MAGIC_FAILED = "+27600000001"
+MAGIC_FAILED_REFUNDED = "+27600000002"
+MAGIC_FAILED_OPTOUT = "+27600000003"
+MAGIC_NO_REPORT = "+27600000004"
+MAGIC_INVALID = "+27600000005"
+MAGIC_REPLIES = "+27600000006"
+
+#: What each magic number does; every other valid number is delivered.
+MAGIC_NUMBERS: dict[str, str] = {
+    MAGIC_FAILED: "FAILED",
+    MAGIC_FAILED_REFUNDED: "FAILED_REFUNDED (the credit is refunded)",
+    MAGIC_FAILED_OPTOUT: "FAILED_OPTOUT",
+    MAGIC_NO_REPORT: "SENT, and never a delivery report",
+    MAGIC_INVALID: "refused at send time: 400, code 2 (invalid mobile number)",
+    MAGIC_REPLIES: "DELIVERED, then replies 'Reply to: <text>'",
+}
+_OUTCOMES: dict[str, str | None] = {
+    MAGIC_FAILED: FAILED,
+    MAGIC_FAILED_REFUNDED: FAILED_REFUNDED,
+    MAGIC_FAILED_OPTOUT: FAILED_OPTOUT,
+    MAGIC_NO_REPORT: None,
+}
+
+#: The number outbound messages come from and inbound messages are sent to, unless told otherwise.
+SENDER_NUMBER = "+27870000000"
+#: The longest message accepted, in parts (918 GSM-7 septets or 402 UCS-2 units).
+MAX_PARTS = 6
+REPLY_PREFIX = "Reply to: "
+
+
+# --- numbers and texts, cached because bulk sends repeat them -----------------------------------
+
+_CACHE_LIMIT = 200_000
+_number_cache: dict[str, str | None] = {}
+_za_prefix_cache: dict[str, bool] = {}
+_analysis_cache: dict[str, SegmentInfo] = {}
+
+
+def normalize_number(number: object) -> str | None:
+    """E.164 for a valid number (``+27…``, ``27…`` and ``0…`` forms, region ZA), else ``None``."""
+    if not isinstance(number, str):
+        return None
+    try:
+        return _number_cache[number]
+    except KeyError:
+        pass
+    national = _za_national(number)
+    if national is not None:
+        # South African numbers have nine digits, and the validity patterns of every number type
+        # in phonenumbers' ZA metadata end in at least three free digits: the first seven digits
+        # decide. So ask phonenumbers once per prefix, not once per number.
+        prefix = national[:7]
+        valid = _za_prefix_cache.get(prefix)
+        if valid is None:
+            valid = _parse(number) is not None
+            _za_prefix_cache[prefix] = valid
+        result: str | None = "+27" + national if valid else None
+    else:
+        result = _parse(number)
+    if len(_number_cache) >= _CACHE_LIMIT:
+        _number_cache.clear()
+    _number_cache[number] = result
+    return result
+
+
+def _za_national(number: str) -> str | None:
+    """The nine national digits of ``+27…``, ``27…`` or ``0…`` written without separators."""
+    if len(number) == 12 and number.startswith("+27"):
+        digits = number[3:]
+    elif len(number) == 11 and number.startswith("27"):
+        digits = number[2:]
+    elif len(number) == 10 and number.startswith("0"):
+        digits = number[1:]
+    else:
+        return None
+    return digits if digits.isascii() and digits.isdigit() and digits[0] != "0" else None
+
+
+def _parse(number: str) -> str | None:
+    text = number.strip()
+    if not text or len(text) > 32:
+        return None
+    try:
+        parsed = phonenumbers.parse(text, "ZA")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def analyse_text(text: str) -> SegmentInfo:
+    """:func:`segments.analyse`, cached: a bulk send usually repeats one text many times."""
+    try:
+        return _analysis_cache[text]
+    except KeyError:
+        pass
+    info = analyse(text)
+    if len(_analysis_cache) >= _CACHE_LIMIT:
+        _analysis_cache.clear()
+    _analysis_cache[text] = info
+    return info
+
+
+def parse_date_to_send(value: object, tz: ZoneInfo) -> datetime | None:
+    """``yyyyMMddHHmm`` in the account's time zone, as aware UTC; empty means "now"."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) != 12 or not value.isdigit():
+        raise ApiError(
+            400,
+            "Invalid date to send",
+            developer_message=f"dateToSend must be yyyyMMddHHmm, not {value!r}",
+        )
+    try:
+        local = datetime.strptime(value, "%Y%m%d%H%M")
+    except ValueError:
+        raise ApiError(
+            400, "Invalid date to send", developer_message=f"{value!r} is not a real date and time"
+        ) from None
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class Message:
+    """One message, outbound or inbound. Read it freely; only the simulator changes it."""
+
+    message_id: str
+    message_type: str
+    status: str
+    from_number: str | None
+    to_number: str | None
+    message: str
+    campaign: str | None
+    data_field: str | None
+    credit_cost: float
+    number_of_messages: int
+    created_at: datetime
+    scheduled_at: datetime | None = None
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    final_at: datetime | None = None
+    read: bool = False
+    deleted: bool = False
+    contact_id: str | None = None
+    replied_to_message_id: str | None = None
+    #: The final status planned for an outbound message (None: it stays SENT, no report).
+    outcome: str | None = DELIVERED
+    replies: bool = False
+
+
+@dataclass(slots=True)
+class Contact:
+    contact_id: str
+    contact_number: str
+    title: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass(slots=True)
+class Group:
+    group_id: str
+    name: str
+    members: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Template:
+    template_id: int
+    name: str
+    data: str
+
+
+@dataclass(slots=True)
+class User:
+    user_id: int
+    email_address: str
+    first_name: str | None = None
+    last_name: str | None = None
+    contact_number: str | None = None
+    company: str | None = None
+    credit_balance: float = 0.0
+    password: str | None = field(default=None, repr=False)
+
+
+SEED_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("Welcome", "Welcome! Thanks for joining us."),
+    ("Appointment reminder", "Reminder: you have an appointment tomorrow. Reply YES to confirm."),
+    ("One-time PIN", "Your one-time PIN is 0000. It expires in 5 minutes."),
+)
+
+# Event kinds on the lifecycle heap, in the order they happen to one message.
+_EV_SEND, _EV_FINAL, _EV_REPLY = 0, 1, 2
+
+#: ``notify(kind, message, at)`` with kind ``"delivery_report"`` or ``"reply"``.
+Notify = Callable[[str, Message, datetime], None]
+
+
+class AccountState:
+    """The account and its messages. Every public method takes :attr:`lock` itself; callers
+    that need several steps to be atomic (one HTTP request) hold it around them too."""
+
+    def __init__(
+        self,
+        *,
+        email: str,
+        clock: Clock,
+        timezone: ZoneInfo,
+        balance: float,
+        send_delay: float,
+        delivery_delay: float,
+        reply_delay: float,
+        seed_templates: bool = True,
+        notify: Notify | None = None,
+        credits_per_part: float = 1.0,
+        sender_number: str = SENDER_NUMBER,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.tz = timezone
+        self.email = email
+        self.initial_balance = float(balance)
+        self.send_delay = float(send_delay)
+        self.delivery_delay = float(delivery_delay)
+        self.reply_delay = float(reply_delay)
+        self.seed_templates = seed_templates
+        self.notify = notify
+        self.credits_per_part = float(credits_per_part)
+        self.sender_number = sender_number
+        self._id_prefix = os.urandom(5).hex()
+        self._ids = itertools.count(1)
+        self._seq = itertools.count()
+        self.reset()
+
+    # -- housekeeping
+
+    def reset(self) -> None:
+        """Back to a fresh account: initial balance, seeded templates, nothing else."""
+        with self.lock:
+            self.balance = self.initial_balance
+            self.messages: dict[str, Message] = {}
+            self.message_order: list[Message] = []
+            self.by_data_field: dict[str, list[Message]] = {}
+            self.contacts: dict[str, Contact] = {}
+            self.contacts_by_number: dict[str, str] = {}
+            self.groups: dict[str, Group] = {}
+            self.templates: dict[int, Template] = {}
+            self.users: dict[int, User] = {
+                1: User(
+                    user_id=1,
+                    email_address=self.email,
+                    first_name="Simulator",
+                    last_name="Account",
+                    contact_number="+27820000000",
+                    company="Zoom Connect simulator",
+                )
+            }
+            self.counters: Counter[str] = Counter()
+            self._events: list[tuple[datetime, int, int, Message]] = []
+            if self.seed_templates:
+                for name, data in SEED_TEMPLATES:
+                    self.seed_template(name, data)
+
+    def new_id(self, now: datetime | None = None) -> str:
+        """A 24-hex-digit id like the provider's: seconds, a per-simulator prefix, a counter."""
+        seconds = int((now or self.clock.now()).timestamp()) & 0xFFFFFFFF
+        return f"{seconds:08x}{self._id_prefix}{next(self._ids) & 0xFFFFFF:06x}"
+
+    def main_user(self) -> User:
+        user = self.users[1]
+        user.credit_balance = self.balance
+        user.email_address = self.email
+        return user
+
+    # -- lifecycle
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Apply every transition due at ``now`` (default: the clock); how many were applied."""
+        with self.lock:
+            if now is None:
+                now = self.clock.now()
+            events = self._events
+            applied = 0
+            while events and events[0][0] <= now:
+                due, _, kind, message = heapq.heappop(events)
+                applied += 1
+                if kind == _EV_SEND:
+                    self._mark_sent(message, due)
+                elif kind == _EV_FINAL:
+                    self._mark_final(message, due)
+                else:
+                    self._reply(message, due)
+            return applied
+
+    def next_due(self) -> datetime | None:
+        """When the next transition is due, if any is pending."""
+        with self.lock:
+            return self._events[0][0] if self._events else None
+
+    def _schedule(self, due: datetime, kind: int, message: Message) -> None:
+        heapq.heappush(self._events, (due, next(self._seq), kind, message))
+
+    def _mark_sent(self, message: Message, due: datetime) -> None:
+        message.status = SENT
+        message.sent_at = due
+        if message.outcome is not None:
+            self._schedule(due + timedelta(seconds=self.delivery_delay), _EV_FINAL, message)
+
+    def _mark_final(self, message: Message, due: datetime) -> None:
+        assert message.outcome is not None
+        message.status = message.outcome
+        message.final_at = due
+        self.counters[f"status.{message.outcome}"] += 1
+        if message.outcome == FAILED_REFUNDED:
+            self.balance += message.credit_cost
+        if self.notify is not None:
+            self.notify("delivery_report", message, due)
+        if message.replies:
+            self._schedule(due + timedelta(seconds=self.reply_delay), _EV_REPLY, message)
+
+    def _reply(self, original: Message, due: datetime) -> None:
+        self.receive(
+            original.to_number or "",
+            REPLY_PREFIX + original.message,
+            to_number=original.from_number,
+            reply_to_message_id=original.message_id,
+            at=due,
+        )
+
+    # -- sending
+
+    def send(
+        self,
+        recipient_number: object,
+        text: object,
+        *,
+        date_to_send: datetime | None = None,
+        campaign: object = None,
+        data_field: object = None,
+        release_delay: float = 0.0,
+        now: datetime | None = None,
+    ) -> Message:
+        """Accept one outbound message, or raise :class:`ApiError` as the provider would refuse it.
+
+        Checked in order: the number (code 2), the text (code 3), the length, the credit.
+        """
+        with self.lock:
+            counters = self.counters
+            number = normalize_number(recipient_number)
+            if number is None or number == MAGIC_INVALID:
+                counters["sends.refused"] += 1
+                raise invalid_number(recipient_number)
+            if not isinstance(text, str) or not text.strip():
+                counters["sends.refused"] += 1
+                raise empty_message()
+            info = analyse_text(text)
+            if info.parts > MAX_PARTS:
+                counters["sends.refused"] += 1
+                raise ApiError(
+                    400,
+                    "Message is too long",
+                    developer_message=f"It needs {info.parts} parts; at most {MAX_PARTS} are allowed.",
+                )
+            cost = info.parts * self.credits_per_part
+            if cost > self.balance + 1e-9:
+                counters["sends.refused"] += 1
+                raise ApiError(
+                    400,
+                    "Insufficient credits",
+                    developer_message=f"The message costs {cost:g} credits; the balance is {self.balance:g}.",
+                )
+            if now is None:
+                now = self.clock.now()
+            self.balance -= cost
+            data_value = _optional_text(data_field)
+            message = Message(
+                message_id=self.new_id(now),
+                message_type=OUTBOUND,
+                status=SCHEDULED,
+                from_number=self.sender_number,
+                to_number=number,
+                message=text,
+                campaign=_optional_text(campaign),
+                data_field=data_value,
+                credit_cost=cost,
+                number_of_messages=info.parts,
+                created_at=now,
+                scheduled_at=date_to_send,
+                contact_id=self.contacts_by_number.get(number),
+                outcome=_OUTCOMES.get(number, DELIVERED),
+                replies=number == MAGIC_REPLIES,
+            )
+            self._store(message)
+            release = now if date_to_send is None or date_to_send < now else date_to_send
+            self._schedule(release + timedelta(seconds=release_delay + self.send_delay), _EV_SEND, message)
+            counters["sends.accepted"] += 1
+            if data_value is not None:
+                counters["dataField:" + data_value] += 1
+            return message
+
+    def _store(self, message: Message) -> None:
+        self.messages[message.message_id] = message
+        self.message_order.append(message)
+        if message.data_field is not None:
+            self.by_data_field.setdefault(message.data_field, []).append(message)
+
+    def receive(
+        self,
+        from_number: str,
+        text: str,
+        *,
+        to_number: str | None = None,
+        reply_to_message_id: str | None = None,
+        link: bool = True,
+        at: datetime | None = None,
+    ) -> Message:
+        """Record an inbound message, linked to the message it answers, and announce it.
+
+        Without ``reply_to_message_id`` (and with ``link``), it answers the latest outbound
+        message to the same number, as the provider links replies by number.
+        """
+        with self.lock:
+            if at is None:
+                at = self.clock.now()
+            original: Message | None = None
+            if reply_to_message_id is not None:
+                original = self.messages.get(reply_to_message_id)
+                if original is None:
+                    raise not_found("Message", reply_to_message_id)
+            sender = normalize_number(from_number) or from_number
+            if original is None and link:
+                for candidate in reversed(self.message_order):
+                    if candidate.message_type == OUTBOUND and candidate.to_number == sender:
+                        original = candidate
+                        break
+            if to_number is None:
+                to_number = original.from_number if original is not None else self.sender_number
+            info = analyse_text(text)
+            message = Message(
+                message_id=self.new_id(at),
+                message_type=INBOUND,
+                status=RECEIVED,
+                from_number=sender,
+                to_number=to_number,
+                message=text,
+                campaign=original.campaign if original is not None else None,
+                data_field=original.data_field if original is not None else None,
+                credit_cost=0.0,
+                number_of_messages=max(info.parts, 1),
+                created_at=at,
+                received_at=at,
+                contact_id=self.contacts_by_number.get(sender),
+                replied_to_message_id=original.message_id if original is not None else None,
+                outcome=None,
+            )
+            self._store(message)
+            self.counters["inbound"] += 1
+            if self.notify is not None:
+                self.notify("reply", message, at)
+            return message
+
+    def get_message(self, message_id: str) -> Message:
+        message = self.messages.get(message_id)
+        if message is None:
+            raise not_found("Message", message_id)
+        return message
+
+    # -- account
+
+    def set_balance(self, credits: float) -> None:
+        if isinstance(credits, bool) or not isinstance(credits, int | float) or credits < 0:
+            raise ValueError(f"the balance must be a number, zero or more, not {credits!r}")
+        with self.lock:
+            self.balance = float(credits)
+
+    # -- templates
+
+    def seed_template(self, name: str, data: str, template_id: int | None = None) -> int:
+        """Add (or replace, when ``template_id`` exists) a template; the API cannot create them."""
+        if not isinstance(name, str) or not isinstance(data, str):
+            raise ValueError("a template needs a name and data, both strings")
+        with self.lock:
+            if template_id is None:
+                template_id = max(self.templates, default=0) + 1
+            elif isinstance(template_id, bool) or not isinstance(template_id, int) or template_id < 1:
+                raise ValueError(f"template ids are positive integers, not {template_id!r}")
+            self.templates[template_id] = Template(template_id, name, data)
+            return template_id
+
+    # -- contacts and groups
+
+    def index_contact(self, contact: Contact, old_number: str | None = None) -> None:
+        if old_number is not None and self.contacts_by_number.get(old_number) == contact.contact_id:
+            del self.contacts_by_number[old_number]
+        self.contacts_by_number[contact.contact_number] = contact.contact_id
+
+    def delete_contact(self, contact_id: str) -> None:
+        with self.lock:
+            contact = self.contacts.pop(contact_id, None)
+            if contact is None:
+                raise not_found("Contact", contact_id)
+            if self.contacts_by_number.get(contact.contact_number) == contact_id:
+                del self.contacts_by_number[contact.contact_number]
+            for group in self.groups.values():
+                group.members.discard(contact_id)
+
+    def group_members(self, group_id: str) -> set[str]:
+        """Contact ids in a group (the API cannot list them; tests can)."""
+        with self.lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                raise not_found("Group", group_id)
+            return set(group.members)
+
+
+def _optional_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
