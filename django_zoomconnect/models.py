@@ -205,6 +205,14 @@ class Batch(models.Model):
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches")
     send_at = models.DateTimeField(_("send at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Chunk bookkeeping: messages carry their chunk number; one sms/send-bulk call per chunk.
+    chunk_size = models.PositiveIntegerField(_("chunk size"), default=0)
+    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
+    messages_per_minute = models.PositiveIntegerField(_("messages per minute"), null=True, blank=True)
+    estimated_cost = models.DecimalField(
+        _("estimated cost"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("batch")
@@ -302,6 +310,18 @@ class Message(RemoteObject):
     in_reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
+    # Outbox machinery (services/sending.py): who holds the message, and when to act on it next.
+    chunk = models.PositiveIntegerField(_("chunk"), null=True, blank=True)
+    dispatch_after = models.DateTimeField(
+        _("next action after"),
+        null=True,
+        blank=True,
+        help_text=_("Queued: not sent before this time. Uncertain: not looked up before this time."),
+    )
+    enqueued_at = models.DateTimeField(_("task enqueued at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True, db_index=True)
+    polled_at = models.DateTimeField(_("status polled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -309,6 +329,8 @@ class Message(RemoteObject):
         ordering = ("-created_at", "-pk")
         indexes = [
             models.Index(fields=("status", "scheduled_at"), name="zoomconnect_msg_due"),
+            models.Index(fields=("status", "dispatch_after"), name="zoomconnect_msg_dispatch"),
+            models.Index(fields=("batch", "chunk", "status"), name="zoomconnect_msg_chunk"),
             models.Index(fields=("direction", "-created_at"), name="zoomconnect_msg_direction"),
             models.Index(fields=("batch", "status"), name="zoomconnect_msg_batch"),
             models.Index(fields=("to_number",), name="zoomconnect_msg_to"),
@@ -349,6 +371,25 @@ class MessageStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_status or '∅'} → {self.new_status}"
+
+
+class SendingPause(models.Model):
+    """While a row exists, no message is handed to the provider (the credentials were refused).
+
+    Kept in the database, not the cache, so that every worker process sees it. Messages stay
+    queued; resuming (``services.sending.resume_sending``, the ``zoomconnect_send --resume``
+    command, or a successful balance check) deletes the row and dispatches what is due.
+    """
+
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("paused at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sending pause")
+        verbose_name_plural = _("sending pauses")
+
+    def __str__(self) -> str:
+        return f"Sending paused: {self.reason}"
 
 
 class OptOut(models.Model):
