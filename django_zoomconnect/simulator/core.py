@@ -288,6 +288,21 @@ class Simulator:
                 after_processing=after_processing,
             )
 
+    def connection_refusal_armed(self) -> bool:
+        """Whether the next connection should be refused: the first fault armed without a
+        method or path filter is ``refuse`` (for servers deciding before reading a request)."""
+        with self.lock:
+            return self.faults.armed_for_any("refuse")
+
+    def take_connection_refusal(self) -> bool:
+        """Consume that ``refuse`` fault (see :meth:`connection_refusal_armed`); whether one was."""
+        with self.lock:
+            rule = self.faults.take_for_any("refuse")
+            if rule is None:
+                return False
+            self.state.counters["faults.refuse"] += 1
+            return True
+
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()

@@ -149,5 +149,34 @@ class FaultInjector:
             return rule
         return None
 
+    def _first_unfiltered(self) -> FaultRule | None:
+        for rule in self.rules:
+            if rule.method is None and rule.path is None:
+                return rule
+        return None
+
+    def armed_for_any(self, kind: str) -> bool:
+        """Whether the first fault that applies to *every* request is of ``kind``."""
+        rule = self._first_unfiltered()
+        return rule is not None and rule.kind == kind
+
+    def take_for_any(self, kind: str) -> FaultRule | None:
+        """Consume the first fault applying to every request if it is of ``kind``.
+
+        For transports that must decide before a request exists (a refused connection).
+        """
+        rule = self._first_unfiltered()
+        if rule is None or rule.kind != kind:
+            return None
+        if rule.rate is not None:
+            if self.random.random() >= rule.rate:
+                return None
+        else:
+            rule.remaining -= 1
+            if rule.remaining <= 0:
+                self.rules.remove(rule)
+        rule.fired += 1
+        return rule
+
     def clear(self) -> None:
         self.rules.clear()
