@@ -69,12 +69,15 @@ DEFAULTS: dict[str, Any] = {
     "API_TIMEZONE": "Africa/Johannesburg",
     "DEFAULT_REGION": "ZA",
     "PHONE_NUMBER_FORMAT": "e164",
+    # Sync: what a pull does with a row whose remote object is gone ("mark" keeps it).
+    "SYNC_DELETE_POLICY": "mark",
 }
 
 AUTH_METHODS = ("headers", "basic", "query")
 WEBHOOK_ENCODINGS = ("raw", "form")
 WEBHOOK_PROCESSING_MODES = ("sync", "celery")
 PHONE_NUMBER_FORMATS = ("e164", "digits", "national")
+SYNC_DELETE_POLICIES = ("mark", "delete")
 SCHEDULING_MODES = ("local", "provider")
 BALANCE_CHECKS = ("refuse", "warn", "off")
 
@@ -243,6 +246,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "API_TIMEZONE": _timezone,
     "DEFAULT_REGION": _region,
     "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),
+    "SYNC_DELETE_POLICY": _choice(*SYNC_DELETE_POLICIES),
 }
 
 
