@@ -39,18 +39,16 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
-if TYPE_CHECKING:
-    from .core import Simulator
+from .core import Simulator
 
-__all__ = ["SimulatorServer"]
+__all__ = ["ServedSimulator", "SimulatorServer"]
 
 logger = logging.getLogger("django_zoomconnect.simulator.server")
 
@@ -320,6 +318,8 @@ class SimulatorServer:
         self._wake_r, self._wake_w = socket.socketpair()
         _install_hook()
         _servers.add(self)
+        if isinstance(self.simulator, ServedSimulator):
+            self.simulator.servers.add(self)
         self._thread = threading.Thread(
             target=self._serve, name=f"zoomconnect-simulator:{self.port}", daemon=True
         )
@@ -434,13 +434,7 @@ class SimulatorServer:
             self._refuse_remaining = -1 if count is None else int(count)
             self._refuse_until = None if seconds is None else time.monotonic() + float(seconds)
             self._stop_listening()
-            # An answer being written promised keep-alive: wait (briefly) for it to be out,
-            # then close that connection too, before the caller can reuse it.
-            self._answered.wait_for(lambda: _ANSWERING not in self._connections.values(), timeout=1.0)
-            idle = [connection for connection, state in self._connections.items() if state == _IDLE]
-        for connection in idle:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        self.close_idle_connections()
         self._wake()
 
     def resume(self) -> None:
@@ -475,7 +469,8 @@ class SimulatorServer:
         """Called (through the audit hook) just before a process-local connect() to ``host:port``."""
         if not self._is_me(host, port) or self._stopping.is_set():
             return
-        with self._lock:
+        # Lock order, everywhere: the simulator's lock, then the server's.
+        with self.simulator.lock, self._lock:
             if self._refuse_remaining > 0:
                 self._refuse_remaining -= 1
                 self._stop_listening()
@@ -488,23 +483,40 @@ class SimulatorServer:
         self.resume()
 
     def _take_armed_refusal(self) -> bool:
-        """Consume one ``refuse`` fault armed on the simulator that applies to any request."""
-        take: Callable[[], bool] | None = getattr(self.simulator, "take_connection_refusal", None)
-        return bool(take()) if take is not None else False
+        """Consume the simulator's next ``refuse`` fault if it applies to any request.
+
+        A fault filtered by method or path cannot be decided before the request is read (nor
+        can one armed after a fault that applies to every request): the connection is let
+        through and the simulator decides when the request arrives.
+        """
+        return self.simulator.take_connection_refusal()
 
     def _wants_fresh_connections(self) -> bool:
         if self._refuse_remaining != 0 or self._refuse_until is not None:
             return True
-        peek: Callable[[], bool] | None = getattr(self.simulator, "connection_refusal_armed", None)
-        return bool(peek()) if peek is not None else False
+        return self.simulator.connection_refusal_armed()
+
+    def close_idle_connections(self) -> None:
+        """Close keep-alive connections waiting for a request, so clients connect anew.
+
+        Call it after arming a ``refuse`` fault while clients may hold an open connection:
+        the refusal can then happen at ``connect()``. :class:`ServedSimulator` does it for you.
+        """
+        with self._lock:
+            self._answered.wait_for(lambda: _ANSWERING not in self._connections.values(), timeout=1.0)
+            idle = [connection for connection, state in self._connections.items() if state == _IDLE]
+        for connection in idle:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     # --- connection bookkeeping -----------------------------------------------------------
 
     def _answering(self, connection: socket.socket) -> bool:
         """Mark ``connection`` as being answered; whether it must close after this answer."""
+        fresh = self._wants_fresh_connections()
         with self._lock:
             self._connections[connection] = _ANSWERING
-            return self._wants_fresh_connections()
+        return fresh
 
     def _track(self, connection: socket.socket, state: str) -> None:
         with self._lock:
@@ -515,3 +527,23 @@ class SimulatorServer:
         with self._lock:
             self._connections.pop(connection, None)
             self._answered.notify_all()
+
+
+class ServedSimulator(Simulator):
+    """A :class:`Simulator` that tells the servers serving it when a refusal is armed.
+
+    Arming ``refuse`` (from Python or the control API) then closes the servers' idle keep-alive
+    connections, so that a client holding one connects anew and is refused at ``connect()``,
+    instead of seeing its request reset on the old connection. The CLI and the live pytest
+    fixture use it; it is an ordinary :class:`Simulator` otherwise.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.servers: weakref.WeakSet[SimulatorServer] = weakref.WeakSet()
+
+    def inject_fault(self, kind: str, **options: Any) -> None:
+        super().inject_fault(kind, **options)
+        if str(kind) == "refuse":
+            for server in list(self.servers):
+                server.close_idle_connections()
