@@ -1,0 +1,226 @@
+"""``python -m django_zoomconnect.simulator``: serve a simulated Zoom Connect API on loopback.
+
+The argument parsing and the run loop live here as functions so that the management command
+``zoomconnect_simulator`` is the same program with Django around it. No Django settings are
+needed to run this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from .server import ServedSimulator, SimulatorServer
+
+__all__ = ["add_arguments", "build_simulator", "main", "run", "settings_snippet"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class _Writer(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to ``parser`` (shared by the CLI and the management command)."""
+    where = parser.add_argument_group("where it listens")
+    where.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
+    where.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)"
+    )
+    where.add_argument(
+        "--no-control",
+        dest="control",
+        action="store_false",
+        help="do not answer the control API under /_simulator/",
+    )
+    where.add_argument("--log-requests", action="store_true", help="print one line per request received")
+
+    account = parser.add_argument_group("the simulated account")
+    account.add_argument("--email", default=None, help="account email accepted by the API")
+    account.add_argument("--token", default=None, help="API token accepted by the API")
+    account.add_argument("--secret", default=None, help="webhook secret used to sign webhooks")
+    account.add_argument("--balance", type=float, default=None, help="starting credit balance")
+    account.add_argument(
+        "--timezone", default=None, help="the provider's time zone (default: Africa/Johannesburg)"
+    )
+    account.add_argument(
+        "--no-templates",
+        dest="seed_templates",
+        action="store_false",
+        help="start without the seeded message templates",
+    )
+    account.add_argument(
+        "--date-format",
+        choices=("epoch", "iso"),
+        default=None,
+        help="how dates are written in JSON answers (default: epoch milliseconds)",
+    )
+
+    timing = parser.add_argument_group("message lifecycle (seconds)")
+    timing.add_argument("--send-delay", type=float, default=None, help="SCHEDULED/accepted to SENT")
+    timing.add_argument("--delivery-delay", type=float, default=None, help="SENT to DELIVERED or FAILED")
+    timing.add_argument("--reply-delay", type=float, default=None, help="delivery to the auto-reply")
+
+    hooks = parser.add_argument_group("webhooks")
+    hooks.add_argument("--reply-url", default=None, help="where inbound replies are POSTed")
+    hooks.add_argument("--delivery-report-url", default=None, help="where delivery reports are POSTed")
+    hooks.add_argument(
+        "--webhook-signing",
+        choices=("raw", "form"),
+        default=None,
+        help="how the checksum is computed (default: raw)",
+    )
+    hooks.add_argument(
+        "--webhook-params-in",
+        choices=("body", "query", "both"),
+        default=None,
+        help="where webhook parameters travel (default: body)",
+    )
+
+
+#: Option name -> Simulator keyword, for the options that are passed through when given.
+_SIMULATOR_OPTIONS = {
+    "email": "email",
+    "token": "token",
+    "secret": "secret",
+    "balance": "balance",
+    "timezone": "timezone",
+    "seed_templates": "seed_templates",
+    "date_format": "date_format",
+    "send_delay": "send_delay",
+    "delivery_delay": "delivery_delay",
+    "reply_delay": "reply_delay",
+    "reply_url": "reply_url",
+    "delivery_report_url": "delivery_report_url",
+    "webhook_signing": "webhook_signing",
+    "webhook_params_in": "webhook_params_in",
+    "control": "control",
+}
+
+
+def build_simulator(options: Mapping[str, Any]) -> ServedSimulator:
+    """A simulator configured from parsed options; unset ones keep the :class:`Simulator`'s
+    defaults. (A :class:`ServedSimulator`: a refusal armed over the control API then reaches
+    clients holding a keep-alive connection.)"""
+    kwargs = {
+        keyword: options[name]
+        for name, keyword in _SIMULATOR_OPTIONS.items()
+        if options.get(name) is not None
+    }
+    return ServedSimulator(**kwargs)
+
+
+def settings_snippet(base_url: str, email: str, token: str, secret: str | None) -> str:
+    """The ``ZOOMCONNECT`` setting that points a project at a running simulator."""
+    lines = [
+        "ZOOMCONNECT = {",
+        f'    "BASE_URL": "{base_url}",',
+        f'    "EMAIL": "{email}",',
+        f'    "API_TOKEN": "{token}",',
+    ]
+    if secret:
+        lines.append(f'    "WEBHOOK_SECRET": "{secret}",')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _describe(server: SimulatorServer, options: Mapping[str, Any]) -> str:
+    email = options.get("email") or "simulator@example.com"
+    token = options.get("token") or "simulator-token"
+    secret = options.get("secret") if options.get("secret") is not None else "simulator-secret"
+    control = server.control_url if options.get("control", True) else "disabled (--no-control)"
+    reply = options.get("reply_url") or "not sent (no --reply-url)"
+    report = options.get("delivery_report_url") or "not sent (no --delivery-report-url)"
+    return "\n".join(
+        [
+            f"Zoom Connect simulator listening on {server.url}",
+            f"  control API:      {control}",
+            f"  email:            {email}",
+            f"  API token:        {token}",
+            f"  webhook secret:   {secret or '(none: webhooks are not signed)'}",
+            f"  replies to:       {reply}",
+            f"  reports to:       {report}",
+            "",
+            "Point your project at it (settings.py):",
+            "",
+            settings_snippet(server.url, email, token, secret),
+            "",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+def run(
+    options: Mapping[str, Any],
+    out: _Writer,
+    *,
+    ready: Callable[[SimulatorServer], None] | None = None,
+) -> int:
+    """Serve until Ctrl-C (or SIGTERM); ``ready`` is called once it listens (for tests)."""
+    simulator = build_simulator(options)
+    server = SimulatorServer(simulator, host=options.get("host") or DEFAULT_HOST, port=options["port"])
+    request_log = logging.getLogger("django_zoomconnect.simulator.server")
+    lines, level = _Lines(out), request_log.level
+    if options.get("log_requests"):
+        request_log.addHandler(lines)
+        request_log.setLevel(logging.DEBUG)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.start()
+        out.write(_describe(server, options))
+        flush = getattr(out, "flush", None)
+        if flush is not None:
+            flush()
+        if ready is not None:
+            ready(server)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        request_log.removeHandler(lines)
+        request_log.setLevel(level)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    out.write("Simulator stopped.\n")
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class _Lines(logging.Handler):
+    """Request log lines, written where the banner went."""
+
+    def __init__(self, out: _Writer) -> None:
+        super().__init__(logging.DEBUG)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.out.write(self.format(record) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m django_zoomconnect.simulator",
+        description="Serve a simulated Zoom Connect SMS API (REST, webhooks, faults) for "
+        "development and tests. Never use it to reach real phones: nothing is ever sent.",
+    )
+    add_arguments(parser)
+    options = vars(parser.parse_args(argv))
+    return run(options, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

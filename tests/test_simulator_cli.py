@@ -1,0 +1,207 @@
+"""Tests for ``python -m django_zoomconnect.simulator`` and ``manage.py zoomconnect_simulator``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.test import override_settings
+
+from django_zoomconnect.client import ZoomConnectClient
+from django_zoomconnect.management.commands import zoomconnect_simulator
+from django_zoomconnect.simulator import __main__ as cli
+from django_zoomconnect.simulator.server import ServedSimulator, SimulatorServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse(*argv: str) -> dict[str, Any]:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return vars(parser.parse_args(list(argv)))
+
+
+def test_defaults_leave_the_simulator_its_own() -> None:
+    options = parse()
+    assert options["host"] == "127.0.0.1"
+    assert options["port"] == 8765
+    assert options["control"] is True
+    simulator = cli.build_simulator(options)
+    assert isinstance(simulator, ServedSimulator)
+    assert simulator.email == "simulator@example.com"
+    assert simulator.token == "simulator-token"
+    assert simulator.control is True
+
+
+def test_every_flag_reaches_the_simulator() -> None:
+    options = parse(
+        *("--email", "ops@example.com", "--token", "tok", "--secret", "shh"),
+        *("--reply-url", "http://127.0.0.1:8000/zoomconnect/reply/"),
+        *("--delivery-report-url", "http://127.0.0.1:8000/zoomconnect/delivery-report/"),
+        *("--balance", "12.5", "--send-delay", "0", "--delivery-delay", "3", "--reply-delay", "4"),
+        *("--webhook-signing", "form", "--webhook-params-in", "both", "--date-format", "iso"),
+        *("--timezone", "UTC", "--no-templates", "--no-control"),
+    )
+    simulator = cli.build_simulator(options)
+    config = simulator.config()
+    assert (simulator.email, simulator.token, simulator.balance) == ("ops@example.com", "tok", 12.5)
+    assert config["replyUrl"] == "http://127.0.0.1:8000/zoomconnect/reply/"
+    assert config["deliveryReportUrl"] == "http://127.0.0.1:8000/zoomconnect/delivery-report/"
+    assert config["secretSet"] is True
+    assert (config["webhookSigning"], config["webhookParamsIn"]) == ("form", "both")
+    assert (config["sendDelay"], config["deliveryDelay"], config["replyDelay"]) == (0, 3, 4)
+    assert (config["dateFormat"], config["timezone"]) == ("iso", "UTC")
+    assert simulator.control is False
+    assert simulator.state.templates == {}
+
+
+def test_bad_choices_are_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse("--webhook-signing", "sha256")
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_settings_snippet_is_valid_python() -> None:
+    snippet = cli.settings_snippet("http://127.0.0.1:8765/app/", "a@b.c", "tok", "shh")
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # noqa: S102 - our own text
+    assert namespace["ZOOMCONNECT"] == {
+        "BASE_URL": "http://127.0.0.1:8765/app/",
+        "EMAIL": "a@b.c",
+        "API_TOKEN": "tok",
+        "WEBHOOK_SECRET": "shh",
+    }
+    assert "WEBHOOK_SECRET" not in cli.settings_snippet("http://x/app/", "a@b.c", "tok", None)
+
+
+def run_in_thread(options: dict[str, Any]) -> tuple[io.StringIO, SimulatorServer, threading.Thread]:
+    out = io.StringIO()
+    started = threading.Event()
+    servers: list[SimulatorServer] = []
+
+    def ready(server: SimulatorServer) -> None:
+        servers.append(server)
+        started.set()
+
+    thread = threading.Thread(target=cli.run, args=(options, out), kwargs={"ready": ready})
+    thread.start()
+    assert started.wait(10)
+    return out, servers[0], thread
+
+
+def test_run_serves_prints_where_and_stops() -> None:
+    out, server, thread = run_in_thread(parse("--port", "0", "--email", "ops@example.com", "--log-requests"))
+    try:
+        text = out.getvalue()
+        assert f"Zoom Connect simulator listening on {server.url}" in text
+        assert f'"BASE_URL": "{server.url}"' in text
+        assert '"EMAIL": "ops@example.com"' in text
+        assert "simulator-token" in text
+        assert server.control_url in text
+        client = ZoomConnectClient(email="ops@example.com", token="simulator-token", base_url=server.url)
+        with client:
+            assert client.get_balance() == 1000
+    finally:
+        server.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    text = out.getvalue()
+    assert "/app/api/rest/v1/account/balance" in text  # --log-requests
+    assert text.endswith("Simulator stopped.\n")
+
+
+def test_no_control_answers_404_there() -> None:
+    out, server, thread = run_in_thread(parse("--port", "0", "--no-control"))
+    try:
+        assert "disabled (--no-control)" in out.getvalue()
+        assert requests.get(server.control_url + "state", timeout=5).status_code == 404
+    finally:
+        server.stop()
+        thread.join(10)
+
+
+def test_python_dash_m_runs_without_django_and_stops_on_ctrl_c() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django_zoomconnect.simulator", "--port", "0", "--token", "t0k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Zoom Connect simulator listening on http://127.0.0.1:")
+        url = first.rsplit(" ", 1)[1].strip()
+        answer = requests.get(
+            url + "api/rest/v1/account/balance",
+            headers={"email": "simulator@example.com", "token": "t0k", "Accept": "application/json"},
+            timeout=10,
+        )
+        assert answer.json()["creditBalance"] == 1000
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.endswith("Simulator stopped.\n")
+    assert "Traceback" not in err
+
+
+def test_management_command_defaults_to_the_project_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(zoomconnect_simulator, "run", lambda options, out: seen.append(options))
+    with override_settings(
+        ZOOMCONNECT={"EMAIL": "ops@example.com", "API_TOKEN": "proj-token", "WEBHOOK_SECRET": ["new", "old"]}
+    ):
+        call_command("zoomconnect_simulator", "--port", "0", "--balance", "5")
+    assert seen[0]["email"] == "ops@example.com"
+    assert seen[0]["token"] == "proj-token"
+    assert seen[0]["secret"] == "new"
+    assert seen[0]["port"] == 0
+    assert seen[0]["balance"] == 5.0
+
+
+def test_management_command_flags_win_and_missing_settings_are_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(zoomconnect_simulator, "run", lambda options, out: seen.append(options))
+    with override_settings(ZOOMCONNECT={"WEBHOOK_SECRET": 42}):
+        call_command("zoomconnect_simulator", "--token", "flag-token", "--no-control")
+    assert seen[0]["token"] == "flag-token"
+    assert seen[0]["email"] is None
+    assert seen[0]["secret"] is None  # the invalid setting is left to the system checks
+    assert seen[0]["control"] is False
+    assert cli.build_simulator(seen[0]).email == "simulator@example.com"
+
+
+def test_management_command_runs_the_same_program() -> None:
+    # A real run, stopped from a thread once it listens.
+    out = io.StringIO()
+    original = cli.SimulatorServer.start
+
+    def start_then_stop_soon(self: SimulatorServer) -> SimulatorServer:
+        started = original(self)
+        threading.Timer(0.0, self.stop).start()
+        return started
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli.SimulatorServer, "start", start_then_stop_soon)
+        call_command("zoomconnect_simulator", "--port", "0", stdout=out)
+    assert "Zoom Connect simulator listening on http://127.0.0.1:" in out.getvalue()
+    assert '"EMAIL": "tests@example.com"' in out.getvalue()  # from tests/settings.py
+    assert out.getvalue().endswith("Simulator stopped.\n")
