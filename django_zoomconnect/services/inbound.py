@@ -1,0 +1,419 @@
+"""Webhook processing: store verified events, then apply replies and delivery reports exactly once.
+
+Why events are stored raw before anything else: the provider's retry behaviour is undocumented,
+so the only safe answer to a genuine webhook is 2xx as soon as it cannot be lost. The unique
+``nonce`` of :class:`~django_zoomconnect.models.WebhookEvent` makes the insert itself the replay
+check; processing may then fail, be retried, or run on Celery, without the event being lost or
+applied twice.
+
+Why processing is order-tolerant: reports can overtake each other and even overtake the send's
+own response. A status therefore only moves forward (``STATUS_RANK``), and a report for a message
+that is not known yet is kept as ``DEFERRED`` and applied by :func:`apply_deferred_reports` when
+the message appears.
+
+Why processing is idempotent: the provider retries with a fresh nonce (a retry is a new request
+to it), so the same reply or report can arrive as two events. A reply whose remote id is already
+stored is linked, not stored again; a report that changes nothing changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from .. import conf, phone, signals
+from ..events import DELIVERY_REPORT, REPLY, DeliveryReport, InboundReply, event_from_params
+from ..exceptions import PhoneNumberError
+from ..models import (
+    STATUS_RANK,
+    Contact,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageStatusChange,
+    OptOut,
+    SyncState,
+    WebhookEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "PROVIDER_STATUSES",
+    "UnknownStatusError",
+    "apply_deferred_reports",
+    "delete_old_events",
+    "is_opt_out_keyword",
+    "process_event",
+    "reprocess_events",
+    "store_event",
+    "sweep_events",
+]
+
+#: The statuses a delivery report may carry (the provider's, not this app's outbox states).
+PROVIDER_STATUSES = frozenset(
+    {
+        MessageStatus.SCHEDULED,
+        MessageStatus.UNKNOWN,
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.FAILED_REFUNDED,
+        MessageStatus.FAILED_OPTOUT,
+    }
+)
+_SENT_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED})
+_MAX_ERROR = 2000
+
+
+class UnknownStatusError(ValueError):
+    """A delivery report carries a status this package does not know; recorded on the event."""
+
+
+# --- storing -----------------------------------------------------------------------------------
+
+
+def store_event(
+    kind: str, params: Mapping[str, str], *, nonce: str, nonce_expires_at: datetime | None
+) -> WebhookEvent | None:
+    """Store a verified webhook as a ``PENDING`` event, or ``None`` when its nonce was seen before.
+
+    The nonce's unique constraint decides: the insert and the replay check are one statement,
+    so two deliveries of the same webhook racing each other store it once.
+    """
+    if kind not in (REPLY, DELIVERY_REPORT):
+        raise ValueError(f"unknown webhook kind {kind!r}")
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(
+                kind=kind,
+                params=dict(params),
+                nonce=nonce,
+                nonce_expires_at=nonce_expires_at,
+                remote_message_id=params.get("messageId", "")[:64],
+            )
+    except IntegrityError:
+        if WebhookEvent.objects.filter(nonce=nonce).exists():
+            return None
+        raise
+
+
+# --- processing --------------------------------------------------------------------------------
+
+_Signal = Callable[[], object]
+
+
+def process_event(event: WebhookEvent | int) -> WebhookEvent:
+    """Apply a stored event (or its primary key); the event as stored afterwards.
+
+    A processing failure is not raised: the event is marked ``FAILED`` with the error and
+    traceback (``reprocess_events`` tries again), because the webhook it came from was already
+    answered and the caller, such as the view, must still answer 200. An event already
+    ``PROCESSED`` is left alone; one whose message is not known yet becomes ``DEFERRED``.
+    Signals are sent with ``send_robust`` once the surrounding transaction commits.
+    """
+    pk = event.pk if isinstance(event, WebhookEvent) else event
+    try:
+        with transaction.atomic():
+            stored = WebhookEvent.objects.select_for_update().get(pk=pk)
+            if stored.state == WebhookEvent.State.PROCESSED:
+                return stored
+            normalized = event_from_params(stored.kind, stored.params, conf.api_timezone(), event_id=pk)
+            pending: list[_Signal] = []
+            if isinstance(normalized, DeliveryReport):
+                message = _apply_report(stored, normalized, pending)
+            else:
+                message = _store_reply(stored, normalized, pending)
+            stored.state = WebhookEvent.State.PROCESSED if message else WebhookEvent.State.DEFERRED
+            stored.message = message
+            stored.attempts += 1
+            stored.error = ""
+            stored.traceback = ""
+            stored.processed_at = timezone.now() if message else None
+            stored.save(update_fields=("state", "message", "attempts", "error", "traceback", "processed_at"))
+            for send in pending:
+                transaction.on_commit(send)
+            return stored
+    except WebhookEvent.DoesNotExist:
+        raise
+    except Exception as exc:
+        logger.exception("Processing webhook event %s failed; it is kept as failed for reprocessing", pk)
+        WebhookEvent.objects.filter(pk=pk).update(
+            state=WebhookEvent.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:_MAX_ERROR],
+            traceback=traceback.format_exc(),
+            attempts=F("attempts") + 1,
+        )
+        return WebhookEvent.objects.get(pk=pk)
+
+
+def _find_outbound(remote_id: str, data_field: str) -> Message | None:
+    """The outbound message a webhook is about: by remote id, else by its ``dataField`` reference.
+
+    The reference is matched only against messages without a remote id yet (the report overtook
+    the send's response); a ``dataField`` shared by several such messages matches none.
+    """
+    outbound = Message.objects.select_for_update().filter(direction=Direction.OUTBOUND)
+    if remote_id:
+        found = outbound.filter(remote_id=remote_id).first()
+        if found is not None:
+            return found
+    if data_field:
+        candidates = list(
+            outbound.filter(Q(reference=data_field) | Q(data_field=data_field), remote_id__isnull=True)[:2]
+        )
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def _adopt_remote_id(message: Message, remote_id: str) -> None:
+    # The report knows the remote id before the send's response was stored: keep it, so that
+    # later reports and replies find the message directly. Conditional, so it never overwrites.
+    if message.remote_id or not remote_id or len(remote_id) > 64:
+        return
+    if Message.objects.filter(remote_id=remote_id).exists():
+        return
+    if Message.objects.filter(pk=message.pk, remote_id__isnull=True).update(remote_id=remote_id):
+        message.remote_id = remote_id
+
+
+def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Signal]) -> Message | None:
+    status = report.status
+    if status not in PROVIDER_STATUSES:
+        raise UnknownStatusError(f"delivery report with unknown status {status!r}")
+    message = _find_outbound(report.message_id, report.data_field)
+    if message is None:
+        return None
+    _adopt_remote_id(message, report.message_id)
+    old_status = message.status
+    changed = STATUS_RANK[status] > STATUS_RANK.get(old_status, -1)
+    if changed:
+        at = event.received_at
+        message.status = status
+        fields = ["status", "updated_at"]
+        if status in _SENT_STATUSES and message.sent_at is None:
+            message.sent_at = at
+            fields.append("sent_at")
+        if status == MessageStatus.DELIVERED and message.delivered_at is None:
+            message.delivered_at = at
+            fields.append("delivered_at")
+        message.save(update_fields=fields)
+        MessageStatusChange.objects.create(
+            message=message,
+            old_status=old_status,
+            new_status=status,
+            source=MessageStatusChange.Source.WEBHOOK,
+            detail={"webhook_event": event.pk, "nonce": report.nonce},
+        )
+        pending.append(
+            partial(
+                signals.send_robustly,
+                signals.message_status_changed,
+                Message,
+                message=message,
+                old_status=old_status,
+                new_status=status,
+                source=MessageStatusChange.Source.WEBHOOK,
+                event=report,
+            )
+        )
+    if status == MessageStatus.FAILED_OPTOUT:
+        _opt_out(message.to_number, OptOut.Source.DELIVERY_REPORT, "FAILED_OPTOUT", message)
+    pending.insert(
+        0,
+        partial(
+            signals.send_robustly,
+            signals.delivery_report_received,
+            Message,
+            message=message,
+            event=report,
+            status_changed=changed,
+        ),
+    )
+    return message
+
+
+def _normalized_or_raw(number: str) -> str:
+    try:
+        return phone.normalize(number)
+    except (PhoneNumberError, ValueError):
+        return number.strip()
+
+
+def is_opt_out_keyword(text: str) -> bool:
+    """Whether a reply is an opt-out: the whole trimmed text is one of ``OPT_OUT_KEYWORDS``.
+
+    Only the whole message counts ("stop" or " STOP "), never a word inside a sentence ("don't
+    stop sending"), so that a conversation is not mistaken for an opt-out.
+    """
+    keywords: frozenset[str] = conf.get("OPT_OUT_KEYWORDS")
+    return conf.normalize_keyword(text) in keywords
+
+
+def _opt_out(number: str, source: str, detail: str, message: Message | None) -> None:
+    number = _normalized_or_raw(number)
+    if not number:
+        return
+    # get_or_create retries the read when a concurrent opt-out of the same number wins the insert.
+    OptOut.objects.get_or_create(
+        phone_number=number[:64],
+        defaults={"source": source, "detail": detail[:255], "message": message},
+    )
+
+
+def _reply_target(reply: InboundReply, from_number: str) -> Message | None:
+    outbound = Message.objects.filter(direction=Direction.OUTBOUND)
+    if reply.replied_to_message_id:
+        found = outbound.filter(remote_id=reply.replied_to_message_id).first()
+        if found is not None:
+            return found
+    if reply.data_field:
+        by_reference = outbound.filter(reference=reply.data_field).first()
+        if by_reference is not None:
+            return by_reference
+        # A caller's own dataField may be shared by many messages: the latest one to this number.
+        return outbound.filter(data_field=reply.data_field, to_number=from_number).order_by("-pk").first()
+    return None
+
+
+def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal]) -> Message:
+    from_number = _normalized_or_raw(reply.from_number)
+    in_reply_to = _reply_target(reply, from_number)
+    existing = Message.objects.filter(remote_id=reply.message_id).first() if reply.message_id else None
+    if existing is not None:
+        # The same reply again (a provider retry, or pulled by a sync first): link, never duplicate.
+        if existing.in_reply_to_id is None and in_reply_to is not None:
+            existing.in_reply_to = in_reply_to
+            existing.save(update_fields=["in_reply_to", "updated_at"])
+        return existing
+    message = Message(
+        direction=Direction.INBOUND,
+        remote_id=reply.message_id or None,
+        from_number=from_number,
+        to_number=reply.to_number,
+        body=reply.text,
+        campaign=reply.campaign,
+        data_field=reply.data_field,
+        status=MessageStatus.RECEIVED,
+        received_at=reply.date or event.received_at,
+        contact=Contact.objects.filter(phone_number=from_number).first(),
+        in_reply_to=in_reply_to,
+        remote_data=dict(reply.params),
+        sync_state=SyncState.SYNCED,
+        synced_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        existing = Message.objects.filter(remote_id=reply.message_id).first() if reply.message_id else None
+        if existing is None:
+            raise
+        return existing  # stored concurrently by another event of the same reply
+    if is_opt_out_keyword(reply.text):
+        _opt_out(from_number, OptOut.Source.KEYWORD, reply.text.strip(), message)
+    pending.append(
+        partial(signals.send_robustly, signals.message_received, Message, message=message, event=reply)
+    )
+    return message
+
+
+# --- reprocessing and housekeeping -------------------------------------------------------------
+
+
+def apply_deferred_reports(message: Message) -> int:
+    """Apply the reports that arrived before ``message`` was known; how many were applied.
+
+    The sending service calls this right after storing a remote id. Replies stored before their
+    outbound message was known are linked to it as well.
+    """
+    if message.direction != Direction.OUTBOUND:
+        return 0
+    match = Q()
+    if message.remote_id:
+        match |= Q(remote_message_id=message.remote_id)
+    for value in {message.reference, message.data_field} - {""}:
+        match |= Q(params__dataField=value)
+    if not match:
+        return 0
+    deferred = WebhookEvent.objects.filter(
+        match, kind=DELIVERY_REPORT, state=WebhookEvent.State.DEFERRED
+    ).order_by("received_at", "pk")
+    applied = 0
+    for pk in list(deferred.values_list("pk", flat=True)):
+        if process_event(pk).state == WebhookEvent.State.PROCESSED:
+            applied += 1
+    if message.remote_id:
+        Message.objects.filter(
+            direction=Direction.INBOUND,
+            in_reply_to__isnull=True,
+            remote_data__repliedToMessageId=message.remote_id,
+        ).update(in_reply_to=message)
+    return applied
+
+
+def reprocess_events(events: QuerySet[WebhookEvent] | Iterable[WebhookEvent | int]) -> Counter[str]:
+    """Process stored events again (``PROCESSED`` ones are skipped); a count of resulting states.
+
+    Used by the admin action, the ``zoomconnect_webhooks reprocess`` command and the Celery
+    task: events that failed (a bug, a database outage) or were deferred get another chance.
+    """
+    if isinstance(events, QuerySet):
+        pks: list[int] = list(events.order_by("received_at", "pk").values_list("pk", flat=True))
+    else:
+        pks = [item.pk if isinstance(item, WebhookEvent) else item for item in events]
+    states: Counter[str] = Counter()
+    for pk in pks:
+        try:
+            states[process_event(pk).state] += 1
+        except WebhookEvent.DoesNotExist:
+            continue
+    return states
+
+
+def delete_old_events(*, days: int | None = None, now: datetime | None = None) -> int:
+    """Delete events received more than ``days`` ago (default ``WEBHOOK_EVENT_RETENTION_DAYS``).
+
+    An event whose nonce has not expired yet (plus the grace) is kept whatever its age, so that
+    deleting it cannot let a replay of it in. ``None`` retention keeps everything.
+    """
+    if days is None:
+        days = conf.get("WEBHOOK_EVENT_RETENTION_DAYS")
+        if days is None:
+            return 0
+    if days < 0:
+        raise ValueError("days must be zero or more")
+    now = now or timezone.now()
+    grace = timedelta(seconds=float(conf.get("WEBHOOK_NONCE_GRACE")))
+    old = WebhookEvent.objects.filter(received_at__lt=now - timedelta(days=days)).filter(
+        Q(nonce_expires_at__isnull=True) | Q(nonce_expires_at__lt=now - grace)
+    )
+    deleted, _ = old.delete()
+    return deleted
+
+
+def sweep_events(
+    *, pending_older_than: timedelta = timedelta(minutes=5), deferred_limit: int = 1000
+) -> Counter[str]:
+    """Process events a lost Celery message left ``PENDING``, and retry recent ``DEFERRED`` ones.
+
+    A periodic safety net: with ``WEBHOOK_PROCESSING = "celery"`` an event whose task never ran
+    stays pending, and a report whose message was adopted by a sync (which does not call
+    :func:`apply_deferred_reports`) stays deferred. Newest deferred events first, at most
+    ``deferred_limit`` a run, so that reports for messages that never appear cannot starve it.
+    """
+    cutoff = timezone.now() - pending_older_than
+    pending = WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff)
+    deferred = WebhookEvent.objects.filter(state=WebhookEvent.State.DEFERRED).order_by("-received_at", "-pk")
+    pks = list(pending.order_by("received_at", "pk").values_list("pk", flat=True))
+    pks += list(deferred.values_list("pk", flat=True)[:deferred_limit])
+    return reprocess_events(pks)

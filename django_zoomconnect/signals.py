@@ -1,0 +1,82 @@
+"""The signals app code connects to, to react to messages without touching this package's code.
+
+Every signal is sent with ``send_robust`` after the database transaction that stored its rows has
+committed, so a receiver always sees committed rows, and a receiver that raises is logged (with
+``logger.exception`` on the ``django_zoomconnect.signals`` logger) without stopping the others
+or undoing what was stored. The sender is always the :class:`~django_zoomconnect.models.Message`
+model class. Receivers should accept ``**kwargs``: arguments may be added, never removed.
+
+``message_received``
+    An inbound reply was stored. Arguments: ``message`` (the new inbound
+    :class:`~django_zoomconnect.models.Message`, status ``RECEIVED``, with ``contact`` and
+    ``in_reply_to`` set when they could be found), ``event`` (an
+    :class:`~django_zoomconnect.events.InboundReply` with the raw parameters in ``event.params``).
+
+``delivery_report_received``
+    A delivery report was applied to a known message, whether or not it changed the status (a
+    late ``SENT`` after ``DELIVERED`` does not). Arguments: ``message`` (the outbound
+    :class:`~django_zoomconnect.models.Message`, as it is after the report), ``event`` (a
+    :class:`~django_zoomconnect.events.DeliveryReport`), ``status_changed`` (bool). A report
+    for a message not known yet is sent when it is applied, once the message appears.
+
+``message_status_changed``
+    A message's status moved forward. Arguments: ``message``, ``old_status`` and
+    ``new_status`` (values of :class:`~django_zoomconnect.models.MessageStatus`), ``source``
+    (a :class:`~django_zoomconnect.models.MessageStatusChange.Source` value: ``"webhook"`` for
+    a delivery report, ``"send"``, ``"poll"``, ``"sync"`` or ``"user"`` for the other services),
+    ``event`` (the :class:`~django_zoomconnect.events.DeliveryReport` that caused it, or
+    ``None``).
+
+``pre_send``
+    An outbound message is about to be handed to the provider. Arguments: ``message``. Sent by
+    the sending service; its documentation says how a receiver can veto a send.
+
+``post_send``
+    The provider was called for an outbound message. Arguments: ``message`` (with its remote id
+    and status as stored after the call), ``error`` (the
+    :class:`~django_zoomconnect.exceptions.ZoomConnectError` raised, or ``None``). Sent by the
+    sending service.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+message_received = Signal()
+delivery_report_received = Signal()
+message_status_changed = Signal()
+pre_send = Signal()
+post_send = Signal()
+
+__all__ = [
+    "delivery_report_received",
+    "message_received",
+    "message_status_changed",
+    "post_send",
+    "pre_send",
+    "send_robustly",
+]
+
+
+def send_robustly(signal: Signal, sender: Any, **kwargs: Any) -> list[tuple[Any, Any]]:
+    """``signal.send_robust`` with every receiver's exception logged, traceback included.
+
+    A receiver is app code: its failure must neither fail the webhook (which would make the
+    provider retry and the event look unprocessed) nor keep the other receivers from running.
+    """
+    responses = signal.send_robust(sender, **kwargs)
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error(
+                "Receiver %s of a django_zoomconnect signal raised %s",
+                name,
+                type(response).__name__,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+    return responses
