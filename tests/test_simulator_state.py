@@ -266,3 +266,36 @@ def test_normalize_number_matches_phonenumbers():
     assert normalize_number("0027821234567") == "+27821234567"
     assert normalize_number(821234567) is None
     assert normalize_number("") is None
+
+
+def bulk(sim: Simulator, requests: list[dict[str, object]], **options: object) -> list[str]:
+    body = json.dumps({"sendSmsRequests": requests, **options}).encode()
+    response = sim.handle("POST", REST + "sms/send-bulk", "", AUTH, body)
+    assert response.status == 200, response.body
+    return [r["messageId"] for r in response.json()["sendSmsResponses"]]
+
+
+def test_bulk_default_date_to_send_and_per_message_override(sim):
+    first, second = bulk(
+        sim,
+        [
+            {"recipientNumber": "0821234567", "message": "default"},
+            {"recipientNumber": "0821234568", "message": "own", "dateToSend": "202405011200"},
+        ],
+        defaultDateToSend="202405011100",
+    )
+    assert sim.message(first).scheduled_at == datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+    assert sim.message(second).scheduled_at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def test_bulk_messages_per_minute_paces_the_release(sim):
+    requests: list[dict[str, object]] = [
+        {"recipientNumber": "0821234567", "message": f"m{i}"} for i in range(5)
+    ]
+    ids = bulk(sim, requests, messagesPerMinute=2)
+    sim.advance(1)
+    assert [sim.message(i).status for i in ids] == ["SENT", "SENT", "SCHEDULED", "SCHEDULED", "SCHEDULED"]
+    sim.advance(60)
+    assert [sim.message(i).status for i in ids][2:] == ["SENT", "SENT", "SCHEDULED"]
+    sim.advance(60)
+    assert sim.message(ids[4]).sent_at == T0 + timedelta(seconds=121)
