@@ -470,3 +470,17 @@ def test_sweep_processes_stale_pending_and_deferred_events():
     assert WebhookEvent.objects.get(pk=fresh.pk).state == WebhookEvent.State.PENDING
     assert WebhookEvent.objects.get(pk=deferred.pk).state == WebhookEvent.State.PROCESSED
     assert Message.objects.get(remote_id="R1").status == MessageStatus.DELIVERED
+
+
+def test_the_celery_tasks_call_the_service():
+    from django_zoomconnect import tasks
+
+    outbound(status=MessageStatus.SENT)
+    event = inbound.store_event(
+        "report", build_delivery_report_params("R1", "DELIVERED"), nonce="t", nonce_expires_at=None
+    )
+    assert event is not None
+    assert tasks.process_webhook_event(event.pk) == "processed"
+    assert tasks.sweep_webhook_events() == {}
+    WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(days=400))
+    assert tasks.cleanup_webhook_events() == 1
