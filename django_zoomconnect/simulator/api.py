@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from ..segments import SegmentInfo
 from . import state as st
 from .faults import HTTP_FAULTS, FaultRule, TransportFault, TransportKind
-from .state import ApiError, Contact, Group, Message, Template, User
+from .state import ApiError, Contact, Group, Message, Template, User, VoiceMessage
 
 if TYPE_CHECKING:
     from .core import Simulator
@@ -314,6 +314,10 @@ REST_ROUTES: list[tuple[str, dict[str, str]]] = [
     ("sms/send-url/{}", {"GET": "send_url_token", "POST": "send_url_token"}),
     ("templates/all", {"GET": "list_templates"}),
     ("templates/{}", {"GET": "get_template", "DELETE": "delete_template"}),
+    ("voice/all", {"GET": "list_voice"}),
+    ("voice/single-text", {"POST": "send_voice_text"}),
+    ("voice/single-audio", {"POST": "send_voice_audio"}),
+    ("voice/{}", {"GET": "get_voice", "DELETE": "delete_voice"}),
 ]
 
 #: Operations that authenticate with a token in the path instead of the account credentials.
@@ -1170,6 +1174,117 @@ class HttpSurface:
         if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
             return _unauthorized("The URL sending token is wrong")
         return text_response(200, self._send_one(self._url_parameters(request)).message_id)
+
+    # -- voice (the provider's beta)
+
+    def voice_json(self, v: VoiceMessage) -> dict[str, Any]:
+        return {
+            "voiceMessageId": v.voice_message_id,
+            "toNumber": v.to_number,
+            "message": v.message,
+            "language": v.language,
+            "campaign": v.campaign,
+            "userDataField": v.data_field,
+            "audioFileUrl": v.audio_file_url,
+            "messageStatus": v.status,
+            "dateTimeSent": self.when(v.sent_at),
+            "deleted": v.deleted,
+            "links": [],
+        }
+
+    def op_send_voice_text(self, request: Request) -> SimulatorResponse:
+        body = request.json_object()
+        voice = self.state.send_voice(
+            body.get("recipientNumber"),
+            message=_str_field(body, "message"),
+            language=_str_field(body, "language"),
+            campaign=body.get("campaign"),
+            data_field=body.get("dataField"),
+        )
+        return json_response(200, {"voiceMessageId": voice.voice_message_id, "error": None})
+
+    def op_send_voice_audio(self, request: Request) -> SimulatorResponse:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data") or b'name="file"' not in request.body:
+            raise ApiError(
+                400,
+                "An audio file is required",
+                developer_message="POST multipart/form-data with a 'file' part",
+            )
+        query = request.query()
+        voice = self.state.send_voice(
+            query.get("recipientNumber"),
+            campaign=query.get("campaign"),
+            data_field=query.get("dataField"),
+            audio=True,
+        )
+        return json_response(200, {"voiceMessageId": voice.voice_message_id, "error": None})
+
+    def _voice(self, voice_id: str) -> VoiceMessage:
+        voice = self.state.voice.get(voice_id)
+        if voice is None:
+            raise st.not_found("Voice message", voice_id)
+        return voice
+
+    def op_get_voice(self, request: Request, voice_id: str) -> SimulatorResponse:
+        return json_response(200, self.voice_json(self._voice(voice_id)))
+
+    def op_delete_voice(self, request: Request, voice_id: str) -> SimulatorResponse:
+        self._voice(voice_id).deleted = True
+        return empty_response(204)
+
+    def op_list_voice(self, request: Request) -> SimulatorResponse:
+        query = request.query()
+        page = _int_param(query, "page", 1)
+        page_size = _int_param(query, "pageSize", 100)
+        status = (query.get("status") or "").upper() or None
+        if status is not None and status not in st.STATUSES:
+            raise ApiError(400, "Invalid status", developer_message=f"{status!r} is not a message status")
+        first = _date_param(query, "fromDateTimeSent", "%Y%m%d", "yyyyMMdd")
+        last = _date_param(query, "toDateTimeSent", "%Y%m%d", "yyyyMMdd")
+        to_number = query.get("toNumber") or None
+        if to_number is not None:
+            to_number = st.normalize_number(to_number) or to_number
+        text = (query.get("message") or "").lower() or None
+        campaign = query.get("campaign") or None
+        data_field = query.get("dataField") or None
+        deleted = _bool_param(query, "deleted")
+        tz = self.sim.tz
+        found = []
+        for v in self.state.voice_order:
+            if status is not None and v.status != status:
+                continue
+            if to_number is not None and v.to_number != to_number:
+                continue
+            if text is not None and text not in (v.message or "").lower():
+                continue
+            if campaign is not None and v.campaign != campaign:
+                continue
+            if data_field is not None and v.data_field != data_field:
+                continue
+            if deleted is not None and v.deleted != deleted:
+                continue
+            if first is not None or last is not None:
+                if v.sent_at is None:
+                    continue
+                day = v.sent_at.astimezone(tz).date()
+                if (first is not None and day < first) or (last is not None and day > last):
+                    continue
+            found.append(v)
+        start = (page - 1) * page_size
+        items = found[start : start + page_size]
+        return json_response(
+            200,
+            {
+                "elements": len(items),
+                "page": page,
+                "pageSize": page_size,
+                "totalElements": len(found),
+                "totalPages": math.ceil(len(found) / page_size),
+                "messages": [self.voice_json(v) for v in items],
+                "links": [],
+            },
+        )
 
     # -- the control API
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -310,6 +311,25 @@ class Group:
     members: set[str] = field(default_factory=set)
 
 
+@dataclass(slots=True, eq=False)
+class VoiceMessage:
+    """One voice message (the provider's beta voice API): text read out, or an uploaded file."""
+
+    voice_message_id: str
+    to_number: str
+    message: str | None
+    language: str | None
+    campaign: str | None
+    data_field: str | None
+    audio_file_url: str | None
+    credit_cost: float
+    created_at: datetime
+    status: str = SCHEDULED
+    sent_at: datetime | None = None
+    deleted: bool = False
+    outcome: str | None = DELIVERED
+
+
 @dataclass(slots=True)
 class Template:
     template_id: int
@@ -336,7 +356,9 @@ SEED_TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 # Event kinds on the lifecycle heap, in the order they happen to one message.
-_EV_SEND, _EV_FINAL, _EV_REPLY = 0, 1, 2
+_EV_SEND, _EV_FINAL, _EV_REPLY, _EV_VOICE_SENT, _EV_VOICE_FINAL = 0, 1, 2, 3, 4
+#: What one voice message costs, whatever its length (the provider publishes no voice rates).
+VOICE_CREDITS = 1.0
 
 #: ``notify(kind, message, at)`` with kind ``"delivery_report"`` or ``"reply"``.
 Notify = Callable[[str, Message, datetime], None]
@@ -402,7 +424,9 @@ class AccountState:
                 )
             }
             self.counters: Counter[str] = Counter()
-            self._events: list[tuple[datetime, int, int, Message]] = []
+            self.voice: dict[str, VoiceMessage] = {}
+            self.voice_order: list[VoiceMessage] = []
+            self._events: list[tuple[datetime, int, int, Any]] = []
             if self.seed_templates:
                 for name, data in SEED_TEMPLATES:
                     self.seed_template(name, data)
@@ -434,8 +458,17 @@ class AccountState:
                     self._mark_sent(message, due)
                 elif kind == _EV_FINAL:
                     self._mark_final(message, due)
-                else:
+                elif kind == _EV_REPLY:
                     self._reply(message, due)
+                elif kind == _EV_VOICE_SENT:
+                    message.status = SENT
+                    message.sent_at = due
+                    if message.outcome is not None:
+                        self._schedule(due + timedelta(seconds=self.delivery_delay), _EV_VOICE_FINAL, message)
+                else:
+                    message.status = message.outcome
+                    if message.outcome == FAILED_REFUNDED:
+                        self.balance += message.credit_cost
             return applied
 
     def next_due(self) -> datetime | None:
@@ -443,7 +476,7 @@ class AccountState:
         with self.lock:
             return self._events[0][0] if self._events else None
 
-    def _schedule(self, due: datetime, kind: int, message: Message) -> None:
+    def _schedule(self, due: datetime, kind: int, message: Message | VoiceMessage) -> None:
         heapq.heappush(self._events, (due, next(self._seq), kind, message))
 
     def _mark_sent(self, message: Message, due: datetime) -> None:
@@ -604,6 +637,46 @@ class AccountState:
             if self.notify is not None:
                 self.notify("reply", message, at)
             return message
+
+    def send_voice(
+        self,
+        recipient_number: object,
+        *,
+        message: str | None = None,
+        language: str | None = None,
+        campaign: object = None,
+        data_field: object = None,
+        audio: bool = False,
+    ) -> VoiceMessage:
+        """Accept one voice message (text to speech, or an uploaded ``audio`` file)."""
+        with self.lock:
+            number = normalize_number(recipient_number)
+            if number is None or number == MAGIC_INVALID:
+                raise invalid_number(recipient_number)
+            if not audio and (message is None or not message.strip()):
+                raise empty_message()
+            if self.balance + 1e-9 < VOICE_CREDITS:
+                raise ApiError(400, "Insufficient credits")
+            now = self.clock.now()
+            self.balance -= VOICE_CREDITS
+            voice_id = self.new_id(now)
+            voice = VoiceMessage(
+                voice_message_id=voice_id,
+                to_number=number,
+                message=message,
+                language=language,
+                campaign=_optional_text(campaign),
+                data_field=_optional_text(data_field),
+                audio_file_url=f"simulator://voice/{voice_id}" if audio else None,
+                credit_cost=VOICE_CREDITS,
+                created_at=now,
+                outcome=_OUTCOMES.get(number, DELIVERED),
+            )
+            self.voice[voice_id] = voice
+            self.voice_order.append(voice)
+            self._schedule(now + timedelta(seconds=self.send_delay), _EV_VOICE_SENT, voice)
+            self.counters["voice.accepted"] += 1
+            return voice
 
     def get_message(self, message_id: str) -> Message:
         message = self.messages.get(message_id)
