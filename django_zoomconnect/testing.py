@@ -1,0 +1,279 @@
+"""Test your own project against the bundled simulator: a pytest plugin, fixtures and webhook helpers.
+
+Installed with the package and registered as the pytest plugin ``zoomconnect``, so the fixtures
+are simply there in a project's test suite:
+
+``zoomconnect_simulator``
+    a fresh :class:`~django_zoomconnect.simulator.Simulator` answering in-process (no socket,
+    no thread, no sleep) at :data:`SIMULATOR_BASE_URL`, with a frozen clock that the test steps
+    with ``advance()``, and ``settings.ZOOMCONNECT`` pointed at it for the test. Webhooks it
+    sends to a path (or to ``http://testserver/...``) are posted through Django's test client,
+    so ``flush_webhooks()`` runs the project's own webhook views.
+``zoomconnect_live_simulator``
+    the same, served over real loopback HTTP by a :class:`SimulatorServer` on a free port, for
+    tests that need real sockets and timeouts; ``zoomconnect_live_server`` is that server.
+``zoomconnect_simulator_options``
+    override it to pass options to the simulator (balance, delays, webhook signing, ...).
+
+The helpers :func:`delivery_report_params`, :func:`reply_params` and
+:func:`signed_webhook_params` build correctly signed webhook parameters for tests that post to
+the webhook views directly. Importing this module needs no Django settings; the fixtures touch
+Django only when settings are configured.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, suppress
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from . import signing
+from .simulator import Clock, Simulator
+from .simulator.adapter import SimulatorAdapter
+from .simulator.server import ServedSimulator, SimulatorServer
+from .simulator.webhooks import default_poster
+
+__all__ = [
+    "SIMULATOR_BASE_URL",
+    "SIMULATOR_ORIGIN",
+    "delivery_report_params",
+    "django_test_client_poster",
+    "reply_params",
+    "signed_webhook_params",
+    "simulator_settings",
+]
+
+#: Where the in-process simulator answers; ``.invalid`` can never reach a real host.
+SIMULATOR_ORIGIN = "http://simulator.zoomconnect.invalid/"
+SIMULATOR_BASE_URL = SIMULATOR_ORIGIN + "app/"
+
+#: The credentials every fixture's simulator accepts (published test values, not secrets).
+EMAIL = "simulator@example.com"
+TOKEN = "simulator-token"  # noqa: S105
+SECRET = "simulator-secret"  # noqa: S105
+
+WebhookPoster = Callable[[str, dict[str, str], dict[str, str]], int]
+
+_TEST_HOSTS = frozenset({"testserver", ""})
+
+
+# --- webhooks into the project under test ----------------------------------------------------
+
+
+def django_test_client_poster(fallback: WebhookPoster = default_poster) -> WebhookPoster:
+    """A webhook poster that delivers to a path (or ``http://testserver/…``) with Django's test
+    client, in the test's own thread and database transaction; any other URL goes to
+    ``fallback`` (a real HTTP POST, e.g. to pytest-django's ``live_server``)."""
+
+    def post(url: str, query: dict[str, str], form: dict[str, str]) -> int:
+        parts = urlsplit(url)
+        if (parts.hostname or "") not in _TEST_HOSTS:
+            return fallback(url, query, form)
+        from django.test import Client
+
+        path = parts.path or "/"
+        query_string = "&".join(q for q in (parts.query, urlencode(query)) if q)
+        if query_string:
+            path = f"{path}?{query_string}"
+        response = Client().post(
+            path, data=urlencode(form), content_type="application/x-www-form-urlencoded; charset=UTF-8"
+        )
+        return int(response.status_code)
+
+    return post
+
+
+def _webhook_urls() -> dict[str, str]:
+    """The project's webhook URLs, when its URLconf includes ``django_zoomconnect.urls``."""
+    from django.urls import NoReverseMatch, reverse
+
+    urls = {}
+    names = {"reply_url": "zoomconnect:reply", "delivery_report_url": "zoomconnect:delivery-report"}
+    for option, name in names.items():
+        with suppress(NoReverseMatch):
+            urls[option] = reverse(name)
+    return urls
+
+
+def _django_ready() -> bool:
+    try:
+        from django.conf import settings
+    except ImportError:  # pragma: no cover - Django is a dependency
+        return False
+    return bool(settings.configured)
+
+
+def simulator_settings(simulator: Simulator, base_url: str) -> dict[str, Any]:
+    """``ZOOMCONNECT`` as the project has it, pointed at ``simulator``: the connection settings are
+    replaced, everything else is kept. Retries are off and backoff zero, so nothing sleeps."""
+    from django.conf import settings
+
+    current = dict(getattr(settings, "ZOOMCONNECT", None) or {})
+    secret = simulator.webhooks.config.secret
+    current.update(
+        BASE_URL=base_url,
+        EMAIL=simulator.email,
+        API_TOKEN=simulator.token,
+        AUTH_METHOD=current.get("AUTH_METHOD", "headers"),
+        GET_RETRIES=0,
+        RETRY_BACKOFF=0,
+    )
+    if secret:
+        current["WEBHOOK_SECRET"] = secret
+    return current
+
+
+def _build(simulator_class: type[Simulator], options: Mapping[str, Any]) -> Simulator:
+    kwargs: dict[str, Any] = {
+        "email": EMAIL,
+        "token": TOKEN,
+        "secret": SECRET,
+        "clock": Clock(frozen=True),
+        "webhook_poster": django_test_client_poster(),
+    }
+    if _django_ready():
+        kwargs.update(_webhook_urls())
+    kwargs.update(options)
+    return simulator_class(**kwargs)
+
+
+def _point_settings_at(stack: ExitStack, simulator: Simulator, base_url: str) -> None:
+    if not _django_ready():
+        return
+    from django.test import override_settings
+
+    stack.enter_context(override_settings(ZOOMCONNECT=simulator_settings(simulator, base_url)))
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def zoomconnect_simulator_options() -> dict[str, Any]:
+    """Keyword arguments for the fixtures' :class:`Simulator`; override it in a conftest.py."""
+    return {}
+
+
+@pytest.fixture
+def zoomconnect_simulator(zoomconnect_simulator_options: dict[str, Any]) -> Iterator[Simulator]:
+    """An in-process simulator at :data:`SIMULATOR_BASE_URL`, with settings pointed at it."""
+    from .client import mount_transport, unmount_transport
+
+    simulator = _build(Simulator, zoomconnect_simulator_options)
+    with ExitStack() as stack:
+        mount_transport(SIMULATOR_ORIGIN, SimulatorAdapter(simulator))
+        stack.callback(unmount_transport, SIMULATOR_ORIGIN)
+        _point_settings_at(stack, simulator, SIMULATOR_BASE_URL)
+        yield simulator
+
+
+@pytest.fixture
+def zoomconnect_live_server(zoomconnect_simulator_options: dict[str, Any]) -> Iterator[SimulatorServer]:
+    """A :class:`SimulatorServer` on a free loopback port, serving a fresh simulator.
+
+    Its background thread is off: step the clock and call ``flush_webhooks()`` in the test, so
+    webhooks reach the project in the test's own thread and transaction.
+    """
+    simulator = _build(ServedSimulator, zoomconnect_simulator_options)
+    with SimulatorServer(simulator, background=False) as server:
+        yield server
+
+
+@pytest.fixture
+def zoomconnect_live_simulator(zoomconnect_live_server: SimulatorServer) -> Iterator[Simulator]:
+    """The live server's simulator, with settings pointed at the server's URL."""
+    simulator = zoomconnect_live_server.simulator
+    with ExitStack() as stack:
+        _point_settings_at(stack, simulator, zoomconnect_live_server.url)
+        yield simulator
+
+
+# --- signed webhook parameters for tests that post to the views themselves -------------------
+
+
+def _default_secret() -> str:
+    if _django_ready():
+        from . import conf
+
+        secrets = conf.webhook_secrets()
+        if secrets:
+            return secrets[0]
+    return SECRET
+
+
+def signed_webhook_params(
+    params: Mapping[str, str],
+    *,
+    secret: str | None = None,
+    encoding: signing.Encoding = "raw",
+    nonce: str | None = None,
+    nonce_date: datetime | None = None,
+    timezone: str = "Africa/Johannesburg",
+) -> dict[str, str]:
+    """``params`` plus ``nonce``, ``nonce-date`` (five minutes ahead) and a valid ``checksum``.
+
+    ``secret`` defaults to the newest ``WEBHOOK_SECRET`` of the settings (or the simulator's).
+    """
+    tz = ZoneInfo(timezone)
+    signed = {key: str(value) for key, value in params.items() if key != signing.CHECKSUM_PARAMETER}
+    signed.setdefault("nonce", nonce or str(uuid.uuid4()))
+    expires = nonce_date or datetime.now(tz) + timedelta(minutes=5)
+    signed.setdefault("nonce-date", expires.astimezone(tz).strftime("%Y%m%d%H%M%S"))
+    key = secret if secret is not None else _default_secret()
+    signed[signing.CHECKSUM_PARAMETER] = signing.compute_checksum(signed, key, encoding=encoding)
+    return signed
+
+
+def delivery_report_params(
+    message_id: str,
+    status: str = "DELIVERED",
+    *,
+    campaign: str | None = None,
+    data_field: str | None = None,
+    **signing_options: Any,
+) -> dict[str, str]:
+    """The parameters of a signed delivery report, as the provider POSTs them."""
+    params = {"messageId": message_id, "status": status}
+    if campaign is not None:
+        params["campaign"] = campaign
+    if data_field is not None:
+        params["dataField"] = data_field
+    return signed_webhook_params(params, **signing_options)
+
+
+def reply_params(
+    message_id: str,
+    from_number: str,
+    message: str,
+    *,
+    to_number: str = "+27600000000",
+    replied_to_message_id: str | None = None,
+    date: datetime | None = None,
+    campaign: str | None = None,
+    data_field: str | None = None,
+    timezone: str = "Africa/Johannesburg",
+    **signing_options: Any,
+) -> dict[str, str]:
+    """The parameters of a signed inbound reply, as the provider POSTs them."""
+    tz = ZoneInfo(timezone)
+    when = (date or datetime.now(tz)).astimezone(tz)
+    params = {
+        "messageId": message_id,
+        "from": from_number,
+        "to": to_number,
+        "message": message,
+        "date": when.strftime("%Y%m%d%H%M"),
+    }
+    if replied_to_message_id is not None:
+        params["repliedToMessageId"] = replied_to_message_id
+    if campaign is not None:
+        params["campaign"] = campaign
+    if data_field is not None:
+        params["dataField"] = data_field
+    return signed_webhook_params(params, timezone=timezone, **signing_options)
