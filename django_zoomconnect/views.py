@@ -1,0 +1,261 @@
+"""The webhook endpoints: verify what the provider POSTs, store it once, answer fast.
+
+Why each rule is here (the order matters too; nothing is written before the last check):
+
+* POST only, with HEAD answered 200 for URL probes; CSRF-exempt (the provider has no token) and
+  ``login_not_required`` (so ``LoginRequiredMiddleware`` does not redirect the provider).
+* A small body limit, checked before the body is read: a webhook is a handful of short fields.
+* Parameters are read from the query string and the form body, merged, because the sources
+  disagree on where they travel; a key given two different values is ambiguous and refused, as
+  the checksum could otherwise be checked over one value and another one processed.
+* The checksum is checked in constant time against every configured secret (rotation) and the
+  allowed encodings; a missing secret refuses everything. ``DEBUG`` changes nothing: only the
+  loudly named ``INSECURE_SKIP_WEBHOOK_VERIFICATION`` turns checking off.
+* ``nonce-date`` is the nonce's expiry: past it (plus ``WEBHOOK_NONCE_GRACE`` for clock skew) the
+  request is refused; the nonce's unique constraint turns a replay into a harmless duplicate.
+* The verified event is committed before it is processed (the view opts out of
+  ``ATOMIC_REQUESTS``), so a processing failure cannot lose it, and the answer is 200 either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from . import conf, signing
+from .events import DELIVERY_REPORT, REPLY, parse_nonce_date
+from .exceptions import ConfigurationError
+from .services import inbound
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["delivery_report", "reply", "webhook_view"]
+
+#: More fields than any webhook has; a form with more is refused before it is read further.
+MAX_FIELDS = 64
+#: The nonce column's width; the provider's nonces are UUIDs.
+MAX_NONCE_LENGTH = 128
+#: Message.remote_id's width; the provider's ids have 24 hex digits.
+MAX_MESSAGE_ID_LENGTH = 64
+
+_FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+
+
+class WebhookRejected(Exception):
+    """A request that must not be processed; ``status`` and ``reason`` are the answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _text(status: int, reason: str) -> HttpResponse:
+    return HttpResponse(reason + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _pairs(text: str, encoding: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            text, keep_blank_values=True, encoding=encoding, errors="strict", max_num_fields=MAX_FIELDS
+        )
+    except UnicodeDecodeError:
+        raise WebhookRejected(400, "parameters are not valid text in their charset") from None
+    except ValueError:
+        raise WebhookRejected(400, "too many parameters") from None
+
+
+def _query_pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    raw = request.META.get("QUERY_STRING", "")
+    try:
+        # WSGI and ASGI hand the query string over as bytes decoded as latin-1 (PEP 3333).
+        raw = raw.encode("iso-8859-1").decode("utf-8")
+    except UnicodeEncodeError:
+        pass  # already text
+    except UnicodeDecodeError:
+        raise WebhookRejected(400, "the query string is not UTF-8") from None
+    return _pairs(raw, "utf-8")
+
+
+def _body_pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise WebhookRejected(413, "body too large") from None
+    if not body:
+        return []
+    content_type = (request.content_type or "").lower()
+    if content_type in ("", _FORM):
+        encoding = (request.content_params or {}).get("charset") or "utf-8"
+        try:
+            text = body.decode(encoding)
+        except LookupError:
+            raise WebhookRejected(400, "unknown charset") from None
+        except UnicodeDecodeError:
+            raise WebhookRejected(400, "the body is not valid text in its charset") from None
+        return _pairs(text, encoding)
+    if content_type == _MULTIPART:
+        if request.FILES:
+            raise WebhookRejected(400, "file uploads are not webhook parameters")
+        return [(key, value) for key, values in request.POST.lists() for value in values]
+    raise WebhookRejected(415, "send parameters as application/x-www-form-urlencoded")
+
+
+def _merge(sources: Iterable[list[tuple[str, str]]]) -> dict[str, str]:
+    """One value per key; a key given different values, in one source or across both, is refused."""
+    merged: dict[str, str] = {}
+    for pairs in sources:
+        this_source: dict[str, str] = {}
+        for key, value in pairs:
+            if this_source.setdefault(key, value) != value:
+                raise WebhookRejected(400, f"parameter {key!r} has conflicting values")
+        for key, value in this_source.items():
+            if merged.setdefault(key, value) != value:
+                raise WebhookRejected(400, f"parameter {key!r} has conflicting values")
+    return merged
+
+
+def read_params(request: HttpRequest) -> dict[str, str]:
+    """The webhook's parameters from the query string and the body, merged (``WebhookRejected``)."""
+    limit: int = conf.get("WEBHOOK_MAX_BODY_SIZE")
+    if _content_length(request) + len(request.META.get("QUERY_STRING", "")) > limit:
+        raise WebhookRejected(413, "request too large")
+    params = _merge((_query_pairs(request), _body_pairs(request)))
+    if any("\x00" in key or "\x00" in value for key, value in params.items()):
+        raise WebhookRejected(400, "parameters must not contain NUL characters")
+    return params
+
+
+def _client(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "?"))
+
+
+def verify(request: HttpRequest, kind: str, params: dict[str, str]) -> None:
+    """Raise ``WebhookRejected`` unless the checksum is good and the nonce is fresh and usable."""
+    insecure: bool = conf.get("INSECURE_SKIP_WEBHOOK_VERIFICATION")
+    if not insecure:
+        secrets = conf.webhook_secrets()
+        if not secrets:
+            logger.error(
+                "Refused a %s webhook from %s: settings.ZOOMCONNECT['WEBHOOK_SECRET'] is not set.",
+                kind,
+                _client(request),
+            )
+            raise WebhookRejected(403, "webhook secret not configured")
+        encodings: tuple[signing.Encoding, ...] = conf.get("WEBHOOK_SIGNATURE_ENCODINGS")
+        checksum = params.get(signing.CHECKSUM_PARAMETER)
+        if not signing.verify_checksum(params, checksum, secrets, encodings=encodings):
+            logger.warning(
+                "Refused a %s webhook from %s: %s checksum (parameters: %s).",
+                kind,
+                _client(request),
+                "bad" if checksum else "missing",
+                ", ".join(sorted(params)),
+            )
+            raise WebhookRejected(403, "bad checksum")
+    raw_date = params.get("nonce-date")
+    if raw_date is not None or not insecure:
+        expires = parse_nonce_date(raw_date, conf.api_timezone())
+        if expires is None:
+            raise WebhookRejected(400, "nonce-date missing or not yyyyMMddHHmmss")
+        grace: float = conf.get("WEBHOOK_NONCE_GRACE")
+        if (timezone.now() - expires).total_seconds() > grace:
+            logger.warning(
+                "Refused a %s webhook from %s: its nonce expired at %s.",
+                kind,
+                _client(request),
+                expires.isoformat(),
+            )
+            raise WebhookRejected(403, "nonce expired")
+    nonce = params.get("nonce")
+    if not insecure and not nonce:
+        raise WebhookRejected(400, "nonce missing")
+    if nonce is not None and len(nonce) > MAX_NONCE_LENGTH:
+        raise WebhookRejected(400, "nonce too long")
+    if len(params.get("messageId", "")) > MAX_MESSAGE_ID_LENGTH:
+        raise WebhookRejected(400, "messageId too long")
+
+
+def _nonce_of(params: dict[str, str]) -> str:
+    nonce = params.get("nonce")
+    if nonce:
+        return nonce
+    # Only reachable with verification off: the same unsigned request twice is still a duplicate.
+    canonical = signing.signing_string(params).encode("utf-8")
+    return "unsigned:" + hashlib.sha256(canonical).hexdigest()[:64]
+
+
+def _enqueue(event_pk: int) -> None:
+    try:
+        from .tasks import process_webhook_event
+
+        process_webhook_event.delay(event_pk)
+    except Exception:
+        # The event is stored as PENDING: `zoomconnect_webhooks reprocess --state pending` or the
+        # admin action picks it up once the broker is back.
+        logger.exception("Could not enqueue webhook event %s; it stays pending", event_pk)
+
+
+def handle_webhook(request: HttpRequest, kind: str) -> HttpResponse:
+    """Verify, store and process one webhook of ``kind`` (``"reply"`` or ``"report"``)."""
+    if request.method == "HEAD":
+        return HttpResponse(status=200)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST", "HEAD"])
+    try:
+        params = read_params(request)
+        verify(request, kind, params)
+        mode: str = conf.get("WEBHOOK_PROCESSING")
+    except WebhookRejected as exc:
+        return _text(exc.status, exc.reason)
+    except ConfigurationError:
+        logger.exception("Refused a %s webhook: the ZOOMCONNECT setting is wrong.", kind)
+        return _text(503, "webhook endpoint misconfigured")
+    event = inbound.store_event(
+        kind,
+        params,
+        nonce=_nonce_of(params),
+        nonce_expires_at=parse_nonce_date(params.get("nonce-date"), conf.api_timezone()),
+    )
+    if event is None:
+        return _text(200, "duplicate")
+    if mode == "celery":
+        pk = event.pk
+        transaction.on_commit(lambda: _enqueue(pk))
+    else:
+        inbound.process_event(event)
+    return _text(200, "OK")
+
+
+def webhook_view(kind: str) -> Callable[[HttpRequest], HttpResponse]:
+    """A view for webhooks of ``kind``, for projects that route the endpoints themselves."""
+    if kind not in (REPLY, DELIVERY_REPORT):
+        raise ValueError(f"kind must be {REPLY!r} or {DELIVERY_REPORT!r}, not {kind!r}")
+
+    def view(request: HttpRequest) -> HttpResponse:
+        return handle_webhook(request, kind)
+
+    view.__name__ = view.__qualname__ = "reply" if kind == REPLY else "delivery_report"
+    view.__doc__ = f"The {'reply' if kind == REPLY else 'delivery report'} webhook endpoint."
+    return login_not_required(csrf_exempt(transaction.non_atomic_requests(view)))
+
+
+reply = webhook_view(REPLY)
+delivery_report = webhook_view(DELIVERY_REPORT)
