@@ -59,6 +59,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="zoomconnect.W001",
             )
         )
+    try:
+        insecure = conf.get("INSECURE_SKIP_WEBHOOK_VERIFICATION")
+    except ConfigurationError:
+        insecure = False  # reported as an invalid value above
+    if insecure:
+        messages.append(
+            checks.Warning(
+                "INSECURE_SKIP_WEBHOOK_VERIFICATION is True: webhook checksums are not checked, so "
+                "anyone who can reach the webhook URLs can forge replies and delivery reports.",
+                hint="Use it only on a development machine; set WEBHOOK_SECRET instead.",
+                id="zoomconnect.W004",
+            )
+        )
     for key, close in conf.unknown_keys():
         messages.append(
             checks.Warning(

@@ -529,3 +529,15 @@ def test_any_tampered_byte_is_refused(client, data):
     response = Client().post(reverse(REPLY), tampered, content_type="application/x-www-form-urlencoded")
     assert response.status_code in (400, 403), (tampered, response.content)
     assert WebhookEvent.objects.count() == before
+
+
+def test_the_insecure_switch_is_a_system_check_warning(zoomconnect):
+    from django_zoomconnect.checks import check_settings
+
+    assert "zoomconnect.W004" not in [m.id for m in check_settings()]
+    zoomconnect(INSECURE_SKIP_WEBHOOK_VERIFICATION=True)
+    (warning,) = [m for m in check_settings() if m.id == "zoomconnect.W004"]
+    assert "forge" in warning.msg
+    zoomconnect(INSECURE_SKIP_WEBHOOK_VERIFICATION="yes")
+    assert "zoomconnect.W004" not in [m.id for m in check_settings()]
+    assert "zoomconnect.E004" in [m.id for m in check_settings()]
