@@ -212,3 +212,23 @@ def test_insufficient_credit_is_refused(client: ZoomConnectClient, sim: Simulato
     with pytest.raises(exceptions.ZoomConnectAPIError):
         client.send_sms(NUMBER, "no credit")
     assert sim.counters().get("sends.accepted", 0) == 0
+
+
+def test_send_url_and_examples(client: ZoomConnectClient, sim: Simulator) -> None:
+    message_id = client.send_sms_url(sim.url_sending_token, NUMBER, "by the sending URL")
+    assert client.get_message(message_id).message == "by the sending URL"
+    assert "recipientNumber" in client.get_send_sms_example()
+    assert "sendSmsRequests" in client.get_send_bulk_example()
+
+
+def test_voice(client: ZoomConnectClient, sim: Simulator) -> None:
+    spoken = client.send_voice_text(NUMBER, "Your code is 4711", language="en", data_field="v1")
+    assert spoken.voice_message_id
+    audio = client.send_voice_audio(NUMBER, b"ID3 not really an mp3", campaign="calls")
+    assert audio.voice_message_id
+    fetched = client.get_voice_message(spoken.voice_message_id)
+    assert (fetched.message, fetched.data_field) == ("Your code is 4711", "v1")
+    listed = client.list_voice_messages(page=1, page_size=10)
+    assert {m.voice_message_id for m in listed.messages} == {spoken.voice_message_id, audio.voice_message_id}
+    client.delete_voice_message(audio.voice_message_id)
+    assert client.get_voice_message(audio.voice_message_id).deleted is True
