@@ -1,0 +1,59 @@
+"""Fixtures and helpers shared by the sending tests: the simulator with outbox settings, and a driver.
+
+Imported by tests/test_sending*.py, test_tasks.py and test_reconcile.py (``from tests.outbox
+import ...``); the fixtures build on the ``zoomconnect_simulator`` fixture of our pytest plugin.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.test import override_settings
+
+from django_zoomconnect.models import Message, MessageStatus
+from django_zoomconnect.services import reconcile, sending
+from django_zoomconnect.simulator import Simulator
+
+#: Settings that make the outbox deterministic and free of waiting in tests.
+FAST = {
+    "SEND_EAGERLY": True,
+    "BALANCE_CHECK": "off",
+    "SEND_RETRY_BACKOFF": 0,
+    "SEND_RETRY_JITTER": 0,
+    "RECONCILE_AFTER": 0,
+    "REQUEUE_AFTER": 0,
+}
+
+PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.UNCERTAIN)
+
+
+@contextmanager
+def zoomconnect_settings(**overrides: Any) -> Iterator[None]:
+    """``settings.ZOOMCONNECT`` as it is, with ``overrides``."""
+    with override_settings(ZOOMCONNECT={**settings.ZOOMCONNECT, **overrides}):
+        yield
+
+
+@contextmanager
+def fast_outbox(simulator: Simulator) -> Iterator[Simulator]:
+    """``simulator`` with the outbox dispatching eagerly and never waiting (for a ``sim`` fixture)."""
+    with zoomconnect_settings(**FAST):
+        yield simulator
+
+
+def sent_count(simulator: Simulator, message: Message) -> int:
+    """How many times the simulator accepted this message (its ``dataField``)."""
+    return simulator.counters().get("dataField:" + sending.wire_data_field(message), 0)
+
+
+def drive(rounds: int = 200) -> int:
+    """Run the beat tasks' services until nothing is pending; the number of rounds it took."""
+    for round_number in range(1, rounds + 1):
+        reconcile.sweep()
+        reconcile.reconcile_uncertain()
+        sending.dispatch_due()
+        if not Message.objects.filter(status__in=PENDING).exists():
+            return round_number
+    pending = list(Message.objects.filter(status__in=PENDING).values_list("pk", "status", "last_error")[:5])
+    raise AssertionError(f"still pending after {rounds} rounds: {pending}")
