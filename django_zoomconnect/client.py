@@ -43,7 +43,6 @@ from .exceptions import (
     InvalidNumberError,
     InvalidRequestError,
     InvalidResponseError,
-    MayHaveBeenSentError,
     NotFoundError,
     NotSentError,
     RateLimitedError,
@@ -331,6 +330,10 @@ def _ignore(body: Any) -> None:
 # --- the client --------------------------------------------------------------------------------
 
 
+#: The failures a GET is retried on: not sent, or idempotent enough to ask again.
+_RETRYABLE = (NotSentError, ReadTimeoutError, ConnectionLostError, ServerError)
+
+
 class ZoomConnectClient:
     """A client for one Zoom Connect account.
 
@@ -525,13 +528,14 @@ class ZoomConnectClient:
         """Send one operation (retrying a GET on transient failures) and parse its answer."""
         shown = log_path or path
         attempts = 1 + (self._get_retries if method == "GET" else 0)
-        for attempt in range(attempts):
+        attempt = 0
+        while True:
             try:
                 response, body = self._attempt(
                     method, path, shown, params, json_body, files, authenticate, secrets
                 )
                 break
-            except (NotSentError, MayHaveBeenSentError) as exc:
+            except _RETRYABLE as exc:
                 delay = self._retry_delay(attempt, exc) if attempt + 1 < attempts else None
                 if delay is None:
                     raise
@@ -545,6 +549,7 @@ class ZoomConnectClient:
                     attempts - 1,
                 )
                 self._sleep(delay)
+                attempt += 1
         try:
             return parse(body)
         except (ValueError, TypeError, KeyError) as exc:
@@ -556,9 +561,11 @@ class ZoomConnectClient:
             ) from exc
 
     def _retry_delay(self, attempt: int, exc: ZoomConnectError) -> float | None:
-        """Seconds to wait before retrying, or ``None`` when this failure is not retried."""
-        if not isinstance(exc, NotSentError | ReadTimeoutError | ConnectionLostError | ServerError):
-            return None
+        """Seconds to wait before retry number ``attempt + 1``, or ``None`` to give up now.
+
+        Exponential backoff with jitter (half to all of ``retry_backoff * 2**attempt``, so that
+        many workers do not retry in step), and never less than a 429's ``Retry-After``.
+        """
         ceiling = self._retry_backoff * 2**attempt
         delay = random.uniform(ceiling / 2, ceiling)
         if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
@@ -1091,9 +1098,13 @@ class ZoomConnectClient:
 
         Pages are offsets, so a message arriving mid-walk can shift one seen before onto the next
         page: a message id already yielded is skipped, and a page bringing nothing new ends the
-        walk (it also guards against a server that ignores ``page``).
+        walk (it also guards against a server that ignores ``page``). Messages without an id are
+        yielded but do not count as new.
         """
         self._message_query(1, page_size, filters)  # fail now, not on the first next()
+        return self._walk_messages(page_size, filters)
+
+    def _walk_messages(self, page_size: int, filters: MessageFilters) -> Iterator[Message]:
         seen: set[str] = set()
         page_number = 1
         while True:
@@ -1104,7 +1115,7 @@ class ZoomConnectClient:
                     if message.message_id in seen:
                         continue
                     seen.add(message.message_id)
-                fresh += 1
+                    fresh += 1
                 yield message
             if not fresh:
                 return
