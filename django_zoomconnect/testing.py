@@ -27,17 +27,17 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from . import signing
-from .simulator import Clock, Simulator
-from .simulator.adapter import SimulatorAdapter
-from .simulator.server import ServedSimulator, SimulatorServer
-from .simulator.webhooks import default_poster
+
+if TYPE_CHECKING:  # imported when a fixture runs: the plugin loads in every pytest run
+    from .simulator import Simulator
+    from .simulator.server import SimulatorServer
 
 __all__ = [
     "SIMULATOR_BASE_URL",
@@ -66,15 +66,20 @@ _TEST_HOSTS = frozenset({"testserver", ""})
 # --- webhooks into the project under test ----------------------------------------------------
 
 
-def django_test_client_poster(fallback: WebhookPoster = default_poster) -> WebhookPoster:
+def django_test_client_poster(fallback: WebhookPoster | None = None) -> WebhookPoster:
     """A webhook poster that delivers to a path (or ``http://testserver/…``) with Django's test
     client, in the test's own thread and database transaction; any other URL goes to
-    ``fallback`` (a real HTTP POST, e.g. to pytest-django's ``live_server``)."""
+    ``fallback`` (default: a real HTTP POST, e.g. to pytest-django's ``live_server``)."""
+    if fallback is None:
+        from .simulator.webhooks import default_poster
+
+        fallback = default_poster
+    other_hosts = fallback
 
     def post(url: str, query: dict[str, str], form: dict[str, str]) -> int:
         parts = urlsplit(url)
         if (parts.hostname or "") not in _TEST_HOSTS:
-            return fallback(url, query, form)
+            return other_hosts(url, query, form)
         from django.test import Client
 
         path = parts.path or "/"
@@ -130,6 +135,8 @@ def simulator_settings(simulator: Simulator, base_url: str) -> dict[str, Any]:
 
 
 def _build(simulator_class: type[Simulator], options: Mapping[str, Any]) -> Simulator:
+    from .simulator import Clock
+
     kwargs: dict[str, Any] = {
         "email": EMAIL,
         "token": TOKEN,
@@ -164,6 +171,8 @@ def zoomconnect_simulator_options() -> dict[str, Any]:
 def zoomconnect_simulator(zoomconnect_simulator_options: dict[str, Any]) -> Iterator[Simulator]:
     """An in-process simulator at :data:`SIMULATOR_BASE_URL`, with settings pointed at it."""
     from .client import mount_transport, unmount_transport
+    from .simulator import Simulator
+    from .simulator.adapter import SimulatorAdapter
 
     simulator = _build(Simulator, zoomconnect_simulator_options)
     with ExitStack() as stack:
@@ -180,6 +189,8 @@ def zoomconnect_live_server(zoomconnect_simulator_options: dict[str, Any]) -> It
     Its background thread is off: step the clock and call ``flush_webhooks()`` in the test, so
     webhooks reach the project in the test's own thread and transaction.
     """
+    from .simulator.server import ServedSimulator, SimulatorServer
+
     simulator = _build(ServedSimulator, zoomconnect_simulator_options)
     with SimulatorServer(simulator, background=False) as server:
         yield server
