@@ -130,6 +130,7 @@ def test_no_control_answers_404_there() -> None:
         thread.join(10)
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_without_django_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -41,7 +41,8 @@ def spec() -> dict[str, Any]:
             "redistributed with this package; set ZOOMCONNECT_SWAGGER to its path to run this test"
         )
     yaml = pytest.importorskip("yaml", reason="PyYAML (in the test extra) reads the spec")
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when there: 10x faster
+    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     return loaded
 
 

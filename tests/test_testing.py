@@ -259,6 +259,7 @@ def test_the_plugin_is_registered_by_an_entry_point() -> None:
     assert "zoomconnect = django_zoomconnect.testing" in parser["options.entry_points"]["pytest11"]
 
 
+@pytest.mark.slow
 def test_a_project_test_suite_gets_the_fixtures(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(
         "from django_zoomconnect.client import ZoomConnectClient\n"
