@@ -9,6 +9,7 @@ checks in :mod:`django_zoomconnect.checks` report the same problems at start-up.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "PHONE_NUMBER_FORMAT": "e164",
     # Sync: what a pull does with a row whose remote object is gone ("mark" keeps it).
     "SYNC_DELETE_POLICY": "mark",
+    # The REST API (django_zoomconnect.api): who may use it, as DRF permission classes.
+    "API_PERMISSION_CLASSES": ("rest_framework.permissions.IsAdminUser",),
 }
 
 AUTH_METHODS = ("headers", "basic", "query")
@@ -194,6 +197,25 @@ def normalize_keyword(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+_DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _dotted_paths(value: Any) -> tuple[str, ...]:
+    # Only the shape is checked here: the API imports the classes when a request needs them.
+    # An empty list is refused: it would let anybody send SMS (write AllowAny if that is meant).
+    values = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(values, list | tuple)
+        or not values
+        or not all(isinstance(v, str) and _DOTTED_PATH.fullmatch(v) for v in values)
+    ):
+        raise ValueError(
+            "must be a non-empty list of dotted paths to classes, "
+            "e.g. ['rest_framework.permissions.IsAdminUser']"
+        )
+    return tuple(values)
+
+
 def _timezone(value: Any) -> ZoneInfo:
     if not isinstance(value, str):
         raise ValueError(f"must be an IANA time zone name, not {type(value).__name__}")
@@ -247,6 +269,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DEFAULT_REGION": _region,
     "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),
     "SYNC_DELETE_POLICY": _choice(*SYNC_DELETE_POLICIES),
+    "API_PERMISSION_CLASSES": _dotted_paths,
 }
 
 

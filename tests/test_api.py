@@ -1,0 +1,421 @@
+"""Tests for the REST API (django_zoomconnect.api): permissions, filters, sending, batches, templates."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import include, path
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from django_zoomconnect import conf
+from django_zoomconnect.exceptions import ConfigurationError
+from django_zoomconnect.models import (
+    Batch,
+    Contact,
+    Direction,
+    Group,
+    Membership,
+    Message,
+    MessageStatus,
+    MessageStatusChange,
+    OptOut,
+    Template,
+)
+from tests.outbox import fast_outbox, zoomconnect_settings
+
+# This module is also the URLconf of its tests: the API and the webhooks, as a project mounts them.
+urlpatterns = [
+    path("api/zoomconnect/", include("django_zoomconnect.api.urls")),
+    path("zoomconnect/", include("django_zoomconnect.urls")),
+]
+
+pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db]
+
+NUMBER = "+27821234567"
+OTHER = "+27821234568"
+API = "/api/zoomconnect/"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_outbox(settings):
+    # No balance requests (the default BALANCE_CHECK reads it), no worker: rows are what we test.
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "BALANCE_CHECK": "off"}
+
+
+@pytest.fixture
+def admin_user():
+    # No password: hashing one takes longer than the test, and force_authenticate needs none.
+    return get_user_model().objects.create_user("admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client(admin_user):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    return api
+
+
+def outbound(to=NUMBER, body="hello", **fields):
+    return Message.objects.create(direction=Direction.OUTBOUND, to_number=to, body=body, **fields)
+
+
+# --- permissions -------------------------------------------------------------------------------
+
+
+def test_anonymous_users_are_refused():
+    response = APIClient().get(API + "messages/")
+    assert response.status_code in (401, 403)
+
+
+def test_users_who_are_not_staff_are_refused_by_default():
+    user = get_user_model().objects.create_user("clerk")
+    api = APIClient()
+    api.force_authenticate(user)
+    assert api.get(API + "messages/").status_code == 403
+    assert api.post(API + "messages/send/", {"to": NUMBER, "body": "hi"}, format="json").status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_admin_users_are_let_in(client):
+    assert client.get(API + "messages/").status_code == 200
+
+
+def test_permission_classes_come_from_the_setting_at_request_time():
+    user = get_user_model().objects.create_user("clerk")
+    api = APIClient()
+    api.force_authenticate(user)
+    with zoomconnect_settings(API_PERMISSION_CLASSES=["rest_framework.permissions.IsAuthenticated"]):
+        assert api.get(API + "messages/").status_code == 200
+    assert api.get(API + "messages/").status_code == 403
+
+
+def test_a_permission_class_that_cannot_be_imported_is_a_configuration_error(client):
+    with (
+        zoomconnect_settings(API_PERMISSION_CLASSES=["myproject.permissions.Missing"]),
+        pytest.raises(ConfigurationError, match=r"API_PERMISSION_CLASSES.*myproject\.permissions\.Missing"),
+    ):
+        client.get(API + "messages/")
+
+
+def test_api_permission_classes_setting_default_and_validation():
+    with zoomconnect_settings():
+        assert conf.get("API_PERMISSION_CLASSES") == ("rest_framework.permissions.IsAdminUser",)
+    with zoomconnect_settings(API_PERMISSION_CLASSES="rest_framework.permissions.AllowAny"):
+        assert conf.get("API_PERMISSION_CLASSES") == ("rest_framework.permissions.AllowAny",)
+    for wrong in ([], ["IsAdminUser"], [".x.Y"], ["a.b."], [3], None):
+        with (
+            zoomconnect_settings(API_PERMISSION_CLASSES=wrong),
+            pytest.raises(ConfigurationError, match="API_PERMISSION_CLASSES"),
+        ):
+            conf.get("API_PERMISSION_CLASSES")
+
+
+# --- messages: list, filters, detail ------------------------------------------------------------
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return [item["id"] for item in response.json()["results"]]
+
+
+def test_message_list_is_paginated_newest_first(client):
+    messages = [outbound(body=f"m{i}") for i in range(3)]
+    response = client.get(API + "messages/", {"page_size": 2})
+    body = response.json()
+    assert body["count"] == 3
+    assert [item["id"] for item in body["results"]] == [messages[2].pk, messages[1].pk]
+    assert body["next"] is not None
+    assert ids(client.get(API + "messages/", {"page_size": 2, "page": 2})) == [messages[0].pk]
+
+
+def test_message_filters(client):
+    contact = Contact.objects.create(phone_number=OTHER, first_name="Thandi")
+    batch = Batch.objects.create(campaign="promo")
+    delivered = outbound(status=MessageStatus.DELIVERED, campaign="promo", batch=batch)
+    failed = outbound(to=OTHER, status=MessageStatus.FAILED, contact=contact)
+    reply = Message.objects.create(
+        direction=Direction.INBOUND, from_number=OTHER, body="yes", status="RECEIVED", in_reply_to=failed
+    )
+    cases = {
+        "direction=inbound": [reply.pk],
+        "status=DELIVERED,failed": [failed.pk, delivered.pk],
+        "campaign=promo": [delivered.pk],
+        f"batch={batch.pk}": [delivered.pk],
+        f"contact={contact.pk}": [failed.pk],
+        f"in_reply_to={failed.pk}": [reply.pk],
+        "number=082 123 4568": [reply.pk, failed.pk],
+        f"reference={delivered.reference}": [delivered.pk],
+        "read=false": [reply.pk, failed.pk, delivered.pk],
+        "read=true": [],
+        "created_after=2000-01-01": [reply.pk, failed.pk, delivered.pk],
+        "created_before=2000-01-01": [],
+    }
+    for query, expected in cases.items():
+        assert ids(client.get(API + "messages/?" + query.replace(" ", "+"))) == expected, query
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("stauts=FAILED", "stauts"),
+        ("status=LOST", "status"),
+        ("direction=sideways", "direction"),
+        ("batch=x", "batch"),
+        ("batch=0", "batch"),
+        ("read=maybe", "read"),
+        ("created_after=yesterday", "created_after"),
+    ],
+)
+def test_a_bad_filter_is_a_400_naming_it_never_the_whole_list(client, query, field):
+    outbound()
+    response = client.get(API + "messages/?" + query)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_message_detail_has_the_status_history_and_no_internals(client):
+    message = outbound(status=MessageStatus.SENT, claim_token="secret-claim", remote_data={"raw": 1})
+    MessageStatusChange.objects.create(
+        message=message, old_status="QUEUED", new_status="SENT", source=MessageStatusChange.Source.SEND
+    )
+    response = client.get(API + f"messages/{message.pk}/")
+    body = response.json()
+    assert body["status"] == "SENT"
+    assert body["reference"] == message.reference
+    assert [(step["old_status"], step["new_status"]) for step in body["status_history"]] == [
+        ("QUEUED", "SENT")
+    ]
+    for internal in ("claim_token", "claimed_at", "remote_data", "dispatch_after", "enqueued_at", "chunk"):
+        assert internal not in body
+    assert b"secret-claim" not in response.content
+
+
+def test_messages_cannot_be_created_changed_or_deleted_directly(client):
+    message = outbound()
+    assert client.post(API + "messages/", {"to_number": NUMBER}, format="json").status_code == 405
+    assert client.patch(API + f"messages/{message.pk}/", {"body": "x"}, format="json").status_code == 405
+    assert client.delete(API + f"messages/{message.pk}/").status_code == 405
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+def test_send_queues_one_message_and_wakes_a_worker_after_commit(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            API + "messages/send/",
+            {"to": "082 123 4567", "body": "Your code is 4711", "campaign": "otp"},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    message = Message.objects.get()
+    assert body["id"] == message.pk
+    assert (body["to_number"], body["status"], body["campaign"]) == (NUMBER, "QUEUED", "otp")
+    assert body["parts"] == 1
+    assert len(callbacks) == 1
+
+
+def test_send_with_a_template_a_contact_and_a_time(client):
+    contact = Contact.objects.create(phone_number=NUMBER, first_name="Thandi")
+    template = Template.objects.create(name="visit", body="Hi {{ first_name }}, see you at {{ shop }}")
+    when = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
+    response = client.post(
+        API + "messages/send/",
+        {
+            "contact": contact.pk,
+            "template": template.pk,
+            "context": {"shop": "Acme"},
+            "send_at": when.isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    message = Message.objects.get()
+    assert message.body == "Hi Thandi, see you at Acme"
+    assert message.contact == contact
+    assert message.scheduled_at == when
+    assert response.json()["scheduled_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"body": "hi"}, "to"),
+        ({"to": NUMBER, "body": "hi", "send_at": "2030-01-31T09:00:00"}, "send_at"),
+        ({"to": NUMBER, "body": "hi", "template": 999}, "template"),
+        ({"to": NUMBER, "body": "hi", "context": ["x"]}, "context"),
+        ({"to": NUMBER, "body": "hi", "campaign": "x" * 256}, "campaign"),
+    ],
+)
+def test_send_validates_its_input(client, payload, field):
+    response = client.post(API + "messages/send/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        ({"to": "12", "body": "hi"}, "valid"),
+        ({"to": NUMBER}, "body or a template"),
+        ({"to": NUMBER, "body": "   "}, "empty"),
+        ({"to": NUMBER, "body": "x" * 2000}, "MAX_PARTS"),
+    ],
+)
+def test_a_send_the_service_refuses_is_a_400_with_its_reason(client, payload, words):
+    response = client.post(API + "messages/send/", payload, format="json")
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+    assert not Message.objects.exists()
+
+
+def test_a_template_placeholder_without_a_value_is_a_400_naming_it(client):
+    template = Template.objects.create(name="welcome", body="Hi {{ name }}")
+    response = client.post(API + "messages/send/", {"to": NUMBER, "template": template.pk}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["detail"]
+
+
+def test_a_send_to_an_opted_out_number_is_created_rejected(client):
+    OptOut.objects.create(phone_number=NUMBER, source=OptOut.Source.MANUAL)
+    response = client.post(API + "messages/send/", {"to": NUMBER, "body": "hi"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["status"] == "REJECTED"
+    assert "opted out" in response.json()["last_error"]
+
+
+def test_bulk_send_to_numbers_contacts_and_a_group(client, django_capture_on_commit_callbacks):
+    group = Group.objects.create(name="Customers")
+    member = Contact.objects.create(phone_number="+27821234569", first_name="Sipho")
+    Membership.objects.create(contact=member, group=group)
+    contact = Contact.objects.create(phone_number=OTHER, first_name="Thandi")
+    template = Template.objects.create(name="t", body="Hi {{ first_name }} from {{ shop }}")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            API + "messages/bulk/",
+            {
+                "recipients": [{"to": NUMBER, "context": {"first_name": "Ann"}}, "12"],
+                "contacts": [contact.pk],
+                "group": group.pk,
+                "template": template.pk,
+                "context": {"shop": "Acme"},
+                "campaign": "launch",
+            },
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    batch = Batch.objects.get()
+    assert body["id"] == batch.pk
+    assert body["campaign"] == "launch"
+    assert body["message_count"] == 4
+    assert body["status_counts"] == {"QUEUED": 3, "REJECTED": 1}
+    assert sorted(batch.messages.exclude(status="REJECTED").values_list("body", flat=True)) == [
+        "Hi Ann from Acme",
+        "Hi Sipho from Acme",
+        "Hi Thandi from Acme",
+    ]
+    assert len(callbacks) == 1  # one chunk
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"body": "hi"}, "recipients"),
+        ({"body": "hi", "recipients": [{"number": NUMBER}]}, "recipients"),
+        ({"body": "hi", "recipients": [""]}, "recipients"),
+        ({"body": "hi", "recipients": [{"to": NUMBER, "context": "x"}]}, "recipients"),
+        ({"body": "hi", "contacts": [12345]}, "contacts"),
+        ({"body": "hi", "group": 12345}, "group"),
+    ],
+)
+def test_bulk_validates_its_input(client, payload, field):
+    response = client.post(API + "messages/bulk/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Batch.objects.exists()
+
+
+def test_bulk_refused_for_lack_of_credit_says_so(client, zoomconnect_simulator):
+    zoomconnect_simulator.set_balance(1)
+    with zoomconnect_settings(BALANCE_CHECK="refuse"):
+        response = client.post(
+            API + "messages/bulk/", {"recipients": [NUMBER, OTHER], "body": "hi"}, format="json"
+        )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The bulk send of 2 messages")
+    assert not Message.objects.exists()
+
+
+def test_cancel_and_retry_a_message(client, django_capture_on_commit_callbacks):
+    queued = outbound(status=MessageStatus.QUEUED)
+    response = client.post(API + f"messages/{queued.pk}/cancel/")
+    assert response.json()["cancelled"] == 1
+    assert response.json()["message"]["status"] == "CANCELLED"
+    failed = outbound(status=MessageStatus.FAILED)
+    with django_capture_on_commit_callbacks():
+        response = client.post(API + f"messages/{failed.pk}/retry/")
+    assert response.json() == {"queued": 1}
+    failed.refresh_from_db()
+    assert failed.status == MessageStatus.QUEUED
+
+
+def test_batches_list_detail_cancel_and_retry(client, django_capture_on_commit_callbacks):
+    batch = Batch.objects.create(campaign="promo")
+    outbound(batch=batch, status=MessageStatus.QUEUED, chunk=0)
+    outbound(to=OTHER, batch=batch, status=MessageStatus.FAILED, chunk=0)
+    listed = client.get(API + "batches/").json()["results"]
+    assert [(item["id"], item["status_counts"]) for item in listed] == [
+        (batch.pk, {"QUEUED": 1, "FAILED": 1})
+    ]
+    assert client.get(API + f"batches/{batch.pk}/").json()["message_count"] == 2
+    response = client.post(API + f"batches/{batch.pk}/cancel/").json()
+    assert response["cancelled"] == 1
+    assert response["batch"]["status"] == "cancelled"
+    with django_capture_on_commit_callbacks():
+        response = client.post(API + f"batches/{batch.pk}/retry/").json()
+    assert response["queued"] == 1
+    assert response["batch"]["status_counts"] == {"CANCELLED": 1, "QUEUED": 1}
+
+
+def test_templates_are_read_only(client):
+    template = Template.objects.create(name="welcome", body="Hi {{ name }}", remote_id=7)
+    item = client.get(API + f"templates/{template.pk}/").json()
+    assert (item["name"], item["placeholders"], item["is_remote"], item["remote_id"]) == (
+        "welcome",
+        ["name"],
+        True,
+        7,
+    )
+    assert client.post(API + "templates/", {"name": "x", "body": "y"}, format="json").status_code == 405
+    assert client.delete(API + f"templates/{template.pk}/").status_code == 405
+
+
+def test_the_api_root_lists_the_resources(client):
+    root = client.get(API).json()
+    assert {"messages", "batches", "templates"} <= set(root)
+
+
+# --- end to end through the simulator ------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_through_the_api_is_sent_and_then_delivered(admin_user, zoomconnect_simulator):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    with fast_outbox(zoomconnect_simulator), zoomconnect_settings(BALANCE_CHECK="off"):
+        response = api.post(API + "messages/send/", {"to": NUMBER, "body": "hello"}, format="json")
+        assert response.status_code == 201
+        assert response.json()["status"] == "SENT"
+        assert response.json()["remote_id"]
+        zoomconnect_simulator.advance(60)
+        zoomconnect_simulator.flush_webhooks()
+        detail = api.get(API + f"messages/{response.json()['id']}/")
+    assert detail.json()["status"] == "DELIVERED"
+    assert [step["new_status"] for step in detail.json()["status_history"]][-1] == "DELIVERED"
+    secret_values = ("simulator-token", "simulator-secret", "test-token-not-secret", "test-webhook-secret")
+    for value in secret_values:
+        assert value.encode() not in response.content + detail.content
