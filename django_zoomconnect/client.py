@@ -394,7 +394,7 @@ class ZoomConnectClient:
     def _validated(argument: str, key: str, value: Any) -> Any:
         # The same rules as the ZOOMCONNECT setting, so a value valid there is valid here.
         try:
-            return conf._VALIDATORS[key](value)
+            return conf.validate(key, value)
         except ValueError as exc:
             raise ConfigurationError(f"ZoomConnectClient: {argument} {exc}.") from None
 

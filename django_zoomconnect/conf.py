@@ -293,6 +293,17 @@ def unknown_keys() -> list[tuple[str, str | None]]:
     return result
 
 
+def validate(name: str, value: Any) -> Any:
+    """``value`` checked and normalized by the rules of setting ``name``.
+
+    Raises ``ValueError`` saying what is wrong (without naming the key, so callers such as the
+    client's constructor can name their own argument).
+    """
+    if name not in DEFAULTS:
+        raise KeyError(f"{name!r} is not a django_zoomconnect setting")
+    return _VALIDATORS[name](value)
+
+
 def get(name: str) -> Any:
     """The validated value of ``ZOOMCONNECT[name]``, or its default.
 
@@ -300,9 +311,8 @@ def get(name: str) -> Any:
     """
     if name not in DEFAULTS:
         raise KeyError(f"{name!r} is not a django_zoomconnect setting")
-    raw = user_settings().get(name, DEFAULTS[name])
     try:
-        return _VALIDATORS[name](raw)
+        return validate(name, user_settings().get(name, DEFAULTS[name]))
     except ValueError as exc:
         raise ConfigurationError(f"settings.ZOOMCONNECT[{name!r}] {exc}.") from None
 
