@@ -3,6 +3,16 @@
 from .api import RecordedRequest, SimulatorResponse
 from .core import Simulator
 from .faults import TransportFault
-from .state import Clock
+from .state import MAGIC_NUMBERS, Clock, Message
+from .webhooks import WebhookAttempt
 
-__all__ = ["Clock", "RecordedRequest", "Simulator", "SimulatorResponse", "TransportFault"]
+__all__ = [
+    "MAGIC_NUMBERS",
+    "Clock",
+    "Message",
+    "RecordedRequest",
+    "Simulator",
+    "SimulatorResponse",
+    "TransportFault",
+    "WebhookAttempt",
+]
