@@ -299,3 +299,11 @@ def test_bulk_messages_per_minute_paces_the_release(sim):
     assert [sim.message(i).status for i in ids][2:] == ["SENT", "SENT", "SCHEDULED"]
     sim.advance(60)
     assert sim.message(ids[4]).sent_at == T0 + timedelta(seconds=121)
+
+
+def test_recorded_requests_are_capped_but_counted(sim, monkeypatch):
+    monkeypatch.setattr("django_zoomconnect.simulator.core.MAX_RECORDED_REQUESTS", 3)
+    for _ in range(5):
+        sim.handle("GET", REST + "account/balance", "", AUTH, b"")
+    assert len(sim.requests) == 3
+    assert sim.counters()["requests"] == 5

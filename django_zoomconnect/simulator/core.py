@@ -29,7 +29,7 @@ DEFAULT_SECRET = "simulator-secret"  # noqa: S105 (a published test credential)
 
 DATE_FORMATS = ("epoch", "iso")
 #: At most this many requests are kept in :attr:`Simulator.requests` (the oldest are dropped).
-MAX_RECORDED_REQUESTS = 50_000
+MAX_RECORDED_REQUESTS = 10_000
 
 StartResponse = Callable[..., Any]
 logger = logging.getLogger("django_zoomconnect.simulator")
@@ -173,6 +173,7 @@ class Simulator:
 
     def _record_request(self, recorded: RecordedRequest) -> None:
         with self.lock:
+            self.state.counters["requests"] += 1
             self._requests.append(recorded)
             if len(self._requests) > MAX_RECORDED_REQUESTS:
                 del self._requests[: len(self._requests) - MAX_RECORDED_REQUESTS]
@@ -212,7 +213,6 @@ class Simulator:
         with self.lock:
             counts = dict(self.state.counters)
             attempts = self.webhooks.attempts
-            counts["requests"] = len(self._requests)
             counts["webhooks.attempts"] = len(attempts)
             counts["webhooks.delivered"] = sum(1 for a in attempts if a.ok)
             counts["webhooks.failed"] = len(attempts) - counts["webhooks.delivered"]
