@@ -130,7 +130,8 @@ def test_unknown_operation_and_wrong_method(sim):
     response = call(sim, "DELETE", "account/balance")
     error(response, 405)
     assert response.header("Allow") == "GET"
-    error(sim.handle("GET", "/elsewhere", "", AUTH, b""), 404)
+    body = error(sim.handle("GET", "/api/rest/v1/account/balance", "", AUTH, b""), 404)
+    assert "/app/api/rest/v1/" in body["developerMessage"]
 
 
 def test_malformed_json_is_400(sim):

@@ -463,7 +463,8 @@ class HttpSurface:
     def _dispatch(self, request: Request) -> SimulatorResponse:
         path = request.path
         if not path.startswith(REST_PREFIX):
-            return error_response(ApiError(404, "Not Found", developer_message=f"No resource at {path}"))
+            hint = f"No resource at {path}: the REST API lives under {REST_PREFIX}"
+            return error_response(ApiError(404, "Not Found", developer_message=hint))
         route = path[len(REST_PREFIX) :].strip("/")
         if route.endswith(".xml"):
             return error_response(
