@@ -64,8 +64,8 @@ def outbound(to=NUMBER, body="hello", **fields):
 
 
 def test_anonymous_users_are_refused():
-    response = APIClient().get(API + "messages/")
-    assert response.status_code in (401, 403)
+    for url in (API, API + "messages/", API + "batches/", API + "templates/"):
+        assert APIClient().get(url).status_code in (401, 403), url
 
 
 def test_users_who_are_not_staff_are_refused_by_default():

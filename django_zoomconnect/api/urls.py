@@ -1,12 +1,22 @@
 """The REST API's URLs; include them under any prefix, e.g. ``path("api/zoomconnect/", include(...))``."""
 
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from . import views
+from .permissions import SettingsPermissionsMixin
 
 app_name = "zoomconnect-api"
 
-router = DefaultRouter()
+
+class RootView(SettingsPermissionsMixin, APIRootView):
+    """The API's index, behind the same permissions as the rest."""
+
+
+class Router(DefaultRouter):
+    APIRootView = RootView
+
+
+router = Router()
 router.register("messages", views.MessageViewSet, basename="message")
 router.register("batches", views.BatchViewSet, basename="batch")
 router.register("templates", views.TemplateViewSet, basename="template")
