@@ -419,3 +419,15 @@ def test_a_message_sent_through_the_api_is_sent_and_then_delivered(admin_user, z
     secret_values = ("simulator-token", "simulator-secret", "test-token-not-secret", "test-webhook-secret")
     for value in secret_values:
         assert value.encode() not in response.content + detail.content
+
+
+@pytest.mark.parametrize(
+    "name", ["messages/send/", "messages/bulk/", "messages/", "batches/", "templates/", ""]
+)
+def test_the_browsable_api_renders_its_pages_and_forms(client, name):
+    Template.objects.create(name="welcome", body="Hi")
+    response = client.get(API + name, HTTP_ACCEPT="text/html")
+    assert response.status_code in (200, 405)
+    assert response["Content-Type"].startswith("text/html")
+    if name in ("messages/send/", "messages/bulk/"):
+        assert b'method="POST"' in response.content  # the form to try a send with
