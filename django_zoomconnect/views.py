@@ -13,8 +13,10 @@ Why each rule is here (the order matters too; nothing is written before the last
   loudly named ``INSECURE_SKIP_WEBHOOK_VERIFICATION`` turns checking off.
 * ``nonce-date`` is the nonce's expiry: past it (plus ``WEBHOOK_NONCE_GRACE`` for clock skew) the
   request is refused; the nonce's unique constraint turns a replay into a harmless duplicate.
-* The verified event is committed before it is processed (the view opts out of
-  ``ATOMIC_REQUESTS``), so a processing failure cannot lose it, and the answer is 200 either way.
+* The verified event is stored before it is processed, in the transaction of its nonce; a
+  processing failure is recorded on the stored event (which can be reprocessed) and the answer
+  is 200 either way. The view opts out of ``ATOMIC_REQUESTS`` so that this transaction, and
+  not the request's, decides what is committed.
 """
 
 from __future__ import annotations
@@ -228,19 +230,17 @@ def handle_webhook(request: HttpRequest, kind: str) -> HttpResponse:
     except ConfigurationError:
         logger.exception("Refused a %s webhook: the ZOOMCONNECT setting is wrong.", kind)
         return _text(503, "webhook endpoint misconfigured")
-    event = inbound.store_event(
-        kind,
-        params,
-        nonce=_nonce_of(params),
-        nonce_expires_at=parse_nonce_date(params.get("nonce-date"), conf.api_timezone()),
-    )
+    nonce = _nonce_of(params)
+    expires = parse_nonce_date(params.get("nonce-date"), conf.api_timezone())
+    if mode == "celery":
+        event = inbound.store_event(kind, params, nonce=nonce, nonce_expires_at=expires)
+        if event is not None:
+            pk = event.pk
+            transaction.on_commit(lambda: _enqueue(pk))
+    else:
+        event = inbound.receive(kind, params, nonce=nonce, nonce_expires_at=expires)
     if event is None:
         return _text(200, "duplicate")
-    if mode == "celery":
-        pk = event.pk
-        transaction.on_commit(lambda: _enqueue(pk))
-    else:
-        inbound.process_event(event)
     return _text(200, "OK")
 
 

@@ -106,6 +106,49 @@ def test_store_event_refuses_an_unknown_kind():
         inbound.store_event("other", {}, nonce="n", nonce_expires_at=None)
 
 
+def test_receive_stores_and_processes_in_one_go_and_refuses_a_seen_nonce(received):
+    message = outbound(status=MessageStatus.SENT)
+    params = build_delivery_report_params("R1", "DELIVERED")
+    assert _capture is not None
+    with _capture(execute=True):
+        event = inbound.receive("report", params, nonce=params["nonce"], nonce_expires_at=None)
+    assert event is not None
+    event.refresh_from_db()
+    assert (event.state, event.attempts, event.message_id) == ("processed", 1, message.pk)
+    assert [name for name, _ in received] == ["delivery_report_received", "message_status_changed"]
+    assert inbound.receive("report", params, nonce=params["nonce"], nonce_expires_at=None) is None
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_receive_rolls_back_a_half_done_processing_and_keeps_the_event_as_failed(monkeypatch, caplog):
+    message = outbound(status=MessageStatus.SENT)
+
+    def fail(**kwargs):
+        raise RuntimeError("history table is gone")
+
+    monkeypatch.setattr(MessageStatusChange.objects, "create", fail)
+    params = build_delivery_report_params("R1", "DELIVERED")
+    event = inbound.receive("report", params, nonce=params["nonce"], nonce_expires_at=None)
+    assert event is not None
+    event.refresh_from_db()
+    assert (event.state, event.attempts, event.params) == ("failed", 1, params)
+    assert event.error == "RuntimeError: history table is gone"
+    assert "history table is gone" in event.traceback
+    assert "Processing a report webhook failed" in caplog.text
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT  # the message update was rolled back with it
+    assert inbound.receive("report", params, nonce=params["nonce"], nonce_expires_at=None) is None
+    monkeypatch.undo()
+    assert inbound.reprocess_events([event]) == {"processed": 1}
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+
+
+def test_receive_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="unknown webhook kind"):
+        inbound.receive("other", {}, nonce="n", nonce_expires_at=None)
+
+
 # --- delivery reports ------------------------------------------------------------------------------
 
 

@@ -24,9 +24,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import conf, phone, signals
@@ -53,6 +55,7 @@ __all__ = [
     "delete_old_events",
     "is_opt_out_keyword",
     "process_event",
+    "receive",
     "reprocess_events",
     "store_event",
     "sweep_events",
@@ -89,21 +92,28 @@ def store_event(
     The nonce's unique constraint decides: the insert and the replay check are one statement,
     so two deliveries of the same webhook racing each other store it once.
     """
-    if kind not in (REPLY, DELIVERY_REPORT):
-        raise ValueError(f"unknown webhook kind {kind!r}")
     try:
         with transaction.atomic():
-            return WebhookEvent.objects.create(
-                kind=kind,
-                params=dict(params),
-                nonce=nonce,
-                nonce_expires_at=nonce_expires_at,
-                remote_message_id=params.get("messageId", "")[:64],
-            )
+            return _create(kind, params, nonce, nonce_expires_at)
     except IntegrityError:
         if WebhookEvent.objects.filter(nonce=nonce).exists():
             return None
         raise
+
+
+def _create(
+    kind: str, params: Mapping[str, str], nonce: str, nonce_expires_at: datetime | None, **fields: Any
+) -> WebhookEvent:
+    if kind not in (REPLY, DELIVERY_REPORT):
+        raise ValueError(f"unknown webhook kind {kind!r}")
+    return WebhookEvent.objects.create(
+        kind=kind,
+        params=dict(params),
+        nonce=nonce,
+        nonce_expires_at=nonce_expires_at,
+        remote_message_id=params.get("messageId", "")[:64],
+        **fields,
+    )
 
 
 # --- processing --------------------------------------------------------------------------------
@@ -111,63 +121,120 @@ def store_event(
 _Signal = Callable[[], object]
 
 
+def _process(stored: WebhookEvent) -> None:
+    """Apply ``stored`` in the caller's transaction and save its new state; raises on failure."""
+    normalized = event_from_params(stored.kind, stored.params, conf.api_timezone(), event_id=stored.pk)
+    pending: list[_Signal] = []
+    if isinstance(normalized, DeliveryReport):
+        message_pk = _apply_report(stored, normalized, pending)
+    else:
+        message_pk = _store_reply(stored, normalized, pending).pk
+    stored.state = WebhookEvent.State.DEFERRED if message_pk is None else WebhookEvent.State.PROCESSED
+    stored.message_id = message_pk
+    stored.attempts += 1
+    stored.error = ""
+    stored.traceback = ""
+    stored.processed_at = None if message_pk is None else timezone.now()
+    stored.save(update_fields=("state", "message", "attempts", "error", "traceback", "processed_at"))
+    for send in pending:
+        transaction.on_commit(send)
+
+
+def _failure(exc: BaseException) -> dict[str, object]:
+    return {
+        "state": WebhookEvent.State.FAILED,
+        "error": f"{type(exc).__name__}: {exc}"[:_MAX_ERROR],
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+class _ProcessingFailed(Exception):
+    """Carries a processing error out of the transaction it rolled back."""
+
+
+def receive(
+    kind: str, params: Mapping[str, str], *, nonce: str, nonce_expires_at: datetime | None
+) -> WebhookEvent | None:
+    """Store a verified webhook and process it at once; ``None`` when its nonce was seen before.
+
+    The insert and the processing share one transaction (the event row is the first thing
+    written, so a duplicate delivery waits on its nonce and then finds it), which saves a commit
+    per webhook. When processing fails, that transaction is rolled back and the event is stored
+    again on its own as ``FAILED``, with the error and traceback: it is never lost.
+    """
+    try:
+        with transaction.atomic():
+            event = _create(kind, params, nonce, nonce_expires_at)
+            try:
+                _process(event)
+            except Exception as exc:
+                raise _ProcessingFailed from exc
+            return event
+    except _ProcessingFailed as failed:
+        cause = failed.__cause__ or failed
+        logger.error(
+            "Processing a %s webhook failed; it is kept as failed for reprocessing", kind, exc_info=cause
+        )
+        try:
+            with transaction.atomic():
+                return _create(kind, params, nonce, nonce_expires_at, attempts=1, **_failure(cause))
+        except IntegrityError:
+            if WebhookEvent.objects.filter(nonce=nonce).exists():
+                return None
+            raise
+    except IntegrityError:
+        if WebhookEvent.objects.filter(nonce=nonce).exists():
+            return None
+        raise
+
+
 def process_event(event: WebhookEvent | int) -> WebhookEvent:
     """Apply a stored event (or its primary key); the event as stored afterwards.
 
     A processing failure is not raised: the event is marked ``FAILED`` with the error and
     traceback (``reprocess_events`` tries again), because the webhook it came from was already
-    answered and the caller, such as the view, must still answer 200. An event already
-    ``PROCESSED`` is left alone; one whose message is not known yet becomes ``DEFERRED``.
-    Signals are sent with ``send_robust`` once the surrounding transaction commits.
+    answered and the caller, such as a Celery task, has nothing better to do with it. An event
+    already ``PROCESSED`` is left alone; one whose message is not known yet becomes
+    ``DEFERRED``. Signals are sent with ``send_robust`` once the surrounding transaction commits.
     """
     pk = event.pk if isinstance(event, WebhookEvent) else event
     try:
         with transaction.atomic():
             stored = WebhookEvent.objects.select_for_update().get(pk=pk)
-            if stored.state == WebhookEvent.State.PROCESSED:
-                return stored
-            normalized = event_from_params(stored.kind, stored.params, conf.api_timezone(), event_id=pk)
-            pending: list[_Signal] = []
-            if isinstance(normalized, DeliveryReport):
-                message = _apply_report(stored, normalized, pending)
-            else:
-                message = _store_reply(stored, normalized, pending)
-            stored.state = WebhookEvent.State.PROCESSED if message else WebhookEvent.State.DEFERRED
-            stored.message = message
-            stored.attempts += 1
-            stored.error = ""
-            stored.traceback = ""
-            stored.processed_at = timezone.now() if message else None
-            stored.save(update_fields=("state", "message", "attempts", "error", "traceback", "processed_at"))
-            for send in pending:
-                transaction.on_commit(send)
+            if stored.state != WebhookEvent.State.PROCESSED:
+                _process(stored)
             return stored
     except WebhookEvent.DoesNotExist:
         raise
     except Exception as exc:
         logger.exception("Processing webhook event %s failed; it is kept as failed for reprocessing", pk)
-        WebhookEvent.objects.filter(pk=pk).update(
-            state=WebhookEvent.State.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:_MAX_ERROR],
-            traceback=traceback.format_exc(),
-            attempts=F("attempts") + 1,
-        )
+        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, **_failure(exc))
         return WebhookEvent.objects.get(pk=pk)
 
 
-def _find_outbound(remote_id: str, data_field: str) -> Message | None:
-    """The outbound message a webhook is about: by remote id, else by its ``dataField`` reference.
+#: What applying a report needs of its message: a light row, not a model instance.
+_REPORT_FIELDS = ("pk", "remote_id", "status", "to_number", "sent_at", "delivered_at")
+
+
+def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
+    """The outbound message a report is about: by remote id, else by its ``dataField`` reference.
 
     The reference is matched only against messages without a remote id yet (the report overtook
-    the send's response); a ``dataField`` shared by several such messages matches none.
+    the send's response); a ``dataField`` shared by several such messages matches none. The row
+    is locked until the transaction ends, so reports for one message apply one at a time.
     """
-    outbound = Message.objects.select_for_update().filter(direction=Direction.OUTBOUND)
+    outbound = (
+        Message.objects.select_for_update()
+        .filter(direction=Direction.OUTBOUND)
+        .order_by()
+        .values(*_REPORT_FIELDS)
+    )
     if remote_id:
-        found = outbound.filter(remote_id=remote_id).first()
-        if found is not None:
-            return found
+        found: list[dict[str, Any]] = list(outbound.filter(remote_id=remote_id)[:1])
+        if found:
+            return found[0]
     if data_field:
-        candidates = list(
+        candidates: list[dict[str, Any]] = list(
             outbound.filter(Q(reference=data_field) | Q(data_field=data_field), remote_id__isnull=True)[:2]
         )
         if len(candidates) == 1:
@@ -175,71 +242,72 @@ def _find_outbound(remote_id: str, data_field: str) -> Message | None:
     return None
 
 
-def _adopt_remote_id(message: Message, remote_id: str) -> None:
+def _adopt_remote_id(pk: int, remote_id: str) -> None:
     # The report knows the remote id before the send's response was stored: keep it, so that
     # later reports and replies find the message directly. Conditional, so it never overwrites.
-    if message.remote_id or not remote_id or len(remote_id) > 64:
+    if not remote_id or len(remote_id) > 64 or Message.objects.filter(remote_id=remote_id).exists():
         return
-    if Message.objects.filter(remote_id=remote_id).exists():
-        return
-    if Message.objects.filter(pk=message.pk, remote_id__isnull=True).update(remote_id=remote_id):
-        message.remote_id = remote_id
+    Message.objects.filter(pk=pk, remote_id__isnull=True).update(remote_id=remote_id)
 
 
-def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Signal]) -> Message | None:
+def _send_about(message_pk: int, *sends: tuple[Signal, dict[str, Any]]) -> None:
+    """Send signals about one message, loading it (once, committed) only if anyone listens."""
+    listened = [(signal, kwargs) for signal, kwargs in sends if signal.has_listeners(Message)]
+    if not listened:
+        return
+    message = Message.objects.filter(pk=message_pk).first()
+    if message is None:
+        return  # deleted since
+    for signal, kwargs in listened:
+        signals.send_robustly(signal, Message, message=message, **kwargs)
+
+
+def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Signal]) -> int | None:
+    """Apply a report to its message; the message's primary key, or ``None`` to defer."""
     status = report.status
     if status not in PROVIDER_STATUSES:
         raise UnknownStatusError(f"delivery report with unknown status {status!r}")
-    message = _find_outbound(report.message_id, report.data_field)
-    if message is None:
+    row = _find_outbound(report.message_id, report.data_field)
+    if row is None:
         return None
-    _adopt_remote_id(message, report.message_id)
-    old_status = message.status
+    pk: int = row["pk"]
+    if not row["remote_id"]:
+        _adopt_remote_id(pk, report.message_id)
+    old_status: str = row["status"]
     changed = STATUS_RANK[status] > STATUS_RANK.get(old_status, -1)
+    sends: list[tuple[Signal, dict[str, Any]]] = [
+        (signals.delivery_report_received, {"event": report, "status_changed": changed})
+    ]
     if changed:
         at = event.received_at
-        message.status = status
-        fields = ["status", "updated_at"]
-        if status in _SENT_STATUSES and message.sent_at is None:
-            message.sent_at = at
-            fields.append("sent_at")
-        if status == MessageStatus.DELIVERED and message.delivered_at is None:
-            message.delivered_at = at
-            fields.append("delivered_at")
-        message.save(update_fields=fields)
+        fields: dict[str, Any] = {"status": status, "updated_at": timezone.now()}
+        if status in _SENT_STATUSES and row["sent_at"] is None:
+            fields["sent_at"] = at
+        if status == MessageStatus.DELIVERED and row["delivered_at"] is None:
+            fields["delivered_at"] = at
+        Message.objects.filter(pk=pk).update(**fields)
         MessageStatusChange.objects.create(
-            message=message,
+            message_id=pk,
             old_status=old_status,
             new_status=status,
             source=MessageStatusChange.Source.WEBHOOK,
             detail={"webhook_event": event.pk, "nonce": report.nonce},
         )
-        pending.append(
-            partial(
-                signals.send_robustly,
+        sends.append(
+            (
                 signals.message_status_changed,
-                Message,
-                message=message,
-                old_status=old_status,
-                new_status=status,
-                source=MessageStatusChange.Source.WEBHOOK,
-                event=report,
+                {
+                    "old_status": old_status,
+                    "new_status": status,
+                    "source": MessageStatusChange.Source.WEBHOOK,
+                    "event": report,
+                },
             )
         )
     if status == MessageStatus.FAILED_OPTOUT:
-        _opt_out(message.to_number, OptOut.Source.DELIVERY_REPORT, "FAILED_OPTOUT", message)
-    pending.insert(
-        0,
-        partial(
-            signals.send_robustly,
-            signals.delivery_report_received,
-            Message,
-            message=message,
-            event=report,
-            status_changed=changed,
-        ),
-    )
-    return message
+        _opt_out(row["to_number"], OptOut.Source.DELIVERY_REPORT, "FAILED_OPTOUT", pk)
+    pending.append(partial(_send_about, pk, *sends))
+    return pk
 
 
 def _normalized_or_raw(number: str) -> str:
@@ -259,14 +327,14 @@ def is_opt_out_keyword(text: str) -> bool:
     return conf.normalize_keyword(text) in keywords
 
 
-def _opt_out(number: str, source: str, detail: str, message: Message | None) -> None:
+def _opt_out(number: str, source: str, detail: str, message_pk: int | None) -> None:
     number = _normalized_or_raw(number)
     if not number:
         return
     # get_or_create retries the read when a concurrent opt-out of the same number wins the insert.
     OptOut.objects.get_or_create(
         phone_number=number[:64],
-        defaults={"source": source, "detail": detail[:255], "message": message},
+        defaults={"source": source, "detail": detail[:255], "message_id": message_pk},
     )
 
 
@@ -320,7 +388,7 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
             raise
         return existing  # stored concurrently by another event of the same reply
     if is_opt_out_keyword(reply.text):
-        _opt_out(from_number, OptOut.Source.KEYWORD, reply.text.strip(), message)
+        _opt_out(from_number, OptOut.Source.KEYWORD, reply.text.strip(), message.pk)
     pending.append(
         partial(signals.send_robustly, signals.message_received, Message, message=message, event=reply)
     )
