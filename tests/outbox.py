@@ -7,6 +7,7 @@ import ...``); the fixtures build on the ``zoomconnect_simulator`` fixture of ou
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 from django.conf import settings
 from django.test import override_settings
@@ -40,6 +41,19 @@ def fast_outbox(simulator: Simulator) -> Iterator[Simulator]:
     """``simulator`` with the outbox dispatching eagerly and never waiting (for a ``sim`` fixture)."""
     with zoomconnect_settings(**FAST):
         yield simulator
+
+
+@contextmanager
+def holding_tasks() -> Iterator[list[tuple[Any, ...]]]:
+    """Record the tasks the outbox would enqueue instead of enqueueing them (or running them)."""
+    held: list[tuple[Any, ...]] = []
+    with (
+        mock.patch.object(sending, "enqueue_message", lambda pk: held.append(("message", pk))),
+        mock.patch.object(
+            sending, "enqueue_chunk", lambda batch, chunk: held.append(("chunk", batch, chunk))
+        ),
+    ):
+        yield held
 
 
 def sent_count(simulator: Simulator, message: Message) -> int:

@@ -34,7 +34,7 @@ from django_zoomconnect.services.sending import (
     send_sms,
 )
 from django_zoomconnect.types import SendResult
-from tests.outbox import fast_outbox, sent_count, zoomconnect_settings
+from tests.outbox import fast_outbox, holding_tasks, sent_count, zoomconnect_settings
 
 NUMBER = "+27821234567"
 OTHER = "+27821234568"
@@ -461,7 +461,7 @@ def test_send_sms_eagerly_sends_once_and_records_it(sim):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_second_dispatch_of_the_same_message_claims_nothing(sim):
-    with zoomconnect_settings(SEND_EAGERLY=False), transaction.atomic():
+    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
         message = send_sms(NUMBER, "once")
     first = sending.dispatch_message(message.pk)
     second = sending.dispatch_message(message.pk)
@@ -588,7 +588,7 @@ class _SameIdClient:
 @pytest.mark.django_db(transaction=True)
 def test_a_remote_id_taken_by_another_row_is_not_overwritten(sim, caplog):
     message = send_sms(NUMBER, "first")
-    with zoomconnect_settings(SEND_EAGERLY=False):
+    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
         second = send_sms(OTHER, "second")
     sending.dispatch_message(second.pk, client=_SameIdClient(message.remote_id))
     second.refresh_from_db()
@@ -665,7 +665,7 @@ def test_cancel_a_locally_scheduled_message(sim):
 @pytest.mark.django_db(transaction=True)
 def test_cancel_a_batch_leaves_sent_messages_alone(sim):
     batch = send_bulk(recipients=[NUMBER], body="now")
-    with zoomconnect_settings(SEND_EAGERLY=False):
+    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
         later = send_bulk(
             recipients=[NUMBER, OTHER], body="later", send_at=timezone.now() + timedelta(hours=1)
         )

@@ -37,6 +37,7 @@ from ..models import (
     MessageStatusChange,
     OptOut,
 )
+from . import rows as bulk
 from . import sending
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def find_remote(client: ZoomConnectClient, message: Message, *, limit: int = 100
     """
     found = []
     for remote in client.iter_messages(data_field=sending.wire_data_field(message), type="OUTBOUND"):
-        if remote.message_id and remote.to_number and phone.same_number(remote.to_number, message.to_number):
+        if remote.message_id and remote.to_number and _same_number(remote.to_number, message.to_number):
             found.append(remote)
         limit -= 1
         if limit <= 0:
@@ -120,6 +121,11 @@ def find_remote(client: ZoomConnectClient, message: Message, *, limit: int = 100
     if len(found) > 1:
         found = [remote for remote in found if remote.message == message.body] or found
     return found
+
+
+def _same_number(remote: str, stored: str) -> bool:
+    # Stored numbers are E.164; the provider usually answers with the same spelling.
+    return remote == stored or phone.same_number(remote, stored)
 
 
 def _adopted_status(remote: api.Message, message: Message, now: datetime) -> str:
@@ -131,13 +137,9 @@ def _adopted_status(remote: api.Message, message: Message, now: datetime) -> str
 
 
 def _adopt(message: Message, candidates: list[api.Message], now: datetime) -> str | None:
-    """Store the first candidate no other row holds; the status adopted, or None."""
-    ids = [c.message_id for c in candidates if c.message_id]
-    taken = set(
-        Message.objects.filter(remote_id__in=ids).exclude(pk=message.pk).values_list("remote_id", flat=True)
-    )
+    """Store the first candidate no other row holds (the unique remote id says); the status, or None."""
     for remote in candidates:
-        if not remote.message_id or remote.message_id in taken:
+        if not remote.message_id:
             continue
         status = _adopted_status(remote, message, now)
         fields: dict[str, Any] = {
@@ -163,11 +165,16 @@ def _adopt(message: Message, candidates: list[api.Message], now: datetime) -> st
                 ).update(**fields)
         except IntegrityError:
             continue
-        return status if updated else None
+        if not updated:
+            return None
+        message.remote_id = remote.message_id
+        message.status = status
+        return status
     return None
 
 
 def _requeue(message: Message, now: datetime) -> bool:
+    """Back to ``QUEUED`` for a new attempt; the caller wakes a worker for it."""
     updated = Message.objects.filter(
         pk=message.pk, status=MessageStatus.UNCERTAIN, attempts=message.attempts
     ).update(
@@ -178,11 +185,6 @@ def _requeue(message: Message, now: datetime) -> bool:
         last_error="Not found on Zoom Connect after an uncertain send; sending again.",
         updated_at=now,
     )
-    if updated:
-        if message.batch_id is not None and message.chunk is not None:
-            sending.enqueue_chunk(message.batch_id, message.chunk)
-        else:
-            sending.enqueue_message(message.pk)
     return bool(updated)
 
 
@@ -203,19 +205,30 @@ def _give_up(message: Message, now: datetime) -> bool:
     return bool(updated)
 
 
-def _announce(message: Message, old: str, new: str, source: str, detail: dict[str, Any]) -> None:
-    MessageStatusChange.objects.create(
-        message=message, old_status=old, new_status=new, source=source, detail=detail
-    )
-    signals.send_robustly(
-        signals.message_status_changed,
-        Message,
-        message=message,
-        old_status=old,
-        new_status=new,
-        source=source,
-        event=None,
-    )
+def _record(changes: list[tuple[Message, str, str, str, dict[str, Any]]], now: datetime) -> None:
+    """Store status changes in one statement, then announce them (fresh rows only if listened to)."""
+    with transaction.atomic():
+        bulk.insert(
+            MessageStatusChange,
+            [
+                {"message_id": m.pk, "old_status": old, "new_status": new, "source": source, "detail": detail}
+                for m, old, new, source, detail in changes
+            ],
+            now=now,
+        )
+    if not signals.message_status_changed.receivers:
+        return
+    for message, old, new, source, _ in changes:
+        message.refresh_from_db()
+        signals.send_robustly(
+            signals.message_status_changed,
+            Message,
+            message=message,
+            old_status=old,
+            new_status=new,
+            source=source,
+            event=None,
+        )
 
 
 def reconcile_uncertain(
@@ -240,6 +253,11 @@ def reconcile_uncertain(
     max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
     retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
     errors_in_a_row = 0
+    settled_batches: set[int] = set()
+    requeued_chunks: set[tuple[int, int]] = set()
+    requeued_singles: list[int] = []
+    changes: list[tuple[Message, str, str, str, dict[str, Any]]] = []
+    adopted: list[Message] = []
     for message in due:
         try:
             candidates = find_remote(client, message)
@@ -258,34 +276,39 @@ def reconcile_uncertain(
                 break
             continue
         errors_in_a_row = 0
+        source = MessageStatusChange.Source.SEND
         if candidates:
             status = _adopt(message, candidates, now)
             if status is None:
                 result.unresolved += 1
                 continue
-            message.refresh_from_db()
-            _announce(
-                message,
-                MessageStatus.UNCERTAIN,
-                status,
-                MessageStatusChange.Source.SEND,
-                {"reconciled": True},
-            )
-            sending._apply_deferred_reports([message])
+            changes.append((message, MessageStatus.UNCERTAIN, status, source, {"reconciled": True}))
+            adopted.append(message)
             result.adopted += 1
         elif message.attempts >= max_attempts:
-            if _give_up(message, now):
-                message.refresh_from_db()
-                _announce(
-                    message,
-                    MessageStatus.UNCERTAIN,
-                    MessageStatus.FAILED,
-                    MessageStatusChange.Source.SEND,
-                    {},
-                )
-                result.failed += 1
-        elif _requeue(message, now):
-            result.requeued += 1
+            if not _give_up(message, now):
+                continue
+            changes.append((message, MessageStatus.UNCERTAIN, MessageStatus.FAILED, source, {}))
+            result.failed += 1
+        else:
+            if _requeue(message, now):
+                result.requeued += 1
+                if message.batch_id is not None and message.chunk is not None:
+                    requeued_chunks.add((message.batch_id, message.chunk))
+                else:
+                    requeued_singles.append(message.pk)
+            continue
+        if message.batch_id is not None:
+            settled_batches.add(message.batch_id)
+    _record(changes, now)
+    sending._apply_deferred_reports(adopted)
+    for batch_id in sorted(settled_batches):
+        sending.finish_batches(batch_id=batch_id, now=now)
+    # Woken once per chunk, after the loop: the messages of a chunk go out together again.
+    for pk in requeued_singles:
+        sending.enqueue_message(pk)
+    for batch_id, chunk in sorted(requeued_chunks):
+        sending.enqueue_chunk(batch_id, chunk)
     if result.adopted or result.requeued or result.failed:
         logger.info("Reconciled uncertain sends: %s", result.as_dict())
     return result
@@ -320,6 +343,7 @@ def refresh_statuses(
         return result
     client = ZoomConnectClient.from_settings() if client is None else client
     polled: list[int] = []
+    changes: list[tuple[Message, str, str, str, dict[str, Any]]] = []
     errors_in_a_row = 0
     for message in stale:
         try:
@@ -349,9 +373,7 @@ def refresh_statuses(
         if remote.status == MessageStatus.DELIVERED:
             fields["delivered_at"] = now
         if Message.objects.filter(pk=message.pk, status=message.status).update(**fields):
-            old = message.status
-            message.refresh_from_db()
-            _announce(message, old, str(remote.status), MessageStatusChange.Source.POLL, {"polled": True})
+            changes.append((message, message.status, str(remote.status), MessageStatusChange.Source.POLL, {}))
             if remote.status == MessageStatus.FAILED_OPTOUT:
                 OptOut.objects.get_or_create(
                     phone_number=message.to_number,
@@ -364,5 +386,6 @@ def refresh_statuses(
             result.changed += 1
     for part in sending._slices(polled):
         Message.objects.filter(pk__in=part).update(polled_at=now)
+    _record(changes, now)
     result.polled = len(polled)
     return result

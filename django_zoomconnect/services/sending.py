@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from .. import conf, phone, signals
@@ -69,6 +69,7 @@ from ..models import (
 )
 from ..segments import SegmentInfo, analyse
 from ..types import SendResult, SmsRequest
+from . import rows as bulk
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ def wire_number(number: str, fmt: str | None = None) -> str:
     return phone.to_wire(number, fmt=fmt)
 
 
-def wire_data_field(message: Message) -> str:
+def wire_data_field(message: Message | _Claimed) -> str:
     """The ``dataField`` a message is sent with: the caller's own, else its unique reference."""
     return message.data_field or message.reference
 
@@ -398,21 +399,20 @@ def _opted_out(numbers: Iterable[str]) -> set[str]:
     return found
 
 
-def _new_message(draft: _Draft, **fields: Any) -> Message:
+def _message_fields(draft: _Draft) -> dict[str, Any]:
+    """The fields of a new outbound message that come from its draft (attribute names)."""
     info = draft.info
-    status = MessageStatus.REJECTED if draft.rejection else MessageStatus.QUEUED
-    return Message(
-        direction=Direction.OUTBOUND,
-        to_number=draft.to[:64],
-        body=draft.body,
-        contact=draft.contact,
-        status=status,
-        last_error=draft.rejection,
-        encoding=info.encoding if info else "",
-        parts=info.parts if info else None,
-        credit_cost=_estimated_cost(info.parts) if info and not draft.rejection else None,
-        **fields,
-    )
+    return {
+        "direction": Direction.OUTBOUND,
+        "to_number": draft.to[:64],
+        "body": draft.body,
+        "contact_id": draft.contact.pk if draft.contact is not None else None,
+        "status": MessageStatus.REJECTED if draft.rejection else MessageStatus.QUEUED,
+        "last_error": draft.rejection,
+        "encoding": info.encoding if info else "",
+        "parts": info.parts if info else None,
+        "credit_cost": _estimated_cost(info.parts) if info and not draft.rejection else None,
+    }
 
 
 # --- the public entry points --------------------------------------------------------------------
@@ -462,8 +462,8 @@ def send_sms(
         raise SendError(draft.rejection)
     if _opted_out([number]):
         draft.rejection = f"{number} opted out of messages; nothing is sent to it."
-    message = _new_message(
-        draft,
+    message = Message(
+        **_message_fields(draft),
         campaign=campaign_text,
         data_field=data_field_text,
         template=template,
@@ -552,7 +552,7 @@ def send_bulk(
 
     With ``BALANCE_CHECK`` ``"refuse"`` (or ``"warn"``) the balance is read first, and an
     estimated cost above it raises :class:`InsufficientCreditError` (or logs a warning).
-    Rows are written with ``bulk_create`` in the caller's transaction; one task per chunk of
+    Rows are written in bulk in the caller's transaction; one task per chunk of
     ``BULK_CHUNK_SIZE`` is enqueued once it commits.
     """
     now = timezone.now()
@@ -594,40 +594,45 @@ def send_bulk(
     cost = _estimated_cost(sum(draft.info.parts for draft in sendable if draft.info))
     _check_balance_for(cost, len(sendable))
 
-    chunk_size = int(conf.get("BULK_CHUNK_SIZE"))
-    chunk_count = -(-len(sendable) // chunk_size)
-    batch = Batch.objects.create(
-        status=Batch.Status.PENDING if sendable else Batch.Status.DONE,
-        campaign=campaign_text,
-        template=template,
-        group=group,
-        send_at=scheduled_at,
-        chunk_size=chunk_size,
-        chunk_count=chunk_count,
-        messages_per_minute=conf.get("MESSAGES_PER_MINUTE"),
-        estimated_cost=cost,
-        finished_at=None if sendable else now,
-    )
-    rows = []
-    index = 0
-    for draft, _ in drafts:
-        chunk = None
-        if not draft.rejection:
-            chunk = index // chunk_size
-            index += 1
-        rows.append(
-            _new_message(
-                draft,
-                campaign=campaign_text,
-                template=template,
-                batch=batch,
-                chunk=chunk,
-                scheduled_at=scheduled_at,
-                dispatch_after=dispatch_after,
-                enqueued_at=now if dispatch_after is None and chunk is not None else None,
-            )
+    # One transaction (the caller's, or our own): never a half-written batch.
+    with transaction.atomic():
+        chunk_size = int(conf.get("BULK_CHUNK_SIZE"))
+        chunk_count = -(-len(sendable) // chunk_size)
+        batch = Batch.objects.create(
+            status=Batch.Status.PENDING if sendable else Batch.Status.DONE,
+            campaign=campaign_text,
+            template=template,
+            group=group,
+            send_at=scheduled_at,
+            chunk_size=chunk_size,
+            chunk_count=chunk_count,
+            messages_per_minute=conf.get("MESSAGES_PER_MINUTE"),
+            estimated_cost=cost,
+            finished_at=None if sendable else now,
         )
-    Message.objects.bulk_create(rows, batch_size=SLICE)
+        new_rows = []
+        index = 0
+        shared = {
+            "campaign": campaign_text,
+            "template_id": template.pk if template is not None else None,
+            "batch_id": batch.pk,
+            "scheduled_at": scheduled_at,
+            "dispatch_after": dispatch_after,
+        }
+        for draft, _ in drafts:
+            chunk = None
+            if not draft.rejection:
+                chunk = index // chunk_size
+                index += 1
+            new_rows.append(
+                {
+                    **_message_fields(draft),
+                    **shared,
+                    "chunk": chunk,
+                    "enqueued_at": now if dispatch_after is None and chunk is not None else None,
+                }
+            )
+        bulk.insert(Message, new_rows, now=now)
     if dispatch_after is None:
         for chunk in range(chunk_count):
             enqueue_chunk(batch.pk, chunk)
@@ -662,32 +667,59 @@ def _due(now: datetime) -> Q:
     return Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now)
 
 
-def _claim(match: Q, now: datetime) -> tuple[str, list[Message]]:
-    """Claim the due queued messages matching ``match``: one UPDATE, then read what was won."""
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """What a send needs of a claimed message, read without building a model instance."""
+
+    pk: int
+    to_number: str
+    body: str
+    campaign: str
+    data_field: str
+    reference: str
+    scheduled_at: datetime | None
+    attempts: int
+
+
+_CLAIMED_FIELDS = tuple(_Claimed.__dataclass_fields__)
+
+
+def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str, list[Message | _Claimed]]:
+    """Claim the due queued messages matching ``match``: one UPDATE, committed, then read what was won.
+
+    The claim is its own short transaction, committed before the API is called (with the batch's
+    move to ``DISPATCHING``, so that the two cost one commit).
+    """
     token = uuid.uuid4().hex
-    claimed = (
-        Message.objects.filter(match, _due(now), status=MessageStatus.QUEUED, direction=Direction.OUTBOUND)
-        .order_by()
-        .update(
-            status=MessageStatus.SENDING,
-            claim_token=token,
-            claimed_at=now,
-            attempts=F("attempts") + 1,
-            updated_at=now,
+    with transaction.atomic():
+        claimed = (
+            Message.objects.filter(
+                match, _due(now), status=MessageStatus.QUEUED, direction=Direction.OUTBOUND
+            )
+            .order_by()
+            .update(
+                status=MessageStatus.SENDING,
+                claim_token=token,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
         )
-    )
+        if claimed and batch_id is not None:
+            Batch.objects.filter(pk=batch_id, status=Batch.Status.PENDING).update(
+                status=Batch.Status.DISPATCHING
+            )
     if not claimed:
         return token, []
-    return token, list(Message.objects.filter(claim_token=token).order_by("pk"))
+    claimed_rows = Message.objects.filter(claim_token=token).order_by("pk")
+    if signals.pre_send.receivers:
+        # Receivers get the message; what a send does not need loads when they read it.
+        return token, list(claimed_rows.only(*_CLAIMED_FIELDS))
+    return token, [_Claimed(*row) for row in claimed_rows.values_list(*_CLAIMED_FIELDS)]
 
 
 def _held(token: str, pks: Sequence[int]) -> QuerySet[Message]:
     return Message.objects.filter(pk__in=pks, claim_token=token, status=MessageStatus.SENDING)
-
-
-def _case(values: Mapping[int, Any], output_field: Any = None) -> Case:
-    whens = [When(pk=pk, then=Value(value)) for pk, value in values.items()]
-    return Case(*whens, output_field=output_field) if output_field is not None else Case(*whens)
 
 
 @dataclass
@@ -701,6 +733,35 @@ class _Outcome:
     remote_id: str | None = None
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What is needed of a message after its outcome was written, when nobody listens for signals."""
+
+    pk: int
+    status: str
+    remote_id: str | None
+    reference: str
+    data_field: str
+    attempts: int
+
+
+#: Fields written for an accepted message; remote_id and sent_at keep what a webhook stored first.
+_ACCEPTED = (
+    "remote_id",
+    "status",
+    "sent_at",
+    "last_error",
+    "error_code",
+    "claim_token",
+    "dispatch_after",
+    "updated_at",
+)
+_REFUSED = ("status", "last_error", "error_code", "claim_token", "dispatch_after", "updated_at")
+_HOLDER = ("id", "claim_token", "status")
+#: Outcomes that put a message back in the outbox rather than moving its life forward.
+_BOOKKEEPING = frozenset({MessageStatus.QUEUED, MessageStatus.UNCERTAIN})
+
+
 @dataclass
 class _Recorder:
     """Writes outcomes with conditional UPDATEs (a constant number per chunk) and announces them."""
@@ -709,74 +770,82 @@ class _Recorder:
     now: datetime
     outcomes: dict[int, _Outcome] = field(default_factory=dict)
 
-    def write(self, messages: Sequence[Message]) -> list[Message]:
-        now = self.now
-        accepted = {pk: o for pk, o in self.outcomes.items() if o.remote_id}
-        for part in _slices(list(accepted)):
-            ids = {pk: accepted[pk].remote_id for pk in part}
+    def write(self, messages: Sequence[Message | _Claimed]) -> Sequence[Message | _Stored]:
+        now, token, sending_ = self.now, self.token, MessageStatus.SENDING
+        accepted = []
+        refused = []
+        for pk, o in self.outcomes.items():
+            if o.status in (MessageStatus.SENT, MessageStatus.SCHEDULED):
+                sent_at = now if o.status == MessageStatus.SENT else None
+                accepted.append(
+                    (o.remote_id, o.status, sent_at, "", None, "", None, now, pk, token, sending_)
+                )
+            elif o.status in (MessageStatus.FAILED, MessageStatus.REJECTED):
+                refused.append((o.status, o.text, o.code, "", None, now, pk, token, sending_))
+            # QUEUED and UNCERTAIN were written when the error was classified.
+        with transaction.atomic():
+            bulk.update_each(Message, _REFUSED, _HOLDER, refused)
             try:
-                _held(self.token, part).filter(remote_id__isnull=True).update(remote_id=_case(ids))
-            except IntegrityError:
-                # A remote id already stored on another row: write the others one by one.
-                for pk, remote_id in ids.items():
-                    try:
-                        with transaction.atomic():
-                            _held(self.token, [pk]).filter(remote_id__isnull=True).update(remote_id=remote_id)
-                    except IntegrityError:
-                        logger.error(
-                            "Message %s: remote id %s is already stored on another row", pk, remote_id
-                        )
-        by_status: dict[str, list[int]] = {}
-        for pk, outcome in self.outcomes.items():
-            if outcome.status not in (MessageStatus.QUEUED, MessageStatus.UNCERTAIN):  # already written
-                by_status.setdefault(outcome.status, []).append(pk)
-        for status, pks in by_status.items():
-            for part in _slices(pks):
-                fields: dict[str, Any] = {"status": status, "updated_at": now}
-                if status in (MessageStatus.SENT, MessageStatus.SCHEDULED):
-                    fields.update(claim_token="", dispatch_after=None, last_error="", error_code=None)
-                    if status == MessageStatus.SENT:
-                        fields["sent_at"] = now
-                elif status in (MessageStatus.FAILED, MessageStatus.REJECTED):
-                    fields.update(
-                        claim_token="",
-                        dispatch_after=None,
-                        last_error=_case({pk: self.outcomes[pk].text for pk in part}),
-                        error_code=_case({pk: self.outcomes[pk].code for pk in part}, IntegerField()),
+                with transaction.atomic():
+                    bulk.update_each(
+                        Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at")
                     )
-                _held(self.token, part).update(**fields)
+            except IntegrityError:
+                self._write_one_by_one(accepted)
         pks = [m.pk for m in messages]
-        stored: dict[int, Message] = {}
-        for part in _slices(pks):
-            stored.update((m.pk, m) for m in Message.objects.filter(pk__in=part))
-        return [stored[pk] for pk in pks if pk in stored]
+        if signals.post_send.receivers or signals.message_status_changed.receivers:
+            found: dict[int, Message | _Stored] = {}
+            for part in _slices(pks):
+                found.update((m.pk, m) for m in Message.objects.filter(pk__in=part))
+        else:
+            found = {}
+            for part in _slices(pks):
+                values = Message.objects.filter(pk__in=part).values_list(
+                    "pk", "status", "remote_id", "reference", "data_field", "attempts"
+                )
+                found.update((row[0], _Stored(*row)) for row in values)
+        return [found[pk] for pk in pks if pk in found]
 
-    def announce(self, stored: Sequence[Message], *, called: bool) -> None:
-        changes = []
-        changed: list[tuple[Message, str]] = []
+    @staticmethod
+    def _write_one_by_one(accepted: list[tuple[Any, ...]]) -> None:
+        # A remote id already stored on another row (a provider reusing ids, or a wrong
+        # adoption): keep every other message's, record this one's outcome without it.
+        for row in accepted:
+            try:
+                with transaction.atomic():
+                    bulk.update_each(
+                        Message, _ACCEPTED, _HOLDER, [row], keep_existing=("remote_id", "sent_at")
+                    )
+            except IntegrityError:
+                logger.error("Message %s: remote id %s is already stored on another row", row[-3], row[0])
+                bulk.update_each(Message, _ACCEPTED[1:], _HOLDER, [row[1:]], keep_existing=("sent_at",))
+
+    def record_history(self, stored: Sequence[Message | _Stored]) -> None:
+        history = []
         for message in stored:
             outcome = self.outcomes.get(message.pk)
             if outcome is None or message.status != outcome.status:
                 continue
-            if outcome.status in (MessageStatus.QUEUED, MessageStatus.UNCERTAIN):
+            if outcome.status in _BOOKKEEPING:
                 continue  # outbox bookkeeping, not a step of the message's life
             detail: dict[str, Any] = {"attempt": message.attempts}
             if outcome.text:
                 detail["error"] = outcome.text
             if outcome.code is not None:
                 detail["code"] = outcome.code
-            changes.append(
-                MessageStatusChange(
-                    message=message,
-                    old_status=MessageStatus.SENDING,
-                    new_status=outcome.status,
-                    source=MessageStatusChange.Source.SEND,
-                    detail=detail,
-                )
+            history.append(
+                {
+                    "message_id": message.pk,
+                    "old_status": MessageStatus.SENDING,
+                    "new_status": outcome.status,
+                    "source": MessageStatusChange.Source.SEND,
+                    "detail": detail,
+                }
             )
-            changed.append((message, outcome.status))
-        if changes:
-            MessageStatusChange.objects.bulk_create(changes, batch_size=SLICE)
+        bulk.insert(MessageStatusChange, history, now=self.now)
+
+    def announce(self, stored: Sequence[Message | _Stored], *, called: bool) -> None:
+        """After the commit: apply reports that overtook the answer, then send the signals."""
         _apply_deferred_reports([m for m in stored if m.remote_id])
         if called and signals.post_send.receivers:
             for message in stored:
@@ -784,19 +853,22 @@ class _Recorder:
                 if outcome is not None and outcome.status != MessageStatus.REJECTED:
                     signals.send_robustly(signals.post_send, Message, message=message, error=outcome.error)
         if signals.message_status_changed.receivers:
-            for message, status in changed:
+            for message in stored:
+                outcome = self.outcomes.get(message.pk)
+                if outcome is None or message.status != outcome.status or outcome.status in _BOOKKEEPING:
+                    continue
                 signals.send_robustly(
                     signals.message_status_changed,
                     Message,
                     message=message,
                     old_status=MessageStatus.SENDING,
-                    new_status=status,
+                    new_status=outcome.status,
                     source=MessageStatusChange.Source.SEND,
                     event=None,
                 )
 
 
-def _apply_deferred_reports(messages: Sequence[Message]) -> None:
+def _apply_deferred_reports(messages: Sequence[Message | _Stored]) -> None:
     """Apply delivery reports that overtook the send's answer (one query when there are none)."""
     if not messages:
         return
@@ -814,7 +886,8 @@ def _apply_deferred_reports(messages: Sequence[Message]) -> None:
 
     for message in messages:
         if {message.remote_id or "", message.reference, message.data_field} & keys:
-            inbound.apply_deferred_reports(message)
+            full = message if isinstance(message, Message) else Message.objects.get(pk=message.pk)
+            inbound.apply_deferred_reports(full)
 
 
 def _put_back(
@@ -856,7 +929,7 @@ def _mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str
     return delay
 
 
-def _veto(messages: Sequence[Message], recorder: _Recorder) -> list[Message]:
+def _veto(messages: Sequence[Message | _Claimed], recorder: _Recorder) -> list[Message | _Claimed]:
     """Ask the ``pre_send`` receivers about each message; those vetoed are recorded REJECTED."""
     if not signals.pre_send.receivers:
         return list(messages)
@@ -883,7 +956,7 @@ def _veto(messages: Sequence[Message], recorder: _Recorder) -> list[Message]:
     return going
 
 
-def _date_to_send(message: Message, now: datetime) -> datetime | None:
+def _date_to_send(message: Message | _Claimed, now: datetime) -> datetime | None:
     """``dateToSend`` for a message the provider is to hold (``SCHEDULING = "provider"``).
 
     Locally scheduled messages are dispatched when due and never carry one. Seconds are dropped
@@ -902,19 +975,21 @@ def _provider_error(exc: ZoomConnectAPIError) -> str:
 
 def _dispatch(
     token: str,
-    messages: list[Message],
+    messages: Sequence[Message | _Claimed],
     *,
     now: datetime,
     client: ZoomConnectClient,
     bulk: bool,
     messages_per_minute: int | None = None,
+    batch_id: int | None = None,
 ) -> DispatchResult:
-    """Call the API for claimed messages and record every outcome."""
+    """Call the API for claimed messages, then record every outcome in one transaction."""
     result = DispatchResult(claimed=len(messages))
     recorder = _Recorder(token, now)
     going = _veto(messages, recorder)
     result.rejected = len(messages) - len(going)
     called = False
+    error: ZoomConnectError | None = None
     if going:
         fmt = str(conf.get("PHONE_NUMBER_FORMAT"))
         dates = [_date_to_send(m, now) for m in going]
@@ -928,9 +1003,7 @@ def _dispatch(
             )
             for m, when in zip(going, dates, strict=True)
         ]
-        pks = [m.pk for m in going]
         answers: list[SendResult] | None = None
-        error: ZoomConnectError | None = None
         called = True
         try:
             if bulk:
@@ -958,10 +1031,13 @@ def _dispatch(
                     text = answer.error or "The provider accepted the request but gave no message id."
                     recorder.outcomes[message.pk] = _Outcome(MessageStatus.FAILED, text=_short(text))
                     result.failed += 1
-        else:
-            assert error is not None
-            _classify(error, token, going, pks, now, recorder, result)
-    stored = recorder.write(messages)
+    with transaction.atomic():
+        if error is not None:
+            _classify(error, token, going, [m.pk for m in going], now, recorder, result)
+        stored = recorder.write(messages)
+        recorder.record_history(stored)
+        if batch_id is not None:
+            finish_batches(batch_id=batch_id, now=now)
     recorder.announce(stored, called=called)
     return result
 
@@ -969,7 +1045,7 @@ def _dispatch(
 def _classify(
     error: ZoomConnectError,
     token: str,
-    going: Sequence[Message],
+    going: Sequence[Message | _Claimed],
     pks: Sequence[int],
     now: datetime,
     recorder: _Recorder,
@@ -1058,19 +1134,21 @@ def dispatch_chunk(
     if is_paused():
         return DispatchResult(paused=True)
     client = _client_or_default(client)
-    token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now)
+    token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
     if not messages:
         finish_batches(batch_id=batch_id, now=now)
         return DispatchResult()
-    batch = Batch.objects.filter(pk=batch_id).only("messages_per_minute", "status").first()
-    Batch.objects.filter(pk=batch_id, status=Batch.Status.PENDING).update(status=Batch.Status.DISPATCHING)
-    per_minute = batch.messages_per_minute if batch is not None else None
-    if len(messages) == 1 and per_minute is None:
-        result = _dispatch(token, messages, now=now, client=client, bulk=False)
-    else:
-        result = _dispatch(token, messages, now=now, client=client, bulk=True, messages_per_minute=per_minute)
-    finish_batches(batch_id=batch_id, now=now)
-    return result
+    per_minute = Batch.objects.filter(pk=batch_id).values_list("messages_per_minute", flat=True).first()
+    bulk_call = len(messages) > 1 or per_minute is not None
+    return _dispatch(
+        token,
+        messages,
+        now=now,
+        client=client,
+        bulk=bulk_call,
+        messages_per_minute=per_minute,
+        batch_id=batch_id,
+    )
 
 
 def finish_batches(*, batch_id: int | None = None, now: datetime | None = None) -> int:

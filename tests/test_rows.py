@@ -1,0 +1,115 @@
+"""Tests for services/rows.py: lean bulk INSERT and conditional UPDATE, values as the ORM writes them."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from django_zoomconnect.models import Message, MessageStatus, MessageStatusChange
+from django_zoomconnect.services import rows
+
+NOW = datetime(2026, 5, 4, 10, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_insert_fills_defaults_per_row_and_auto_times(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows.insert(
+            Message,
+            [
+                {
+                    "to_number": "+27821234567",
+                    "body": "a",
+                    "status": MessageStatus.QUEUED,
+                    "credit_cost": Decimal("1.50"),
+                },
+                {
+                    "to_number": "+27821234568",
+                    "body": "b",
+                    "status": MessageStatus.QUEUED,
+                    "credit_cost": None,
+                },
+            ],
+            now=NOW,
+        )
+    first, second = Message.objects.order_by("to_number")
+    assert (first.body, second.body) == ("a", "b")
+    assert first.status == "QUEUED"
+    assert first.credit_cost == Decimal("1.50")
+    assert second.credit_cost is None
+    assert first.reference != second.reference  # a callable default, called per row
+    assert len(first.reference) == 32
+    assert first.remote_data == {}
+    assert first.created_at == first.updated_at == NOW
+    assert first.direction == "outbound"
+    assert first.attempts == 0
+    assert first.remote_id is None
+
+
+@pytest.mark.django_db
+def test_insert_nothing_runs_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        rows.insert(Message, [], now=NOW)
+
+
+@pytest.mark.django_db
+def test_insert_slices_large_inputs_and_keeps_json(django_assert_num_queries):
+    message = Message.objects.create(to_number="+27821234567")
+    changes = [
+        {
+            "message_id": message.pk,
+            "old_status": "SENDING",
+            "new_status": "SENT",
+            "source": "send",
+            "detail": {"n": n},
+        }
+        for n in range(rows.SLICE + 1)
+    ]
+    with django_assert_num_queries(2):
+        rows.insert(MessageStatusChange, changes, now=NOW)
+    assert MessageStatusChange.objects.count() == rows.SLICE + 1
+    assert MessageStatusChange.objects.order_by("pk").last().detail == {"n": rows.SLICE}
+
+
+@pytest.mark.django_db
+def test_update_each_only_touches_rows_that_still_match():
+    held = Message.objects.create(to_number="+27821234567", status=MessageStatus.SENDING, claim_token="t1")
+    moved_on = Message.objects.create(
+        to_number="+27821234568", status=MessageStatus.DELIVERED, claim_token="t1"
+    )
+    later = NOW + timedelta(minutes=1)
+    rows.update_each(
+        Message,
+        ("status", "sent_at"),
+        ("id", "claim_token", "status"),
+        [
+            (MessageStatus.SENT, later, held.pk, "t1", MessageStatus.SENDING),
+            (MessageStatus.SENT, later, moved_on.pk, "t1", MessageStatus.SENDING),
+        ],
+    )
+    held.refresh_from_db()
+    moved_on.refresh_from_db()
+    assert (held.status, held.sent_at) == ("SENT", later)
+    assert (moved_on.status, moved_on.sent_at) == ("DELIVERED", None)
+
+
+@pytest.mark.django_db
+def test_update_each_can_keep_a_value_already_there():
+    kept = Message.objects.create(to_number="+27821234567", remote_id="from-a-webhook")
+    filled = Message.objects.create(to_number="+27821234568")
+    rows.update_each(
+        Message,
+        ("remote_id", "body"),
+        ("id",),
+        [("from-the-answer", "x", kept.pk), ("from-the-answer-2", "y", filled.pk)],
+        keep_existing=("remote_id",),
+    )
+    kept.refresh_from_db()
+    filled.refresh_from_db()
+    assert (kept.remote_id, kept.body) == ("from-a-webhook", "x")
+    assert filled.remote_id == "from-the-answer-2"
+
+
+def test_an_unknown_field_is_a_clear_error():
+    with pytest.raises(LookupError, match="no concrete field 'nope'"):
+        rows.update_each(Message, ("nope",), ("id",), [(1, 1)])
