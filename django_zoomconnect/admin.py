@@ -9,12 +9,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import Batch, Contact, Group, Membership, Message, MessageStatusChange, Template
+from . import phone
+from .exceptions import PhoneNumberError
+from .models import (
+    Batch,
+    Contact,
+    Group,
+    Membership,
+    Message,
+    MessageStatusChange,
+    OptOut,
+    Template,
+    WebhookEvent,
+)
+from .services import inbound
 
 REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
 
@@ -140,3 +154,81 @@ class BatchAdmin(_BatchAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Batch]:
         return super().get_queryset(request).select_related("group", "template")
+
+
+# --- webhook events and opt-outs (services/inbound.py) ------------------------------------------
+
+if TYPE_CHECKING:
+    _WebhookEventAdmin = admin.ModelAdmin[WebhookEvent]
+    _OptOutAdmin = admin.ModelAdmin[OptOut]
+    _OptOutForm = forms.ModelForm[OptOut]
+else:
+    _WebhookEventAdmin = _OptOutAdmin = admin.ModelAdmin
+    _OptOutForm = forms.ModelForm
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(_WebhookEventAdmin):
+    """The webhook log, read-only: what the provider sent is evidence, never edited."""
+
+    list_display = (
+        "received_at",
+        "kind",
+        "remote_message_id",
+        "state",
+        "attempts",
+        "message",
+        "processed_at",
+    )
+    list_filter = ("state", "kind")
+    search_fields = ("remote_message_id", "nonce")
+    date_hierarchy = "received_at"
+    list_select_related = ("message",)
+    actions = ("reprocess_selected",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEvent | None = None) -> list[str]:
+        return [field.name for field in WebhookEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Reprocess selected webhook events"), permissions=["change"])
+    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        selected = queryset.count()
+        states = inbound.reprocess_events(queryset.exclude(state=WebhookEvent.State.PROCESSED))
+        summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or _("none")
+        skipped = selected - sum(states.values())
+        self.message_user(
+            request,
+            _("Reprocessed %(count)d event(s): %(summary)s. %(skipped)d already processed, left alone.")
+            % {"count": sum(states.values()), "summary": summary, "skipped": skipped},
+        )
+
+
+class OptOutForm(_OptOutForm):
+    class Meta:
+        model = OptOut
+        fields = ("phone_number", "detail")
+
+    def clean_phone_number(self) -> str:
+        try:
+            return phone.normalize(self.cleaned_data["phone_number"])
+        except PhoneNumberError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(OptOut)
+class OptOutAdmin(_OptOutAdmin):
+    """Numbers not to send to. Added by hand here, or by STOP replies and FAILED_OPTOUT reports."""
+
+    form = OptOutForm
+    list_display = ("phone_number", "source", "detail", "created_at", "message")
+    list_filter = ("source",)
+    search_fields = ("phone_number", "detail")
+    readonly_fields = ("source", "message", "created_at")
+    list_select_related = ("message",)
+
+    def save_model(self, request: HttpRequest, obj: OptOut, form: Any, change: bool) -> None:
+        if not change:
+            obj.source = OptOut.Source.MANUAL
+        super().save_model(request, obj, form, change)
