@@ -96,11 +96,13 @@ def _query_pairs(request: HttpRequest) -> list[tuple[str, str]]:
     return _pairs(raw, "utf-8")
 
 
-def _body_pairs(request: HttpRequest) -> list[tuple[str, str]]:
+def _body_pairs(request: HttpRequest, limit: int) -> list[tuple[str, str]]:
     try:
         body = request.body
     except RequestDataTooBig:
         raise WebhookRejected(413, "body too large") from None
+    if len(body) > limit:  # a body without Content-Length (chunked, under ASGI)
+        raise WebhookRejected(413, "body too large")
     if not body:
         return []
     content_type = (request.content_type or "").lower()
@@ -139,7 +141,7 @@ def read_params(request: HttpRequest) -> dict[str, str]:
     limit: int = conf.get("WEBHOOK_MAX_BODY_SIZE")
     if _content_length(request) + len(request.META.get("QUERY_STRING", "")) > limit:
         raise WebhookRejected(413, "request too large")
-    params = _merge((_query_pairs(request), _body_pairs(request)))
+    params = _merge((_query_pairs(request), _body_pairs(request, limit)))
     if any("\x00" in key or "\x00" in value for key, value in params.items()):
         raise WebhookRejected(400, "parameters must not contain NUL characters")
     return params

@@ -541,3 +541,13 @@ def test_the_insecure_switch_is_a_system_check_warning(zoomconnect):
     zoomconnect(INSECURE_SKIP_WEBHOOK_VERIFICATION="yes")
     assert "zoomconnect.W004" not in [m.id for m in check_settings()]
     assert "zoomconnect.E004" in [m.id for m in check_settings()]
+
+
+def test_a_body_without_content_length_is_still_limited(rf, zoomconnect):
+    zoomconnect(WEBHOOK_MAX_BODY_SIZE=100)
+    request = rf.post(reverse(REPORT), "x=" + "y" * 200, content_type="application/x-www-form-urlencoded")
+    del request.META["CONTENT_LENGTH"]
+    request._body = request.read()  # as ASGI hands over a chunked body
+    with pytest.raises(views.WebhookRejected) as excinfo:
+        views.read_params(request)
+    assert excinfo.value.status == 413
