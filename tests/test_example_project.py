@@ -1,4 +1,4 @@
-"""Tests for example_project/: its settings and ``manage.py check``.
+"""Tests for example_project/: its settings, ``manage.py check``, and ``manage.py demo --once`` end to end.
 
 The project runs in subprocesses, as a newcomer runs it: its own settings, its own Celery app,
 nothing of this test suite's configuration leaking in through the environment.
@@ -101,8 +101,67 @@ def test_settings_are_the_readme_setup_and_point_at_the_simulator_by_default():
     } <= tasks
 
 
+def test_the_demo_sends_to_the_simulators_magic_numbers_for_what_they_do():
+    from django_zoomconnect.simulator import MAGIC_NUMBERS
+
+    spec = importlib.util.spec_from_file_location("demo_data_under_test", PROJECT / "demo" / "data.py")
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
+    assert MAGIC_NUMBERS[data.FAILS].startswith("FAILED")
+    assert MAGIC_NUMBERS[data.OPTS_OUT].startswith("FAILED_OPTOUT")
+    assert "replies" in MAGIC_NUMBERS[data.REPLIES]
+    people = [number for *_, number in data.CONTACTS if number not in MAGIC_NUMBERS]
+    assert people == [data.THANDI, data.SIPHO, data.AYESHA, data.JOHAN]
+
+
 @pytest.mark.slow
 def test_manage_py_check_passes():
     result = manage("check")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+#: The scenario's steps, each with the state it must reach.
+EXPECTED_STEPS = {
+    "send through the REST API": "DELIVERED",
+    "scheduled send (+3 s)": "DELIVERED, on time",
+    "failure (magic number)": "FAILED",
+    "automatic reply (magic number)": "DELIVERED, reply stored",
+    "STOP reply": "opted out",
+    "bulk send to a group (template)": "done: 2 DELIVERED, 1 REJECTED",
+    "send to the opted-out number": "REJECTED",
+}
+
+
+@pytest.mark.slow
+def test_demo_once_completes_the_scenario(tmp_path):
+    result = manage("demo", "--once", timeout=300, DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    output = result.stdout
+    assert result.returncode == 0, output + result.stderr
+    assert "user: admin   password: demo-password" in output
+    rows = [line for line in output.splitlines() if line[:1].isdigit()]
+    assert len(rows) == len(EXPECTED_STEPS), output
+    for row, (step, expected) in zip(rows, EXPECTED_STEPS.items(), strict=True):
+        assert step in row
+        assert row.count(expected) == 2, row  # expected, then actual
+        assert row.endswith("ok"), row
+    assert "Scenario completed" in output
+    assert output.rstrip().endswith("Stopped.")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_refuses_a_named_database_with_data_unless_reset(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kept.sqlite3'}"
+    setup = manage(
+        "shell",
+        "-c",
+        "from django.core.management import call_command; call_command('migrate', verbosity=0); "
+        "from django_zoomconnect.models import Contact; Contact.objects.create(phone_number='+27821234567')",
+        DATABASE_URL=url,
+    )
+    assert setup.returncode == 0, setup.stderr
+    result = manage("demo", "--once", DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "--reset" in result.stderr
+    assert "Scenario" not in result.stdout
