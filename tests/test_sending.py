@@ -23,6 +23,7 @@ from django_zoomconnect.models import (
     OptOut,
     SendingPause,
     Template,
+    WebhookEvent,
 )
 from django_zoomconnect.services import sending
 from django_zoomconnect.services.sending import (
@@ -748,3 +749,21 @@ def test_a_successful_balance_check_lifts_a_pause(sim):
     sending.pause_sending("the token was refused")
     assert sending.check_balance() == sim.balance
     assert not sending.is_paused()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_report_that_overtook_the_answer_is_applied(sim):
+    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    WebhookEvent.objects.create(
+        kind=WebhookEvent.Kind.DELIVERY_REPORT,
+        params={"messageId": "remote-1", "status": "DELIVERED", "nonce": "n-1"},
+        nonce="n-1",
+        remote_message_id="remote-1",
+        state=WebhookEvent.State.DEFERRED,
+    )
+    sending.dispatch_message(message.pk, client=_SameIdClient("remote-1"))
+    message.refresh_from_db()
+    assert message.remote_id == "remote-1"
+    assert message.status == MessageStatus.DELIVERED
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
