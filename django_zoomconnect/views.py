@@ -171,7 +171,8 @@ def verify(request: HttpRequest, kind: str, params: dict[str, str]) -> None:
                 kind,
                 _client(request),
                 "bad" if checksum else "missing",
-                ", ".join(sorted(params)),
+                # repr: the keys are the sender's text, and must not forge log lines.
+                ", ".join(repr(key) for key in sorted(params))[:500],
             )
             raise WebhookRejected(403, "bad checksum")
     raw_date = params.get("nonce-date")
