@@ -116,3 +116,37 @@ def refresh_statuses() -> dict[str, Any]:
     from .services import reconcile
 
     return reconcile.refresh_statuses().as_dict()
+
+
+# --- sync (services/sync.py, services/contacts.py) ---------------------------------------------
+# Safe to run concurrently with everything else: a pull locks the rows it compares, and a push
+# writes its outcome only onto the version of a row it pushed.
+
+
+@shared_task(ignore_result=True)
+def sync_account(
+    kinds: list[str] | None = None, since: str | None = None, push: bool = True
+) -> dict[str, Any]:
+    """Beat: push pending local changes, then pull ``kinds`` (default: every kind) from the account.
+
+    ``since`` is an ISO date (``"2026-01-31"``) from which messages are pulled; without it the
+    pull is incremental. Returns the push and pull reports as primitives.
+    """
+    from datetime import date
+
+    from .services import contacts, sync
+
+    result: dict[str, Any] = {}
+    if push:
+        result["push"] = contacts.push_pending().to_dict()
+    start = date.fromisoformat(since) if since else None
+    result["pull"] = sync.pull(kinds=kinds or sync.ALL_KINDS, since=start).to_dict()
+    return result
+
+
+@shared_task(ignore_result=True)
+def push_pending_changes() -> dict[str, Any]:
+    """Beat: push every contact, group and membership change the account has not seen yet."""
+    from .services import contacts
+
+    return contacts.push_pending().to_dict()

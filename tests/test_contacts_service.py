@@ -477,3 +477,15 @@ def test_round_trip_deletions_on_either_side(sim, pushed):
     assert report.kinds["contacts"].deleted == 1
     assert Contact.objects.get().sync_state == SyncState.REMOTE_DELETED
     assert Group.objects.get().sync_state == SyncState.REMOTE_DELETED
+
+
+def test_the_push_pending_changes_task(sim):
+    from django_zoomconnect import tasks
+
+    contacts.create_contact("+27821234567", push=False)
+
+    result = tasks.push_pending_changes.apply().get()
+
+    assert result["direction"] == "push"
+    assert result["kinds"]["contacts"]["created"] == 1
+    assert len(sim.state.contacts) == 1

@@ -558,3 +558,35 @@ def test_since_can_be_an_aware_datetime(sim):
     sim.advance(10)  # a message has a sent date (which the filter reads) once it is sent
     pull("messages", since=timezone.now() - timedelta(days=2))
     assert Message.objects.count() == 1
+
+
+# --- the Celery task -----------------------------------------------------------------------------
+
+
+def test_the_sync_account_task_pushes_then_pulls(sim):
+    from django_zoomconnect import tasks
+
+    seed_contacts(sim, 2)
+    Contact.objects.create(phone_number=number(9), first_name="Local")  # pending: pushed first
+    sim.state.send(number(1), "Hello")
+    sim.advance(10)
+
+    result = tasks.sync_account.apply(kwargs={"kinds": ["contacts", "messages"], "since": "2020-01-01"}).get()
+
+    assert result["push"]["kinds"]["contacts"]["created"] == 1
+    assert result["pull"]["kinds"]["contacts"]["created"] == 2
+    assert result["pull"]["kinds"]["contacts"]["unchanged"] == 1
+    assert result["pull"]["kinds"]["messages"]["created"] == 1
+    assert set(result["pull"]["kinds"]) == {"contacts", "messages"}
+    queries = [r.query for r in sim.requests if r.path.endswith("messages/all")]
+    assert all("20200101" in q for q in queries)
+
+
+def test_the_sync_account_task_can_pull_only(sim):
+    from django_zoomconnect import tasks
+
+    Contact.objects.create(phone_number=number(9))
+    result = tasks.sync_account.apply(kwargs={"push": False}).get()
+    assert "push" not in result
+    assert set(result["pull"]["kinds"]) == set(sync.ALL_KINDS)
+    assert Contact.objects.get().sync_state == SyncState.PENDING
