@@ -68,6 +68,7 @@ __all__ = [
     "create_group",
     "delete_contact",
     "delete_group",
+    "pending_changes",
     "push_contact",
     "push_contacts",
     "push_group",
@@ -714,6 +715,16 @@ def _run(report: SyncReport, kind: str, row: object, outcome: _Outcome) -> None:
     if outcome.error is not None and _stops_the_run(outcome.error):
         report.errors[kind] = _error_text(outcome.error)
         raise _StopRun
+
+
+def pending_changes() -> dict[str, int]:
+    """How many contacts, groups and memberships :func:`push_pending` would push now."""
+    waiting = (SyncState.PENDING, SyncState.FAILED, SyncState.DELETING)
+    return {
+        "groups": Group.objects.filter(sync_state__in=waiting).count(),
+        "contacts": Contact.objects.filter(sync_state__in=waiting).count(),
+        "memberships": Membership.objects.filter(sync_state__in=waiting).count(),
+    }
 
 
 def _push_all(
