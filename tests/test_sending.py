@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import django_zoomconnect
@@ -767,3 +768,40 @@ def test_a_delivery_report_that_overtook_the_answer_is_applied(sim):
     assert message.remote_id == "remote-1"
     assert message.status == MessageStatus.DELIVERED
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+
+
+# --- cost: queries and API calls grow with chunks, not messages ---------------------------------
+
+
+def creation_queries(messages):
+    # One opt-out lookup per 500 numbers; BEGIN, the batch, one insert per 1,000 messages, COMMIT;
+    # eagerly, the batch is read again once its chunks were sent.
+    return -(-messages // sending.SLICE) + 3 + -(-messages // 1000) + 1
+
+
+#: Per chunk: pause check; claim and batch state (BEGIN, 2 UPDATEs, COMMIT); read the claimed rows;
+#: read the batch's pacing; write the outcomes (BEGIN, failed, SAVEPOINT, accepted, RELEASE); read them
+#: back; history; finish the batch; COMMIT; the deferred-report check.
+QUERIES_PER_CHUNK = 16
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("messages", "chunk_size"), [(2_000, 500), (10_000, 500)])
+def test_queries_and_api_calls_of_a_bulk_send_grow_with_chunks(sim, messages, chunk_size):
+    sim.set_balance(100_000)
+    recipients = [f"+2782{n:07d}" for n in range(1_000_000, 1_000_000 + messages)]
+    chunks = messages // chunk_size
+    with zoomconnect_settings(BULK_CHUNK_SIZE=chunk_size, BALANCE_CHECK="refuse"):
+        with holding_tasks() as held, CaptureQueriesContext(connection) as created:
+            batch = send_bulk(recipients=recipients, body="Flash sale!")
+        with CaptureQueriesContext(connection) as dispatched:
+            for _, batch_id, chunk in held:
+                sending.dispatch_chunk(batch_id, chunk)
+    assert len(held) == chunks
+    assert len(created) == creation_queries(messages)
+    assert len(dispatched) == QUERIES_PER_CHUNK * chunks
+    assert [r.path.rsplit("/", 2)[-2:] for r in sim.requests] == [["account", "balance"]] + [
+        ["sms", "send-bulk"]
+    ] * chunks
+    assert batch.messages.filter(status=MessageStatus.SENT).count() == messages

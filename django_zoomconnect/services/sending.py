@@ -783,15 +783,15 @@ class _Recorder:
             elif o.status in (MessageStatus.FAILED, MessageStatus.REJECTED):
                 refused.append((o.status, o.text, o.code, "", None, now, pk, token, sending_))
             # QUEUED and UNCERTAIN were written when the error was classified.
-        with transaction.atomic():
-            bulk.update_each(Message, _REFUSED, _HOLDER, refused)
-            try:
-                with transaction.atomic():
-                    bulk.update_each(
-                        Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at")
-                    )
-            except IntegrityError:
-                self._write_one_by_one(accepted)
+        # In the caller's transaction (one per dispatch); the savepoint isolates a remote id clash.
+        bulk.update_each(Message, _REFUSED, _HOLDER, refused)
+        try:
+            with transaction.atomic():
+                bulk.update_each(
+                    Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at")
+                )
+        except IntegrityError:
+            self._write_one_by_one(accepted)
         pks = [m.pk for m in messages]
         if signals.post_send.receivers or signals.message_status_changed.receivers:
             found: dict[int, Message | _Stored] = {}
