@@ -2,21 +2,31 @@
 
 Remote fields (``remote_id``, ``remote_data``, ``synced_at``, ``sync_state``, ``sync_error``) are
 read-only everywhere: they say what the account holds, so only a push or a pull may change them.
-No setting and no secret is ever shown here.
+Saving or deleting a contact or a group, or changing its memberships, goes through
+:mod:`~django_zoomconnect.services.contacts` and reaches the account once the admin's
+transaction commits; a push that fails is shown as a warning and left for the next push.
+Every mirrored model's list has a "Sync now from Zoom Connect" button (and action); contacts
+and groups have a "Push to Zoom Connect" action. No setting and no secret is ever shown here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import phone
-from .exceptions import PhoneNumberError
+from .exceptions import PhoneNumberError, ZoomConnectError
 from .models import (
     Batch,
     Contact,
@@ -25,10 +35,11 @@ from .models import (
     Message,
     MessageStatusChange,
     OptOut,
+    SyncState,
     Template,
     WebhookEvent,
 )
-from .services import inbound
+from .services import contacts, inbound, sync
 
 REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
 
@@ -36,14 +47,157 @@ REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_d
 if TYPE_CHECKING:
     _MembershipInline = admin.TabularInline[Membership, Any]
     _StatusChangeInline = admin.TabularInline[MessageStatusChange, Any]
-    _ContactAdmin = admin.ModelAdmin[Contact]
-    _GroupAdmin = admin.ModelAdmin[Group]
-    _TemplateAdmin = admin.ModelAdmin[Template]
-    _MessageAdmin = admin.ModelAdmin[Message]
+    _SyncedAdmin = admin.ModelAdmin[Any]
     _BatchAdmin = admin.ModelAdmin[Batch]
 else:
     _MembershipInline = _StatusChangeInline = admin.TabularInline
-    _ContactAdmin = _GroupAdmin = _TemplateAdmin = _MessageAdmin = _BatchAdmin = admin.ModelAdmin
+    _SyncedAdmin = _BatchAdmin = admin.ModelAdmin
+
+
+# --- pulling and pushing from the admin ----------------------------------------------------------
+
+
+def _summary(report: sync.SyncReport, kind: str) -> str:
+    counts = report.kinds.get(kind)
+    if counts is None:
+        return ""
+    parts = [f"{value:,} {name}" for name, value in counts.as_dict().items() if value]
+    return ", ".join(parts) or "nothing to do"
+
+
+def _show_report(request: HttpRequest, report: sync.SyncReport, kinds: Iterable[str]) -> None:
+    verb = _("Pulled from") if report.direction == "pull" else _("Pushed to")
+    for kind in kinds:
+        if kind in report.errors:
+            messages.error(request, f"{verb} Zoom Connect: {kind} failed: {report.errors[kind]}")
+        elif kind in report.kinds:
+            messages.success(request, f"{verb} Zoom Connect: {kind}: {_summary(report, kind)}.")
+    for issue in report.issues[:10]:
+        messages.warning(request, str(issue))
+    more = len(report.issues) - 10 + report.issues_left_out
+    if more > 0:
+        messages.warning(request, f"... and {more:,} more; the zoomconnect_sync command lists them.")
+
+
+class SyncedAdmin(_SyncedAdmin):
+    """What every mirrored model's admin shares: remote fields read-only, "Sync now" button and action."""
+
+    #: The kind :func:`services.sync.pull` brings in for this model.
+    sync_kind = ""
+    change_list_template = "admin/zoomconnect/sync_change_list.html"
+    actions: tuple[str, ...] = ("pull_from_zoomconnect",)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_sync_now"
+        sync_now = path("sync-now/", self.admin_site.admin_view(self.sync_now_view), name=name)
+        return [sync_now, *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = dict(extra_context or {})
+        if self.has_change_permission(request):
+            extra["zoomconnect_sync_now_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_sync_now",
+                current_app=self.admin_site.name,
+            )
+        return super().changelist_view(request, extra)
+
+    def _pull(self, request: HttpRequest) -> None:
+        try:
+            report = sync.pull(kinds=[self.sync_kind])
+        except ZoomConnectError as exc:  # the settings are missing or wrong
+            messages.error(request, str(exc))
+            return
+        _show_report(request, report, [self.sync_kind])
+
+    def sync_now_view(self, request: HttpRequest) -> HttpResponse:
+        """POST only: pull this model's kind, then back to the list (the API lists whole kinds)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        self._pull(request)
+        return HttpResponseRedirect(
+            reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            )
+        )
+
+    @admin.action(description=_("Sync now from Zoom Connect"), permissions=["change"])
+    def pull_from_zoomconnect(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # The API only lists whole address books, so the whole kind is pulled, not just the selection.
+        self._pull(request)
+
+
+class PushedAdmin(SyncedAdmin):
+    """Contacts and groups: saves, deletions and membership changes go through the services."""
+
+    actions = ("pull_from_zoomconnect", "push_to_zoomconnect")
+    readonly_fields = REMOTE_FIELDS
+
+    def _push_one(self, pk: int) -> Contact | Group | None:
+        raise NotImplementedError
+
+    def _push_many(self, rows: Iterable[Any]) -> sync.SyncReport:
+        raise NotImplementedError
+
+    def _push_after_commit(self, request: HttpRequest, pks: list[int]) -> None:
+        transaction.on_commit(partial(self._push_and_report, request, pks), robust=True)
+
+    def _push_and_report(self, request: HttpRequest, pks: list[int]) -> None:
+        for pk in pks:
+            try:
+                row = self._push_one(pk)
+            except ZoomConnectError as exc:
+                messages.error(request, f"Not pushed to Zoom Connect: {exc}")
+                return
+            if row is not None and row.sync_state in (SyncState.FAILED, SyncState.DELETING):
+                messages.warning(
+                    request, f"{row} is not on Zoom Connect yet (it will be retried): {row.sync_error}"
+                )
+
+    @admin.action(description=_("Push to Zoom Connect"), permissions=["change"])
+    def push_to_zoomconnect(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        try:
+            report = self._push_many(queryset)
+        except ZoomConnectError as exc:
+            messages.error(request, str(exc))
+            return
+        _show_report(request, report, [self.sync_kind, "memberships"])
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet[Any, Any, Any], change: bool
+    ) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        wanted = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            contacts.remove_from_group(membership.contact, membership.group, push=False)
+        for membership in wanted:
+            if membership.pk is not None:  # an existing row now names another contact or group
+                old = Membership.objects.select_related("contact", "group").get(pk=membership.pk)
+                contacts.remove_from_group(old.contact, old.group, push=False)
+            contacts.add_to_group(membership.contact, membership.group, push=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        pks = []
+        for row in queryset:
+            self._delete(row)
+            pks.append(row.pk)
+        self._push_after_commit(request, pks)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self._delete(obj)
+        self._push_after_commit(request, [obj.pk])
+
+    def _delete(self, row: Any) -> None:
+        raise NotImplementedError
+
+
+# --- contacts and groups -------------------------------------------------------------------------
 
 
 class MembershipInline(_MembershipInline):
@@ -66,24 +220,37 @@ class GroupMembershipInline(MembershipInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(_ContactAdmin):
+class ContactAdmin(PushedAdmin):
+    sync_kind = "contacts"
     list_display = ("phone_number", "first_name", "last_name", "title", "sync_state", "synced_at")
     list_filter = ("sync_state", "groups")
     search_fields = ("phone_number", "first_name", "last_name", "remote_id")
-    readonly_fields = REMOTE_FIELDS
     fieldsets = (
         (None, {"fields": ("phone_number", "title", "first_name", "last_name")}),
         (_("Zoom Connect"), {"fields": REMOTE_FIELDS}),
     )
     inlines = (ContactMembershipInline,)
 
+    def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
+        contacts.save_contact(obj, push=False)
+        self._push_after_commit(request, [obj.pk])
+
+    def _delete(self, row: Contact) -> None:
+        contacts.delete_contact(row, push=False)
+
+    def _push_one(self, pk: int) -> Contact | None:
+        return contacts.push_contact(pk)
+
+    def _push_many(self, rows: Iterable[Contact]) -> sync.SyncReport:
+        return contacts.push_contacts(rows)
+
 
 @admin.register(Group)
-class GroupAdmin(_GroupAdmin):
+class GroupAdmin(PushedAdmin):
+    sync_kind = "groups"
     list_display = ("name", "member_count", "sync_state", "synced_at")
     list_filter = ("sync_state",)
     search_fields = ("name", "remote_id")
-    readonly_fields = REMOTE_FIELDS
     fieldsets = (
         (None, {"fields": ("name",)}),
         (_("Zoom Connect"), {"fields": REMOTE_FIELDS}),
@@ -94,9 +261,26 @@ class GroupAdmin(_GroupAdmin):
     def member_count(self, obj: Group) -> int:
         return obj.memberships.count()
 
+    def save_model(self, request: HttpRequest, obj: Group, form: Any, change: bool) -> None:
+        contacts.save_group(obj, push=False)
+        self._push_after_commit(request, [obj.pk])
+
+    def _delete(self, row: Group) -> None:
+        contacts.delete_group(row, push=False)
+
+    def _push_one(self, pk: int) -> Group | None:
+        return contacts.push_group(pk)
+
+    def _push_many(self, rows: Iterable[Group]) -> sync.SyncReport:
+        return contacts.push_groups(rows)
+
+
+# --- templates, messages, batches ----------------------------------------------------------------
+
 
 @admin.register(Template)
-class TemplateAdmin(_TemplateAdmin):
+class TemplateAdmin(SyncedAdmin):
+    sync_kind = "templates"
     list_display = ("name", "is_remote", "sync_state", "synced_at")
     list_filter = ("sync_state",)
     search_fields = ("name", "body", "remote_id")
@@ -121,12 +305,12 @@ class StatusChangeInline(_StatusChangeInline):
 
 
 @admin.register(Message)
-class MessageAdmin(_MessageAdmin):
+class MessageAdmin(SyncedAdmin):
+    sync_kind = "messages"
     list_display = ("__str__", "direction", "status", "campaign", "sent_at", "received_at", "sync_state")
     list_filter = ("direction", "status", "sync_state", "read")
     search_fields = ("remote_id", "reference", "to_number", "from_number", "body", "campaign", "data_field")
     date_hierarchy = "created_at"
-    list_select_related = ()
     raw_id_fields = ("contact", "template", "batch", "in_reply_to")
     inlines = (StatusChangeInline,)
 
