@@ -1,7 +1,8 @@
 """Django settings for the test suite; the database and broker come from the environment.
 
 ``ZOOMCONNECT_TEST_DB`` picks the database: ``sqlite`` (the default, nothing to install),
-``postgres`` or ``mariadb`` (servers on loopback, as CI runs them).
+``postgres`` or ``mariadb`` (servers on loopback, as CI runs them). ``ZOOMCONNECT_TEST_DB_NAME``
+names the throwaway test database, so that runs sharing one server do not drop each other's.
 """
 
 import os
@@ -13,6 +14,7 @@ TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "tests.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "/static/"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,6 +60,7 @@ if _DB == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
+            "TEST": {"NAME": os.environ.get("ZOOMCONNECT_TEST_DB_NAME")},
         }
     }
 elif _DB == "mariadb":
@@ -70,7 +73,11 @@ elif _DB == "mariadb":
             "HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
             "PORT": os.environ.get("MYSQL_PORT", "3306"),
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+            "TEST": {
+                "CHARSET": "utf8mb4",
+                "COLLATION": "utf8mb4_unicode_ci",
+                "NAME": os.environ.get("ZOOMCONNECT_TEST_DB_NAME"),
+            },
         }
     }
 elif _DB == "sqlite":
