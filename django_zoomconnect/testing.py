@@ -15,37 +15,34 @@ are simply there in a project's test suite:
 ``zoomconnect_simulator_options``
     override it to pass options to the simulator (balance, delays, webhook signing, ...).
 
-The helpers :func:`delivery_report_params`, :func:`reply_params` and
-:func:`signed_webhook_params` build correctly signed webhook parameters for tests that post to
-the webhook views directly. Importing this module needs no Django settings; the fixtures touch
-Django only when settings are configured.
+The helpers ``build_delivery_report_params``, ``build_reply_params``, ``sign_params`` and
+``signed_post`` (from :mod:`django_zoomconnect.webhooks`) build and post correctly signed webhook
+requests for tests that call the webhook views directly. Importing this module needs no Django
+settings; the fixtures touch Django only when settings are configured.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, suppress
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
-
-from . import signing
 
 if TYPE_CHECKING:  # imported when a fixture runs: the plugin loads in every pytest run
     from .simulator import Simulator
     from .simulator.server import SimulatorServer
+    from .webhooks import build_delivery_report_params, build_reply_params, sign_params, signed_post
 
 __all__ = [
     "SIMULATOR_BASE_URL",
     "SIMULATOR_ORIGIN",
-    "delivery_report_params",
+    "build_delivery_report_params",
+    "build_reply_params",
     "django_test_client_poster",
-    "reply_params",
-    "signed_webhook_params",
+    "sign_params",
+    "signed_post",
     "simulator_settings",
 ]
 
@@ -205,86 +202,16 @@ def zoomconnect_live_simulator(zoomconnect_live_server: SimulatorServer) -> Iter
         yield simulator
 
 
-# --- signed webhook parameters for tests that post to the views themselves -------------------
+# --- signed webhook requests for tests that post to the views themselves ----------------------
+
+#: Re-exported from :mod:`django_zoomconnect.webhooks`, imported on first use so that loading
+#: the plugin imports nothing of Django's URL machinery.
+_WEBHOOK_HELPERS = ("sign_params", "build_delivery_report_params", "build_reply_params", "signed_post")
 
 
-def _default_secret() -> str:
-    if _django_ready():
-        from . import conf
+def __getattr__(name: str) -> Any:
+    if name in _WEBHOOK_HELPERS:
+        from . import webhooks
 
-        secrets = conf.webhook_secrets()
-        if secrets:
-            return secrets[0]
-    return SECRET
-
-
-def signed_webhook_params(
-    params: Mapping[str, str],
-    *,
-    secret: str | None = None,
-    encoding: signing.Encoding = "raw",
-    nonce: str | None = None,
-    nonce_date: datetime | None = None,
-    timezone: str = "Africa/Johannesburg",
-) -> dict[str, str]:
-    """``params`` plus ``nonce``, ``nonce-date`` (five minutes ahead) and a valid ``checksum``.
-
-    ``secret`` defaults to the newest ``WEBHOOK_SECRET`` of the settings (or the simulator's).
-    """
-    tz = ZoneInfo(timezone)
-    signed = {key: str(value) for key, value in params.items() if key != signing.CHECKSUM_PARAMETER}
-    signed.setdefault("nonce", nonce or str(uuid.uuid4()))
-    expires = nonce_date or datetime.now(tz) + timedelta(minutes=5)
-    signed.setdefault("nonce-date", expires.astimezone(tz).strftime("%Y%m%d%H%M%S"))
-    key = secret if secret is not None else _default_secret()
-    signed[signing.CHECKSUM_PARAMETER] = signing.compute_checksum(signed, key, encoding=encoding)
-    return signed
-
-
-def delivery_report_params(
-    message_id: str,
-    status: str = "DELIVERED",
-    *,
-    campaign: str | None = None,
-    data_field: str | None = None,
-    **signing_options: Any,
-) -> dict[str, str]:
-    """The parameters of a signed delivery report, as the provider POSTs them."""
-    params = {"messageId": message_id, "status": status}
-    if campaign is not None:
-        params["campaign"] = campaign
-    if data_field is not None:
-        params["dataField"] = data_field
-    return signed_webhook_params(params, **signing_options)
-
-
-def reply_params(
-    message_id: str,
-    from_number: str,
-    message: str,
-    *,
-    to_number: str = "+27600000000",
-    replied_to_message_id: str | None = None,
-    date: datetime | None = None,
-    campaign: str | None = None,
-    data_field: str | None = None,
-    timezone: str = "Africa/Johannesburg",
-    **signing_options: Any,
-) -> dict[str, str]:
-    """The parameters of a signed inbound reply, as the provider POSTs them."""
-    tz = ZoneInfo(timezone)
-    when = (date or datetime.now(tz)).astimezone(tz)
-    params = {
-        "messageId": message_id,
-        "from": from_number,
-        "to": to_number,
-        "message": message,
-        "date": when.strftime("%Y%m%d%H%M"),
-    }
-    if replied_to_message_id is not None:
-        params["repliedToMessageId"] = replied_to_message_id
-    if campaign is not None:
-        params["campaign"] = campaign
-    if data_field is not None:
-        params["dataField"] = data_field
-    return signed_webhook_params(params, timezone=timezone, **signing_options)
+        return getattr(webhooks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -210,44 +210,24 @@ def test_live_server_answers_the_control_api(zoomconnect_live_server: SimulatorS
 # --- signed webhook helpers ------------------------------------------------------------------
 
 
-def test_delivery_report_params_are_signed_with_the_settings_secret() -> None:
-    params = testing.delivery_report_params("abc", "FAILED", campaign="c", data_field="d")
+def test_the_signed_request_builders_are_those_of_the_webhooks_module() -> None:
+    from django_zoomconnect import webhooks
+
+    for name in ("sign_params", "build_delivery_report_params", "build_reply_params", "signed_post"):
+        assert getattr(testing, name) is getattr(webhooks, name)
+    with pytest.raises(AttributeError, match="no_such_helper"):
+        testing.no_such_helper  # noqa: B018
+
+
+def test_a_signed_delivery_report_verifies_with_the_settings_secret() -> None:
+    params = testing.build_delivery_report_params("abc", "FAILED", campaign="c", data_field="d")
     assert {k: params[k] for k in ("messageId", "status", "campaign", "dataField")} == {
         "messageId": "abc",
         "status": "FAILED",
         "campaign": "c",
         "dataField": "d",
     }
-    assert len(params["nonce"]) == 36
-    assert len(params["nonce-date"]) == 14
     assert signing.verify_checksum(params, params["checksum"], "test-webhook-secret", encodings=["raw"])
-
-
-def test_reply_params_in_form_encoding_with_an_explicit_secret() -> None:
-    from datetime import UTC, datetime
-
-    params = testing.reply_params(
-        "in-1",
-        NUMBER,
-        "Yes please ",
-        replied_to_message_id="out-1",
-        date=datetime(2024, 1, 2, 8, 30, tzinfo=UTC),
-        secret="s3",
-        encoding="form",
-        nonce="n",
-    )
-    assert params["date"] == "202401021030"  # South African time
-    assert params["message"] == "Yes please "
-    assert params["repliedToMessageId"] == "out-1"
-    assert params["nonce"] == "n"
-    assert signing.verify_checksum(params, params["checksum"], "s3", encodings=["form"])
-    assert not signing.verify_checksum(params, params["checksum"], "s3", encodings=["raw"])
-
-
-def test_signed_params_resign_and_default_to_the_simulator_secret(settings: Any) -> None:
-    settings.ZOOMCONNECT = {}
-    params = testing.signed_webhook_params({"messageId": "x", "checksum": "stale"})
-    assert signing.verify_checksum(params, params["checksum"], "simulator-secret")
 
 
 # --- the plugin itself -----------------------------------------------------------------------
