@@ -9,7 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_zoomconnect import conf
-from django_zoomconnect.exceptions import ConfigurationError
+from django_zoomconnect.client import ZoomConnectClient
+from django_zoomconnect.exceptions import ConfigurationError, InvalidNumberError
 from django_zoomconnect.models import (
     Batch,
     Contact,
@@ -431,3 +432,142 @@ def test_the_browsable_api_renders_its_pages_and_forms(client, name):
     assert response["Content-Type"].startswith("text/html")
     if name in ("messages/send/", "messages/bulk/"):
         assert b'method="POST"' in response.content  # the form to try a send with
+
+
+# --- contacts and groups: every change goes through the contacts service to the account ---------
+
+
+def remote_contacts(simulator):
+    return {c.contact_number: c for c in simulator.state.contacts.values()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_contact_and_group_changes_reach_the_account(admin_user, zoomconnect_simulator):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    sim = zoomconnect_simulator
+
+    group = api.post(API + "groups/", {"name": "Customers"}, format="json")
+    assert group.status_code == 201, group.content
+    assert group.json()["sync_state"] == "synced"
+    group_id, remote_group = group.json()["id"], group.json()["remote_id"]
+    assert sim.state.groups[remote_group].name == "Customers"
+
+    created = api.post(
+        API + "contacts/",
+        {"phone_number": "082 123 4567", "first_name": "Thandi", "groups": [group_id]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    contact = created.json()
+    assert (contact["phone_number"], contact["sync_state"], contact["groups"]) == (
+        NUMBER,
+        "synced",
+        [group_id],
+    )
+    assert remote_contacts(sim)[NUMBER].first_name == "Thandi"
+    assert sim.state.group_members(remote_group) == {contact["remote_id"]}
+
+    changed = api.patch(API + f"contacts/{contact['id']}/", {"last_name": "Nkosi"}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert remote_contacts(sim)[NUMBER].last_name == "Nkosi"
+    assert changed.json()["groups"] == [group_id]  # untouched when not given
+
+    renamed = api.put(API + f"groups/{group_id}/", {"name": "Clients"}, format="json")
+    assert renamed.json()["name"] == "Clients"
+    assert sim.state.groups[remote_group].name == "Clients"
+    assert renamed.json()["member_count"] == 1
+
+    members = api.get(API + f"groups/{group_id}/members/").json()
+    assert [item["id"] for item in members["results"]] == [contact["id"]]
+    assert api.delete(API + f"groups/{group_id}/members/{contact['id']}/").status_code == 204
+    assert sim.state.group_members(remote_group) == set()
+    added = api.post(API + f"groups/{group_id}/members/", {"contacts": [contact["id"]]}, format="json")
+    assert added.json()["member_count"] == 1
+    assert sim.state.group_members(remote_group) == {contact["remote_id"]}
+
+    cleared = api.patch(API + f"contacts/{contact['id']}/", {"groups": []}, format="json")
+    assert cleared.json()["groups"] == []
+    assert sim.state.group_members(remote_group) == set()
+
+    assert api.delete(API + f"contacts/{contact['id']}/").status_code == 204
+    assert NUMBER not in remote_contacts(sim)
+    assert api.delete(API + f"groups/{group_id}/").status_code == 204
+    assert remote_group not in sim.state.groups
+    assert not Contact.objects.exists()
+    assert not Group.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_the_provider_refuses_is_a_400_and_nothing_is_kept(
+    admin_user, zoomconnect_simulator, monkeypatch
+):
+    def refuse(self, **fields):
+        raise InvalidNumberError("Invalid mobile number", status=400, code=2)
+
+    monkeypatch.setattr(ZoomConnectClient, "create_contact", refuse)
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    response = api.post(API + "contacts/", {"phone_number": NUMBER}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Zoom Connect refused it, so nothing was changed")
+    assert "Invalid mobile number" in response.json()["detail"]
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_that_fails_for_now_is_kept_as_failed(admin_user, zoomconnect_simulator):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    zoomconnect_simulator.inject_fault("503", path="contacts/create")
+    response = api.post(API + "contacts/", {"phone_number": NUMBER}, format="json")
+    assert response.status_code == 201
+    assert response.json()["sync_state"] == "failed"
+    assert response.json()["sync_error"]
+    assert Contact.objects.get().remote_id is None
+
+
+def test_contact_input_is_validated_before_anything_is_written(client):
+    Contact.objects.create(phone_number=NUMBER)
+    cases = [
+        ({"phone_number": "12"}, "phone_number"),
+        ({"phone_number": "082 123 4567"}, "phone_number"),  # another contact has it
+        ({"phone_number": OTHER, "groups": [999]}, "groups"),
+        ({"first_name": "x"}, "phone_number"),
+    ]
+    for payload, field in cases:
+        response = client.post(API + "contacts/", payload, format="json")
+        assert response.status_code == 400, payload
+        assert field in response.json(), (payload, response.json())
+    assert Contact.objects.count() == 1
+    assert client.post(API + "groups/", {"name": ""}, format="json").status_code == 400
+    assert client.post(API + "groups/", {"name": "   "}, format="json").status_code == 400
+    assert not Group.objects.exists()
+
+
+def test_contact_and_group_filters(client):
+    customers = Group.objects.create(name="Customers")
+    staff = Group.objects.create(name="Staff")
+    thandi = Contact.objects.create(phone_number=NUMBER, first_name="Thandi", last_name="Nkosi")
+    sipho = Contact.objects.create(phone_number=OTHER, first_name="Sipho", sync_state="synced")
+    Membership.objects.create(contact=thandi, group=customers)
+    Membership.objects.create(contact=sipho, group=customers, sync_state="deleting")
+    Membership.objects.create(contact=sipho, group=staff)
+    cases = {
+        f"group={customers.pk}": [thandi.pk],
+        f"group={customers.pk},{staff.pk}": [thandi.pk, sipho.pk],
+        "search=thandi nko": [thandi.pk],
+        "number=082 123 4568": [sipho.pk],
+        "sync_state=synced": [sipho.pk],
+    }
+    for query, expected in cases.items():
+        assert sorted(ids(client.get(API + "contacts/?" + query.replace(" ", "+")))) == sorted(expected), (
+            query
+        )
+    listed = client.get(API + f"contacts/{sipho.pk}/").json()
+    assert listed["groups"] == [staff.pk]  # the membership being removed is not listed
+    assert client.get(API + "contacts/?grup=1").status_code == 400
+    assert client.get(API + "contacts/?number=12").status_code == 400
+    groups = client.get(API + "groups/").json()["results"]
+    assert [(g["name"], g["member_count"]) for g in groups] == [("Customers", 1), ("Staff", 1)]
+    assert ids(client.get(API + "groups/?search=sta")) == [staff.pk]

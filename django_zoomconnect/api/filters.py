@@ -1,4 +1,4 @@
-"""Query-string filters of the message list, checked strictly: a typo must not list everything.
+"""Query-string filters of the lists, checked strictly: a typo must not list everything.
 
 Kept free of django-filter (not a dependency): a handful of fields, each validated by hand, and
 an unknown parameter is a 400 naming the known ones, since silently ignoring ``?stauts=FAILED``
@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from .. import phone
 from ..exceptions import PhoneNumberError
-from ..models import Direction, Message, MessageStatus
+from ..models import Contact, Direction, Group, Message, MessageStatus, SyncState
 
-__all__ = ["MESSAGE_FILTERS", "filter_messages"]
+__all__ = [
+    "CONTACT_FILTERS",
+    "GROUP_FILTERS",
+    "MESSAGE_FILTERS",
+    "apply",
+    "filter_contacts",
+    "filter_groups",
+    "filter_messages",
+]
 
 #: Parameters the pagination and the renderers own; never treated as filters.
 RESERVED = frozenset({"page", "page_size", "format"})
@@ -73,6 +81,36 @@ def _number(value: str) -> Q:
     return Q(to_number=number) | Q(from_number=number)
 
 
+def _sync_state(value: str) -> Q:
+    states = [part.strip() for part in value.split(",") if part.strip()]
+    if not states or any(state not in SyncState.values for state in states):
+        known = ", ".join(SyncState.values)
+        raise ValidationError({"sync_state": f"Unknown state in {value!r}; known: {known}."})
+    return Q(sync_state__in=states)
+
+
+def _contact_number(value: str) -> Q:
+    try:
+        return Q(phone_number=phone.normalize(value))
+    except PhoneNumberError as exc:
+        raise ValidationError({"number": str(exc)}) from None
+
+
+def _search(*fields: str) -> Callable[[str], Q]:
+    """Every word in at least one of ``fields`` (case-insensitive)."""
+
+    def parse(value: str) -> Q:
+        match = Q()
+        for word in value.split():
+            anywhere = Q()
+            for field in fields:
+                anywhere |= Q(**{f"{field}__icontains": word})
+            match &= anywhere
+        return match
+
+    return parse
+
+
 def _boolean(name: str, field: str) -> Callable[[str], Q]:
     def parse(value: str) -> Q:
         if value.lower() in ("1", "true", "yes"):
@@ -103,15 +141,48 @@ MESSAGE_FILTERS: dict[str, Callable[[str], Q]] = {
 }
 
 
-def filter_messages(queryset: QuerySet[Message], params: Mapping[str, Any]) -> QuerySet[Message]:
+#: ``contacts/``: the members of a group, by state, by number, by words in the name.
+CONTACT_FILTERS: dict[str, Callable[[str], Q]] = {
+    # One Q, so that both conditions hold for the same membership (one being deleted is gone).
+    "group": lambda value: Q(
+        memberships__group__in=_ids("group", value),
+        memberships__sync_state__in=[state for state in SyncState.values if state != SyncState.DELETING],
+    ),
+    "sync_state": _sync_state,
+    "number": _contact_number,
+    "search": _search("first_name", "last_name", "title", "phone_number"),
+}
+
+#: ``groups/``: by state, by words in the name.
+GROUP_FILTERS: dict[str, Callable[[str], Q]] = {
+    "sync_state": _sync_state,
+    "search": _search("name"),
+}
+
+
+Filters = Mapping[str, Callable[[str], Q]]
+M = TypeVar("M", bound=Model)
+
+
+def apply(queryset: QuerySet[M], params: Mapping[str, Any], filters: Filters) -> QuerySet[M]:
     """``queryset`` narrowed by the query parameters; :class:`ValidationError` for a bad one."""
-    unknown = sorted(set(params) - set(MESSAGE_FILTERS) - RESERVED)
+    unknown = sorted(set(params) - set(filters) - RESERVED)
     if unknown:
-        raise ValidationError(
-            {name: f"Unknown filter; known: {', '.join(MESSAGE_FILTERS)}." for name in unknown}
-        )
-    for name, build in MESSAGE_FILTERS.items():
+        raise ValidationError({name: f"Unknown filter; known: {', '.join(filters)}." for name in unknown})
+    for name, build in filters.items():
         value = params.get(name)
         if value is not None and value != "":
             queryset = queryset.filter(build(str(value)))
     return queryset
+
+
+def filter_messages(queryset: QuerySet[Message], params: Mapping[str, Any]) -> QuerySet[Message]:
+    return apply(queryset, params, MESSAGE_FILTERS)
+
+
+def filter_contacts(queryset: QuerySet[Contact], params: Mapping[str, Any]) -> QuerySet[Contact]:
+    return apply(queryset, params, CONTACT_FILTERS).distinct()
+
+
+def filter_groups(queryset: QuerySet[Group], params: Mapping[str, Any]) -> QuerySet[Group]:
+    return apply(queryset, params, GROUP_FILTERS)

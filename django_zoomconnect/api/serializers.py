@@ -15,13 +15,28 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import Batch, Contact, Group, Message, MessageStatus, MessageStatusChange, Template
+from ..models import (
+    Batch,
+    Contact,
+    Group,
+    Membership,
+    Message,
+    MessageStatus,
+    MessageStatusChange,
+    SyncState,
+    Template,
+)
 from ..services.sending import Recipient
 
 __all__ = [
     "MAX_RECIPIENTS",
     "BatchSerializer",
     "BulkSendSerializer",
+    "ContactSerializer",
+    "ContactWriteSerializer",
+    "GroupSerializer",
+    "GroupWriteSerializer",
+    "MembersSerializer",
     "MessageDetailSerializer",
     "MessageSerializer",
     "SendSerializer",
@@ -184,6 +199,61 @@ def status_counts(batch: Batch) -> dict[str, int]:
     return {status: int(count) for status, count in counts.items() if count}
 
 
+SYNC_FIELDS = ("sync_state", "sync_error", "synced_at", "created_at", "updated_at")
+
+
+class ContactSerializer(serializers.ModelSerializer[Contact]):
+    """A contact; ``groups`` are the ids of its groups (memberships being removed excluded)."""
+
+    groups = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id",
+            "remote_id",
+            "title",
+            "first_name",
+            "last_name",
+            "phone_number",
+            "groups",
+            *SYNC_FIELDS,
+        )
+        read_only_fields = fields
+
+    def get_groups(self, contact: Contact) -> list[int]:
+        # From the view's prefetch of current memberships: no query per contact.
+        return sorted(m.group_id for m in contact.memberships.all() if m.sync_state != SyncState.DELETING)
+
+
+class GroupSerializer(serializers.ModelSerializer[Group]):
+    """A group; ``member_count`` counts its current members (annotated by the view)."""
+
+    member_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Group
+        fields = ("id", "remote_id", "name", "member_count", *SYNC_FIELDS)
+        read_only_fields = fields
+
+    def get_member_count(self, group: Group) -> int:
+        count = getattr(group, "member_count", None)
+        if count is None:
+            count = current_memberships().filter(group=group).count()
+        return int(count)
+
+
+def current_memberships() -> QuerySet[Membership]:
+    """Memberships that hold (or are being pushed); those being removed are no longer counted."""
+    return Membership.objects.exclude(sync_state=SyncState.DELETING)
+
+
+def with_member_counts(queryset: QuerySet[Group]) -> QuerySet[Group]:
+    return queryset.order_by("name", "pk").annotate(
+        member_count=Count("memberships", filter=~Q(memberships__sync_state=SyncState.DELETING))
+    )
+
+
 # --- input --------------------------------------------------------------------------------------
 
 
@@ -214,6 +284,52 @@ class SendSerializer(_SendFields):
         if not attrs.get("to") and attrs.get("contact") is None:
             raise serializers.ValidationError({"to": "Give a recipient number, or a contact id."})
         return attrs
+
+
+def _groups(ids: list[int]) -> list[Group]:
+    """Groups by id in one query; unknown ids are a validation error naming them."""
+    found = Group.objects.in_bulk(set(ids))
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        raise serializers.ValidationError(f"No group with id {', '.join(map(str, missing[:20]))}.")
+    return [found[pk] for pk in dict.fromkeys(ids)]
+
+
+def _contacts(ids: list[int]) -> list[Contact]:
+    """Contacts by id in one query; unknown ids are a validation error naming them."""
+    found = Contact.objects.in_bulk(set(ids))
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        raise serializers.ValidationError(f"No contact with id {', '.join(map(str, missing[:20]))}.")
+    return [found[pk] for pk in dict.fromkeys(ids)]
+
+
+class ContactWriteSerializer(serializers.Serializer[Any]):
+    """Creating or changing a contact; ``groups`` (ids) is the full list of its groups."""
+
+    phone_number = serializers.CharField(max_length=64)
+    title = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    groups = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
+
+    def validate_groups(self, ids: list[int]) -> list[Group]:
+        return _groups(ids)
+
+
+class GroupWriteSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=255)
+
+
+class MembersSerializer(serializers.Serializer[Any]):
+    """``POST groups/{id}/members/``: contacts (ids) to put in the group."""
+
+    contacts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000
+    )
+
+    def validate_contacts(self, ids: list[int]) -> list[Contact]:
+        return _contacts(ids)
 
 
 class RecipientField(serializers.Field[Recipient, Any, Any, Any]):
@@ -247,11 +363,7 @@ class BulkSendSerializer(_SendFields):
 
     def validate_contacts(self, ids: list[int]) -> list[Contact]:
         # One query for the whole list (a related field would fetch each id on its own).
-        found = Contact.objects.in_bulk(set(ids))
-        missing = sorted(set(ids) - set(found))
-        if missing:
-            raise serializers.ValidationError(f"No contact with id {', '.join(map(str, missing[:20]))}.")
-        return [found[pk] for pk in dict.fromkeys(ids)]
+        return _contacts(ids)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("recipients") and not attrs.get("contacts") and attrs.get("group") is None:

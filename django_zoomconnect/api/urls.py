@@ -20,5 +20,7 @@ router = Router()
 router.register("messages", views.MessageViewSet, basename="message")
 router.register("batches", views.BatchViewSet, basename="batch")
 router.register("templates", views.TemplateViewSet, basename="template")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("groups", views.GroupViewSet, basename="group")
 
 urlpatterns = router.urls

@@ -8,24 +8,35 @@ gets the same validation, opt-out rules and exactly-once outbox. A refusal by th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, QuerySet
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from ..models import Batch, Message, Template
-from ..services import sending
+from ..exceptions import InvalidRequestError, PhoneNumberError
+from ..models import Batch, Contact, Group, Membership, Message, Template
+from ..services import contacts, sending
 from . import serializers
-from .filters import filter_messages
+from .filters import filter_contacts, filter_groups, filter_messages
 from .permissions import SettingsPermissionsMixin
 
-__all__ = ["BatchViewSet", "MessageViewSet", "Pagination", "TemplateViewSet"]
+__all__ = [
+    "BatchViewSet",
+    "ContactViewSet",
+    "GroupViewSet",
+    "MessageViewSet",
+    "Pagination",
+    "TemplateViewSet",
+]
 
 
 class Pagination(PageNumberPagination):
@@ -45,6 +56,27 @@ class SendRefused(APIException):
 
 class InsufficientCredit(SendRefused):
     default_code = "insufficient_credit"
+
+
+class ProviderRefused(APIException):
+    """Zoom Connect refused the change (e.g. an invalid mobile number); it was undone here."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "provider_refused"
+
+
+@contextmanager
+def account_changes() -> Iterator[None]:
+    """Turn the contacts service's refusals into 400s with the service's own explanation."""
+    try:
+        yield
+    except PhoneNumberError as exc:
+        raise ValidationError({"phone_number": [str(exc)]}) from None
+    except DjangoValidationError as exc:  # DuplicatePhoneNumberError included
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise ValidationError(detail) from None
+    except InvalidRequestError as exc:
+        raise ProviderRefused(f"Zoom Connect refused it, so nothing was changed: {exc}") from None
 
 
 def refused(exc: sending.SendError) -> APIException:
@@ -173,3 +205,167 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewS
 
     queryset = Template.objects.all()
     serializer_class = serializers.TemplateSerializer
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, APIViewSet):
+    """``contacts/``: CRUD through the contacts service, so every change reaches the account.
+
+    A write answers with the row as stored after its push: ``sync_state`` ``synced`` when the
+    account took it, ``failed`` with ``sync_error`` when the provider could not be reached (the
+    change is kept and pushed again later), ``pending`` when the request ran in a transaction.
+    """
+
+    queryset = Contact.objects.all()
+    serializer_class = serializers.ContactSerializer
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        queryset = Contact.objects.prefetch_related(
+            Prefetch(
+                "memberships", queryset=Membership.objects.only("pk", "contact_id", "group_id", "sync_state")
+            )
+        )
+        if self.action == "list":
+            return filter_contacts(queryset, self.request.query_params)
+        return queryset
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action in ("create", "update", "partial_update"):
+            return serializers.ContactWriteSerializer
+        return serializers.ContactSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self._valid(request)
+        with account_changes():
+            contact = contacts.create_contact(
+                data["phone_number"],
+                title=data.get("title", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                groups=data.get("groups", ()),
+            )
+        return Response(self._render(contact.pk), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        contact = self.get_object()
+        partial = bool(kwargs.get("partial"))
+        data = self._valid(request, partial=partial)
+        groups = data.pop("groups", None)
+        with account_changes():
+            contacts.update_contact(contact, **data)
+            if groups is not None:
+                self._set_groups(contact, groups)
+        return Response(self._render(contact.pk))
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """204 once the account confirmed; 202 with the row (``deleting``) while it has not."""
+        contact = self.get_object()
+        with account_changes():
+            contacts.delete_contact(contact)
+        if Contact.objects.filter(pk=contact.pk).exists():
+            return Response(self._render(contact.pk), status=status.HTTP_202_ACCEPTED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @staticmethod
+    def _set_groups(contact: Contact, groups: list[Group]) -> None:
+        wanted = {group.pk for group in groups}
+        current = set(
+            serializers.current_memberships().filter(contact=contact).values_list("group_id", flat=True)
+        )
+        for group in groups:
+            if group.pk not in current:
+                contacts.add_to_group(contact, group)
+        for group in Group.objects.filter(pk__in=current - wanted):
+            contacts.remove_from_group(contact, group)
+
+    def _valid(self, request: Request, *, partial: bool = False) -> dict[str, Any]:
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _render(self, pk: int) -> Any:
+        return serializers.ContactSerializer(self.get_queryset().get(pk=pk)).data
+
+
+class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, APIViewSet):
+    """``groups/``: CRUD through the contacts service, and the members (``groups/{id}/members/``)."""
+
+    queryset = Group.objects.all()
+    serializer_class = serializers.GroupSerializer
+
+    def get_queryset(self) -> QuerySet[Group]:
+        queryset = serializers.with_member_counts(Group.objects.all())
+        if self.action == "list":
+            return filter_groups(queryset, self.request.query_params)
+        return queryset
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action in ("create", "update", "partial_update"):
+            return serializers.GroupWriteSerializer
+        if self.action == "members" and self.request.method == "POST":
+            return serializers.MembersSerializer
+        if self.action == "members":
+            return serializers.ContactSerializer
+        return serializers.GroupSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        name = self._valid(request)["name"]
+        with account_changes():
+            group = contacts.create_group(name)
+        return Response(self._render(group.pk), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        group = self.get_object()
+        name = self._valid(request)["name"]
+        with account_changes():
+            contacts.rename_group(group, name)
+        return Response(self._render(group.pk))
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Deletes the group, not its members. 204 once the account confirmed, else 202."""
+        group = self.get_object()
+        with account_changes():
+            contacts.delete_group(group)
+        if Group.objects.filter(pk=group.pk).exists():
+            return Response(self._render(group.pk), status=status.HTTP_202_ACCEPTED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the group's contacts (paginated). POST ``{"contacts": [ids]}``: add them."""
+        group = self.get_object()
+        if request.method == "POST":
+            added = self._valid(request)["contacts"]
+            with account_changes():
+                for contact in added:
+                    contacts.add_to_group(contact, group)
+            return Response(self._render(group.pk))
+        members = Contact.objects.filter(
+            pk__in=serializers.current_memberships().filter(group=group).values("contact_id")
+        ).prefetch_related("memberships")
+        page = self.paginate_queryset(members)
+        return self.get_paginated_response(serializers.ContactSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<contact_id>[0-9]+)")
+    def remove_member(self, request: Request, pk: str | None = None, contact_id: str = "") -> Response:
+        """Take one contact out of the group (the contact itself stays)."""
+        group = self.get_object()
+        contact = Contact.objects.filter(pk=contact_id).first()
+        if contact is None:
+            raise ValidationError({"contact": f"No contact with id {contact_id}."})
+        with account_changes():
+            contacts.remove_from_group(contact, group)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _valid(self, request: Request) -> dict[str, Any]:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _render(self, pk: int) -> Any:
+        return serializers.GroupSerializer(self.get_queryset().get(pk=pk)).data
