@@ -98,6 +98,8 @@ def test_settings_are_the_readme_setup_and_point_at_the_simulator_by_default():
         "django_zoomconnect.tasks.sweep_outbox",
         "django_zoomconnect.tasks.reconcile_uncertain",
         "django_zoomconnect.tasks.sweep_webhook_events",
+        "django_zoomconnect.tasks.push_pending_changes",
+        "django_zoomconnect.tasks.sync_account",
     } <= tasks
 
 

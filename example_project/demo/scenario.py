@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_zoomconnect import send_bulk, send_sms
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.models import Batch, Contact, Direction, Group, Message, OptOut, Template
-from django_zoomconnect.services import sync
+from django_zoomconnect.services import contacts, sync
 from django_zoomconnect.simulator import Simulator
 
 from .data import AYESHA, CONTACTS, FAILS, GROUPS, REPLIES, SIPHO, TEMPLATES, THANDI
@@ -27,7 +27,7 @@ def seed(simulator: Simulator, client: ZoomConnectClient) -> sync.SyncReport:
     """Create the demo's contacts, groups and templates on the (simulated) account, then pull them.
 
     Group members cannot be pulled (no operation lists them), so they are added from this side,
-    as an app would, and pushed to the account.
+    through the contacts service as an app would, and pushed to the account.
     """
     for title, first_name, last_name, number in CONTACTS:
         client.create_contact(contact_number=number, title=title, first_name=first_name, last_name=last_name)
@@ -36,26 +36,16 @@ def seed(simulator: Simulator, client: ZoomConnectClient) -> sync.SyncReport:
     for name, body in TEMPLATES.items():
         simulator.seed_template(name, body)
     report = sync.pull(kinds=("groups", "contacts", "templates"), client=client)
-    add_members(client)
+    add_members()
     return report
 
 
-def add_members(client: ZoomConnectClient) -> None:
-    """Put the demo's contacts in their groups, here and on the account."""
-    from django_zoomconnect.models import Membership, SyncState
-
+def add_members() -> None:
+    """Put the demo's contacts in their groups, here and on the account (pushed at once)."""
     for name, numbers in GROUPS.items():
         group = Group.objects.get(name=name, remote_id__isnull=False)
-        for number in numbers:
-            contact = Contact.objects.get(phone_number=number)
-            assert contact.remote_id is not None
-            assert group.remote_id is not None
-            client.add_contact_to_group(contact.remote_id, group.remote_id)
-            Membership.objects.update_or_create(
-                contact=contact,
-                group=group,
-                defaults={"sync_state": SyncState.SYNCED, "synced_at": timezone.now()},
-            )
+        for contact in Contact.objects.filter(phone_number__in=numbers):
+            contacts.add_to_group(contact, group)
 
 
 # --- the scenario ---------------------------------------------------------------------------------

@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
     "zoomconnect-reconcile": {"task": "django_zoomconnect.tasks.reconcile_uncertain", "schedule": 30.0},
     # Sent messages no delivery report settled.
     "zoomconnect-refresh-statuses": {"task": "django_zoomconnect.tasks.refresh_statuses", "schedule": 600.0},
+    # Contact, group and membership changes whose push failed (the provider was unreachable).
+    "zoomconnect-push-pending": {"task": "django_zoomconnect.tasks.push_pending_changes", "schedule": 300.0},
+    # Changes made on the account itself (its web site, other apps): push ours, then pull.
+    "zoomconnect-sync-account": {"task": "django_zoomconnect.tasks.sync_account", "schedule": 3600.0},
     # Webhook events left pending or deferred.
     "zoomconnect-sweep-webhooks": {"task": "django_zoomconnect.tasks.sweep_webhook_events", "schedule": 60.0},
     "zoomconnect-cleanup-webhooks": {

@@ -29,7 +29,7 @@ from django.test.utils import override_settings
 from django.urls import reverse
 from django_zoomconnect import conf
 from django_zoomconnect.client import ZoomConnectClient
-from django_zoomconnect.models import Contact, Message
+from django_zoomconnect.models import Contact, Membership, Message, SyncState
 from django_zoomconnect.simulator.server import ServedSimulator, SimulatorServer
 
 from demo import data, runtime, scenario
@@ -98,8 +98,10 @@ class Command(BaseCommand):
 
             client = ZoomConnectClient.from_settings()
             report = scenario.seed(simulator, client)
-            if not report.ok:
-                raise CommandError(f"Pulling the demo data failed: {report.errors}")
+            unpushed = Membership.objects.exclude(sync_state=SyncState.SYNCED).count()
+            if not report.ok or unpushed:
+                problem = report.errors or f"{unpushed} group memberships were not pushed"
+                raise CommandError(f"Seeding the demo account failed: {problem}")
             self._say(
                 f"Seeded and pulled {Contact.objects.count()} contacts, {len(data.GROUPS)} groups "
                 f"and the templates from the simulated account."
