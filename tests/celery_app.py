@@ -16,6 +16,9 @@ django.setup()
 app = Celery("tests")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = os.environ.get("ZOOMCONNECT_TEST_QUEUE", "zoomconnect-tests")
+if app.conf.broker_url.startswith("memory://"):
+    # The memory transport polls its queues; a worker in a test should not sleep a second per hop.
+    app.conf.broker_transport_options = {"polling_interval": 0.01}
 app.set_current()
 app.set_default()
 
