@@ -590,3 +590,24 @@ def test_the_sync_account_task_can_pull_only(sim):
     assert "push" not in result
     assert set(result["pull"]["kinds"]) == set(sync.ALL_KINDS)
     assert Contact.objects.get().sync_state == SyncState.PENDING
+
+
+def test_a_delivery_report_that_came_before_the_pull_is_applied_after_it(
+    sim, django_capture_on_commit_callbacks
+):
+    from django_zoomconnect.models import WebhookEvent
+    from django_zoomconnect.services import inbound
+    from django_zoomconnect.webhooks import build_delivery_report_params
+
+    sent = sim.state.send(number(1), "Hello")
+    sim.advance(1.5)  # the account still says SENT
+    params = build_delivery_report_params(sent.message_id, "DELIVERED")
+    event = inbound.store_event("report", params, nonce=params["nonce"], nonce_expires_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound.process_event(event).state == WebhookEvent.State.DEFERRED
+
+        pull("messages")
+
+    message = Message.objects.get(remote_id=sent.message_id)
+    assert message.status == MessageStatus.DELIVERED
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
