@@ -611,3 +611,15 @@ def test_a_delivery_report_that_came_before_the_pull_is_applied_after_it(
     message = Message.objects.get(remote_id=sent.message_id)
     assert message.status == MessageStatus.DELIVERED
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+
+
+def test_a_pulled_template_renders_and_names_a_missing_placeholder(sim):
+    from django_zoomconnect.models import TemplateContextError
+
+    sim.seed_template("Reminder", "Hi {{ name }}, see you at {{ time }}.", template_id=42)
+    pull("templates")
+    template = Template.objects.get(remote_id=42)
+
+    assert template.render({"name": "Thandi", "time": "9:00"}) == "Hi Thandi, see you at 9:00."
+    with pytest.raises(TemplateContextError, match="'Reminder' needs a value for: time"):
+        template.render({"name": "Thandi"})
