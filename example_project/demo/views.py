@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django_zoomconnect.models import Group
+from django_zoomconnect.models import Group, Template
 
 from . import data, runtime
 
@@ -22,5 +22,6 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "people": data.CONTACTS[:4],
             "group": Group.objects.filter(name="Customers").values_list("pk", flat=True).first() or 1,
+            "template": Template.objects.filter(name="Welcome").values_list("pk", flat=True).first() or 1,
         },
     )
