@@ -107,6 +107,9 @@ class Scenario:
     # -- the steps
 
     def _first_wave(self) -> None:
+        pages = ("/", "/admin/login/", "/api/zoomconnect/")
+        self.steps.append(Step("start page, admin, API root", "200 200 200", self._pages_answer(pages)))
+
         thandi = self._send_through_api(THANDI, "Hello from the django-zoomconnect demo!")
         self.steps.append(Step("send through the REST API", "DELIVERED", status_of(thandi)))
 
@@ -147,6 +150,13 @@ class Scenario:
             raise RuntimeError(f"the REST API answered {response.status_code}: {response.text[:500]}")
         message_id: int = response.json()["id"]
         return message_id
+
+    def _pages_answer(self, paths: tuple[str, ...]) -> Callable[[], str]:
+        """The status of each page, asked once (a page does not change while the steps run)."""
+        auth = (self.username, self.password)
+        codes = [requests.get(self.web_url + path, auth=auth, timeout=30).status_code for path in paths]
+        answer = " ".join(map(str, codes))
+        return lambda: answer
 
     def _simulate_reply(self, number: str, text: str) -> None:
         response = requests.post(
