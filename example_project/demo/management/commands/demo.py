@@ -75,10 +75,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        once: bool = options["once"]
         self._quiet_logs()
-        started = time.monotonic()
+        try:
+            ok = self._run(options)
+        except KeyboardInterrupt:  # Ctrl-C while starting: the services started are stopped
+            self.stdout.write("")
+            raise CommandError("Interrupted.", returncode=130) from None
+        if not ok:
+            raise CommandError("The demo scenario did not complete: see the table above.", returncode=1)
 
+    def _run(self, options: dict[str, Any]) -> bool:
+        """Start everything, serve or run the scenario, stop everything; whether all went well."""
+        once: bool = options["once"]
+        started = time.monotonic()
         self._prepare_database(reset=options["reset"])
         self._admin(options["username"], options["password"])
 
@@ -136,8 +145,7 @@ class Command(BaseCommand):
                 ok = True
             self._say("Stopping...")
         self._say("Stopped.")
-        if not ok:
-            raise CommandError("The demo scenario did not complete: see the table above.", returncode=1)
+        return ok
 
     # -- set-up ------------------------------------------------------------------------------------
 
