@@ -2,8 +2,10 @@
 
 Sending goes through :func:`~django_zoomconnect.services.sending.send_sms` and
 :func:`~django_zoomconnect.services.sending.send_bulk` exactly as app code would, so the API
-gets the same validation, opt-out rules and exactly-once outbox. A refusal by the service is a
-400 whose ``detail`` is the service's own explanation.
+gets the same validation, opt-out rules and exactly-once outbox. Contacts, groups and
+memberships change through :mod:`~django_zoomconnect.services.contacts`, which stores the row and
+pushes it to the account, as the admin does. A refusal by a service is a 400 whose ``detail`` is
+the service's own explanation.
 """
 
 from __future__ import annotations
