@@ -355,21 +355,29 @@ def _max_query_params(connection: BaseDatabaseWrapper) -> int:
 
 
 class _Preparer:
-    """``field.get_db_prep_save``, reusing the last result for the very same value object.
+    """``field.get_db_prep_save``, with the shortcuts that make a bulk write cheap.
 
-    A batch writes the same ``now`` (and the same few campaign names) into thousands of rows,
-    and preparing a datetime is the costliest step of a bulk write.
+    Text for a text column and whole numbers for an integer column are what the field would
+    return anyway, so they are passed through; the last result is reused for the very same value
+    object, because a batch writes the same ``now`` (and the same few campaign names) into
+    thousands of rows, and preparing a datetime is the costliest step of a bulk write.
     """
 
-    __slots__ = ("_connection", "_field", "_last", "_prepared")
+    __slots__ = ("_connection", "_field", "_last", "_number", "_prepared", "_text")
 
     def __init__(self, model_field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> None:
         self._field = model_field
         self._connection = connection
         self._last: Any = _Preparer
         self._prepared: Any = None
+        # Oracle stores "" as NULL: there, let every field decide.
+        plain = not connection.features.interprets_empty_strings_as_nulls
+        self._text = plain and isinstance(model_field, models.CharField | models.TextField)
+        self._number = plain and isinstance(model_field, models.IntegerField)
 
     def __call__(self, value: Any) -> Any:
+        if (self._text and isinstance(value, str)) or (self._number and type(value) is int):
+            return value
         if value is not self._last or isinstance(value, dict | list):
             self._prepared = self._field.get_db_prep_save(value, self._connection)
             self._last = value
