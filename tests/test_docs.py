@@ -1,0 +1,32 @@
+"""The README documents every setting and every system check: a setting not documented does not exist."""
+
+import re
+from pathlib import Path
+
+from django_zoomconnect import conf
+
+README = (Path(__file__).resolve().parent.parent / "README.rst").read_text(encoding="utf-8")
+CHECKS = (Path(__file__).resolve().parent.parent / "django_zoomconnect" / "checks.py").read_text(
+    encoding="utf-8"
+)
+
+
+def settings_table_keys() -> set[str]:
+    table = README.split("Settings\n========\n", 1)[1].split("System checks\n", 1)[0]
+    return set(re.findall(r"^   \* - ``([A-Z_]+)``$", table, flags=re.MULTILINE))
+
+
+def test_every_setting_is_in_the_readme_settings_table():
+    assert settings_table_keys() == set(conf.DEFAULTS)
+
+
+def test_every_system_check_id_is_in_the_readme():
+    ids = set(re.findall(r"zoomconnect\.[EW]\d{3}", CHECKS))
+    assert ids
+    assert {check_id for check_id in ids if f"``{check_id}``" not in README} == set()
+
+
+def test_the_readme_opens_with_the_two_commands():
+    quickstart = README.split("Quickstart\n==========\n", 1)[1].split("\nInstallation\n", 1)[0]
+    assert 'python -m pip install -e ".[example]" && python example_project/manage.py demo' in quickstart
+    assert 'python -m pip install -e ".[test]" && python -m pytest' in quickstart
