@@ -258,6 +258,19 @@ STATUS_RANK: dict[str, int] = {
     MessageStatus.REJECTED: 7,
 }
 FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank >= 6)
+#: The statuses the provider reports for outbound messages (delivery reports, ``messages/all``);
+#: the others are this app's outbox states, and ``RECEIVED`` marks inbound messages.
+PROVIDER_STATUSES = frozenset(
+    {
+        MessageStatus.SCHEDULED,
+        MessageStatus.UNKNOWN,
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.FAILED_REFUNDED,
+        MessageStatus.FAILED_OPTOUT,
+    }
+)
 
 
 class Direction(models.TextChoices):

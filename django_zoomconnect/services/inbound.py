@@ -35,6 +35,7 @@ from .. import conf, phone, signals
 from ..events import DELIVERY_REPORT, REPLY, DeliveryReport, InboundReply, event_from_params
 from ..exceptions import PhoneNumberError
 from ..models import (
+    PROVIDER_STATUSES,
     STATUS_RANK,
     Contact,
     Direction,
@@ -49,7 +50,6 @@ from ..models import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "PROVIDER_STATUSES",
     "UnknownStatusError",
     "apply_deferred_reports",
     "delete_old_events",
@@ -61,18 +61,6 @@ __all__ = [
     "sweep_events",
 ]
 
-#: The statuses a delivery report may carry (the provider's, not this app's outbox states).
-PROVIDER_STATUSES = frozenset(
-    {
-        MessageStatus.SCHEDULED,
-        MessageStatus.UNKNOWN,
-        MessageStatus.SENT,
-        MessageStatus.DELIVERED,
-        MessageStatus.FAILED,
-        MessageStatus.FAILED_REFUNDED,
-        MessageStatus.FAILED_OPTOUT,
-    }
-)
 _SENT_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED})
 _MAX_ERROR = 2000
 

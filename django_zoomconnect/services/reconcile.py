@@ -30,6 +30,7 @@ from .. import types as api
 from ..client import ZoomConnectClient
 from ..exceptions import AuthenticationError, ZoomConnectError
 from ..models import (
+    PROVIDER_STATUSES,
     STATUS_RANK,
     Direction,
     Message,
@@ -46,18 +47,6 @@ __all__ = ["PollResult", "ReconcileResult", "find_remote", "reconcile_uncertain"
 
 #: Stop a run after this many lookups in a row failed: the provider is unwell, try next time.
 MAX_CONSECUTIVE_ERRORS = 5
-#: The provider's statuses a lookup may adopt; anything else is read as ``SENT``.
-_PROVIDER_STATUSES = frozenset(
-    {
-        MessageStatus.SCHEDULED,
-        MessageStatus.UNKNOWN,
-        MessageStatus.SENT,
-        MessageStatus.DELIVERED,
-        MessageStatus.FAILED,
-        MessageStatus.FAILED_REFUNDED,
-        MessageStatus.FAILED_OPTOUT,
-    }
-)
 _POLLED_STATUSES = (MessageStatus.SENT, MessageStatus.UNKNOWN)
 
 
@@ -129,7 +118,7 @@ def _same_number(remote: str, stored: str) -> bool:
 
 
 def _adopted_status(remote: api.Message, message: Message, now: datetime) -> str:
-    status = remote.status if remote.status in _PROVIDER_STATUSES else MessageStatus.SENT
+    status = remote.status if remote.status in PROVIDER_STATUSES else MessageStatus.SENT
     if status == MessageStatus.SCHEDULED and sending._date_to_send(message, now) is None:
         # The provider's SCHEDULED also means "accepted, not out yet" for an immediate send.
         return MessageStatus.SENT
@@ -363,7 +352,7 @@ def refresh_statuses(
             continue
         errors_in_a_row = 0
         polled.append(message.pk)
-        if remote is None or remote.status not in _PROVIDER_STATUSES:
+        if remote is None or remote.status not in PROVIDER_STATUSES:
             continue
         if STATUS_RANK[remote.status] <= STATUS_RANK.get(message.status, -1):
             continue
