@@ -489,3 +489,14 @@ def test_the_push_pending_changes_task(sim):
     assert result["direction"] == "push"
     assert result["kinds"]["contacts"]["created"] == 1
     assert len(sim.state.contacts) == 1
+
+
+def test_a_duplicate_of_a_contact_deleted_on_the_account_says_how_to_bring_it_back(sim, pushed):
+    gone = Contact.objects.create(
+        phone_number="+27821234567", remote_id="c1", sync_state=SyncState.REMOTE_DELETED
+    )
+    with pytest.raises(contacts.DuplicatePhoneNumberError, match="change it to create it there again"):
+        contacts.create_contact("+27821234567")
+    with pushed():
+        contacts.update_contact(gone, first_name="Back")  # re-created on the account
+    assert sim.state.contacts[Contact.objects.get().remote_id].first_name == "Back"

@@ -623,3 +623,8 @@ def test_a_pulled_template_renders_and_names_a_missing_placeholder(sim):
     assert template.render({"name": "Thandi", "time": "9:00"}) == "Hi Thandi, see you at 9:00."
     with pytest.raises(TemplateContextError, match="'Reminder' needs a value for: time"):
         template.render({"name": "Thandi"})
+
+
+def test_a_single_kind_may_be_given_as_a_string(sim):
+    seed_contacts(sim, 1)
+    assert set(sync.pull(kinds="contacts").kinds) == {"contacts"}

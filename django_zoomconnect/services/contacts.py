@@ -101,8 +101,12 @@ class DuplicatePhoneNumberError(ZoomConnectError, ValidationError):
     def __init__(self, phone_number: str, existing: Contact) -> None:
         self.phone_number = phone_number
         self.existing = existing
-        being_deleted = " (it is being deleted)" if existing.sync_state == SyncState.DELETING else ""
-        self.text = f"Contact #{existing.pk} already has the number {phone_number}{being_deleted}."
+        reasons: dict[str, str] = {
+            SyncState.DELETING: " (it is being deleted)",
+            SyncState.REMOTE_DELETED: " (deleted on Zoom Connect: change it to create it there again)",
+        }
+        why = reasons.get(existing.sync_state, "")
+        self.text = f"Contact #{existing.pk} already has the number {phone_number}{why}."
         ValidationError.__init__(
             self, {"phone_number": [ValidationError(self.text, code="duplicate_phone_number")]}
         )

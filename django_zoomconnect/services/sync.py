@@ -297,7 +297,7 @@ def _text(value: str | None, model: type[models.Model], name: str) -> str:
 
 
 def _check_kinds(kinds: Iterable[str]) -> list[str]:
-    wanted = set(kinds)
+    wanted = {kinds} if isinstance(kinds, str) else set(kinds)
     unknown = sorted(wanted - set(ALL_KINDS))
     if unknown:
         raise ValueError(f"unknown kind(s) {', '.join(unknown)}: choose from {', '.join(ALL_KINDS)}")
