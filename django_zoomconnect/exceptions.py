@@ -15,6 +15,7 @@ an API error and "not sent". Messages never contain credentials.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -148,3 +149,28 @@ class ServerError(ZoomConnectAPIError, MayHaveBeenSentError):
 
 class InvalidResponseError(ZoomConnectAPIError, MayHaveBeenSentError):
     """A success status with a body that cannot be read as the operation's result."""
+
+
+# --- refusals of the sending service, before anything is written -------------------------------
+
+
+class SendError(ZoomConnectError, ValueError):
+    """The send was refused before anything was written: bad recipients, body, template or date."""
+
+
+class InsufficientCreditError(SendError):
+    """A bulk send's estimated cost exceeds the balance (``BALANCE_CHECK = "refuse"``)."""
+
+    def __init__(self, message: str, *, estimated_cost: Decimal, balance: float) -> None:
+        super().__init__(message)
+        self.estimated_cost = estimated_cost
+        self.balance = balance
+
+
+class SendVetoed(ZoomConnectError):
+    """Raise this from a ``pre_send`` receiver to stop one message.
+
+    The message becomes ``REJECTED`` with ``last_error`` saying why (the exception's text); the
+    provider is not called and ``post_send`` is not sent for it. Any other exception a receiver
+    raises is logged and the message is sent anyway: a broken receiver must not stall the outbox.
+    """

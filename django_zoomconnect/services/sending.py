@@ -45,11 +45,14 @@ from .. import conf, phone, signals
 from ..client import ZoomConnectClient
 from ..exceptions import (
     AuthenticationError,
+    InsufficientCreditError,
     InvalidRequestError,
     MayHaveBeenSentError,
     NotSentError,
     PhoneNumberError,
     RateLimitedError,
+    SendError,
+    SendVetoed,
     ZoomConnectAPIError,
     ZoomConnectError,
 )
@@ -100,28 +103,6 @@ RETRYABLE_STATUSES = (MessageStatus.FAILED, MessageStatus.FAILED_REFUNDED)
 SLICE = 500
 _MAX_ERROR = 2000
 _FIELD_LIMIT = 255
-
-
-class SendError(ZoomConnectError, ValueError):
-    """The send was refused before anything was written: bad recipients, body, template or date."""
-
-
-class InsufficientCreditError(SendError):
-    """A bulk send's estimated cost exceeds the balance (``BALANCE_CHECK = "refuse"``)."""
-
-    def __init__(self, message: str, *, estimated_cost: Decimal, balance: float) -> None:
-        super().__init__(message)
-        self.estimated_cost = estimated_cost
-        self.balance = balance
-
-
-class SendVetoed(ZoomConnectError):
-    """Raise this from a ``pre_send`` receiver to stop one message.
-
-    The message becomes ``REJECTED`` with ``last_error`` saying why (the exception's text); the
-    provider is not called and ``post_send`` is not sent for it. Any other exception a receiver
-    raises is logged and the message is sent anyway: a broken receiver must not stall the outbox.
-    """
 
 
 @dataclass(frozen=True)
