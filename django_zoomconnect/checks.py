@@ -88,4 +88,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="zoomconnect.W003",
             )
         )
+    try:
+        lease, (connect_timeout, read_timeout) = conf.get("CLAIM_LEASE_SECONDS"), conf.timeout()
+    except ConfigurationError:
+        lease = None  # reported as an invalid value above
+    if lease is not None and lease <= connect_timeout + read_timeout:
+        messages.append(
+            checks.Warning(
+                f"CLAIM_LEASE_SECONDS ({lease:g}) is not longer than one API call may take "
+                f"(TIMEOUT {connect_timeout:g} + {read_timeout:g} s): the sweeper could take back a "
+                "claim whose worker is still waiting for the answer.",
+                hint="Make CLAIM_LEASE_SECONDS several times the sum of TIMEOUT.",
+                id="zoomconnect.W005",
+            )
+        )
     return messages

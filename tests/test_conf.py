@@ -144,3 +144,8 @@ def test_checks_do_not_touch_the_database():
     # No django_db mark: pytest-django makes any query here raise.
     with override_settings(ZOOMCONNECT={"TIMEOUT": "x"}):
         assert check_settings()
+
+
+def test_a_claim_lease_shorter_than_a_call_warns():
+    assert check_ids(GOOD, CLAIM_LEASE_SECONDS=30, TIMEOUT=(5, 30)) == ["zoomconnect.W005"]
+    assert check_ids(GOOD, CLAIM_LEASE_SECONDS=120, TIMEOUT=(5, 30)) == []
