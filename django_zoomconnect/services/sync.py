@@ -392,12 +392,15 @@ def _column(model_field: models.Field[Any, Any]) -> str:
 
 
 def bulk_update(model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]) -> int:
-    """Write ``fields`` of ``rows`` (by primary key) with one ``UPDATE`` per batch; how many statements.
+    """Write ``fields`` of ``rows`` (by primary key), one statement (or ``executemany``) per batch.
 
     Why not ``QuerySet.bulk_update``: it builds a ``When(pk=...)`` expression per row and field
-    and resolves each one, which costs seconds for a few thousand rows. This writes the same
-    ``UPDATE ... SET f = CASE pk WHEN 1 THEN %s ... END WHERE pk IN (...)``, with the values
-    prepared by each field as ``bulk_update`` would and the integer keys inlined.
+    and resolves each one, which costs seconds for a few thousand rows. Here each value is
+    prepared by its field as ``bulk_update`` would, and a batch is written as
+    ``executemany("UPDATE ... SET f = %s ... WHERE pk = %s")``, which the PostgreSQL and SQLite
+    drivers run without parsing a statement per row. MySQL's driver would send one statement
+    per row, so there a batch is one ``UPDATE ... SET f = CASE pk WHEN 1 THEN %s ... END``.
+    Returns the number of statements (or ``executemany`` calls).
     """
     if not rows or not fields:
         return 0
@@ -408,39 +411,50 @@ def bulk_update(model: type[models.Model], rows: Sequence[models.Model], fields:
     key = meta.pk
     assert key is not None
     quote = connection.ops.quote_name
-    cast = connection.features.requires_casted_case_in_updates
-    per_statement = max(1, min(BATCH_SIZE, _max_query_params(connection) // len(columns)))
+    table, key_column = quote(meta.db_table), quote(_column(key))
+    preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
     statements = 0
     with connection.cursor() as cursor:
+        if connection.vendor != "mysql":
+            assignments = ", ".join(f"{quote(_column(column))} = %s" for column in columns)
+            sql = f"UPDATE {table} SET {assignments} WHERE {key_column} = %s"  # noqa: S608 (quoted names)
+            for chunk in batched(rows, BATCH_SIZE):
+                cursor.executemany(
+                    sql,
+                    [
+                        [prepare(getattr(row, name)) for name, prepare in preparers] + [row.pk]
+                        for row in chunk
+                    ],
+                )
+                statements += 1
+            return statements
+        per_statement = max(1, min(BATCH_SIZE, _max_query_params(connection) // len(columns)))
         for chunk in batched(rows, per_statement):
             keys = [int(row.pk) for row in chunk]
             whens = " ".join(f"WHEN {pk} THEN %s" for pk in keys)
-            assignments: list[str] = []
+            parts: list[str] = []
             params: list[Any] = []
-            for column in columns:
-                case = f"CASE {quote(_column(key))} {whens} END"
-                if cast:
-                    case = f"CAST({case} AS {column.cast_db_type(connection)})"
-                assignments.append(f"{quote(_column(column))} = {case}")
-                prepare = _Preparer(column, connection)
-                params.extend(prepare(getattr(row, column.attname)) for row in chunk)
+            for column, (name, prepare) in zip(columns, preparers, strict=True):
+                parts.append(f"{quote(_column(column))} = CASE {key_column} {whens} END")
+                params.extend(prepare(getattr(row, name)) for row in chunk)
             # Only quoted names and integer keys are written into the statement; values are params.
-            table, in_list = quote(meta.db_table), ", ".join(map(str, keys))
-            where = f"{quote(_column(key))} IN ({in_list})"
-            cursor.execute(f"UPDATE {table} SET {', '.join(assignments)} WHERE {where}", params)  # noqa: S608
+            where = f"{key_column} IN ({', '.join(map(str, keys))})"
+            cursor.execute(f"UPDATE {table} SET {', '.join(parts)} WHERE {where}", params)  # noqa: S608
             statements += 1
     return statements
 
 
 def bulk_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> int:
-    """Insert ``rows`` (``{attname: value}``) with multi-row ``INSERT``s; how many statements.
+    """Insert ``rows`` (``{attname: value}``), one ``executemany`` per batch; how many calls.
 
     Why not ``QuerySet.bulk_create``: it builds a model instance per row and prepares every
     field of every row through the SQL compiler, which dominates a pull of many messages. This
     prepares each given value with its field's ``get_db_prep_save``, as ``bulk_create`` does,
-    but a field's default once per statement (per row for callable defaults, such as a
-    message's unique ``reference``), and sets ``auto_now``/``auto_now_add`` fields to now.
-    Primary keys are not read back: the pull does not need them.
+    but a field's default once (per row for callable defaults, such as a message's unique
+    ``reference``), and sets ``auto_now``/``auto_now_add`` fields to now. ``executemany`` of
+    one small ``INSERT`` is what every driver does best: PostgreSQL's pipelines it, SQLite's
+    loops in C, MySQL's rewrites it into multi-row ``INSERT``s. Primary keys are not read back:
+    the pull does not need them.
     """
     if not rows:
         return 0
@@ -462,23 +476,23 @@ def bulk_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
             fixed[column.attname] = column.get_db_prep_save(column.get_default(), connection)
     quote = connection.ops.quote_name
     names = ", ".join(quote(_column(column)) for column in columns)
-    per_statement = max(1, min(BATCH_SIZE, _max_query_params(connection) // len(columns)))
-    statements = 0
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
     preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
+    statements = 0
     with connection.cursor() as cursor:
-        for chunk in batched(rows, per_statement):
-            params: list[Any] = []
+        for chunk in batched(rows, BATCH_SIZE):
+            params: list[list[Any]] = []
             for row in chunk:
+                values: list[Any] = []
                 for name, prepare in preparers:
                     if name in row:
-                        params.append(prepare(row[name]))
+                        values.append(prepare(row[name]))
                     elif name in per_row:
-                        params.append(prepare(per_row[name]()))
+                        values.append(prepare(per_row[name]()))
                     else:
-                        params.append(fixed[name])
-            placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            values = ", ".join([placeholders] * len(chunk))
-            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES {values}", params)  # noqa: S608
+                        values.append(fixed[name])
+                params.append(values)
+            cursor.executemany(sql, params)
             statements += 1
     return statements
 
