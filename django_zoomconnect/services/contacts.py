@@ -498,7 +498,7 @@ def save_contact(contact: Contact, *, groups: Iterable[Group] = (), push: bool =
             else:
                 contact.sync_state = SyncState.FAILED
             if before is not None:
-                contact.remote_id, contact.remote_data = before.remote_id, before.remote_data
+                _keep_remote_fields(contact, before)
             try:
                 with transaction.atomic():
                     contact.save()
@@ -515,6 +515,13 @@ def save_contact(contact: Contact, *, groups: Iterable[Group] = (), push: bool =
     elif any(added):
         _schedule(lambda raise_refusal: _push_memberships_now(contact))
     return contact
+
+
+def _keep_remote_fields(row: Contact | Group, stored: Contact | Group) -> None:
+    # The instance may be older than the row (a form's, or a caller's): what the account holds
+    # is only ever written by pushes and pulls, so it is taken from the row.
+    row.remote_id, row.remote_data = stored.remote_id, stored.remote_data
+    row.synced_at, row.sync_error = stored.synced_at, stored.sync_error
 
 
 def _refresh(row: Contact | Group) -> None:
@@ -589,7 +596,7 @@ def save_group(group: Group, *, push: bool = True) -> Group:
                 )
             if before.name == group.name:
                 return group
-            group.remote_id, group.remote_data = before.remote_id, before.remote_data
+            _keep_remote_fields(group, before)
         if before is None or not (before.sync_state == SyncState.FAILED and before.remote_id is None):
             group.sync_state = SyncState.PENDING
         else:
