@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "CLAIM_LEASE_SECONDS": 300.0,
     "REQUEUE_AFTER": 120.0,
     "RECONCILE_AFTER": 30.0,
+    "RECONCILE_CLOCK_SKEW": 120.0,
+    "RECONCILE_GIVE_UP_AFTER": 86400.0,
     "STATUS_POLL_AFTER": 1800.0,
     "STATUS_POLL_MAX_AGE": 259200.0,
     # Dates and phone numbers.
@@ -263,6 +265,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "CLAIM_LEASE_SECONDS": _positive_number,
     "REQUEUE_AFTER": _non_negative_number,
     "RECONCILE_AFTER": _non_negative_number,
+    "RECONCILE_CLOCK_SKEW": _non_negative_number,
+    "RECONCILE_GIVE_UP_AFTER": _positive_number,
     "STATUS_POLL_AFTER": _non_negative_number,
     "STATUS_POLL_MAX_AGE": _positive_number,
     "API_TIMEZONE": _timezone,
@@ -339,6 +343,16 @@ def api_timezone() -> ZoneInfo:
 def timeout() -> tuple[float, float]:
     value: tuple[float, float] = get("TIMEOUT")
     return value
+
+
+def claim_lease() -> float:
+    """Seconds a claim lasts: ``CLAIM_LEASE_SECONDS``, but never less than two whole API calls.
+
+    A lease shorter than one call (connect plus read ``TIMEOUT``) would let the sweeper take back
+    messages whose worker is still waiting for the provider's answer.
+    """
+    connect, read = timeout()
+    return max(float(get("CLAIM_LEASE_SECONDS")), 2 * (connect + read))
 
 
 def webhook_secrets() -> tuple[str, ...]:

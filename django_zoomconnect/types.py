@@ -38,6 +38,7 @@ __all__ = [
     "VoiceSendResult",
     "format_date",
     "format_datetime",
+    "id_timestamp",
     "parse_date",
     "parse_datetime",
 ]
@@ -85,6 +86,27 @@ def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
+
+
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
+#: Creation times read from ids outside this range are not believed (the id is of another kind).
+_ID_TIMES = (datetime(2009, 1, 1, tzinfo=UTC), timedelta(days=1))
+
+
+def id_timestamp(message_id: str | None, *, now: datetime | None = None) -> datetime | None:
+    """When the provider created a message, as its id tells, or ``None`` when it does not.
+
+    The provider's message ids are 24 hex digits, the shape of a MongoDB ObjectId, whose first
+    eight are the creation time in Unix seconds (inferred from the ids seen in public samples;
+    the provider documents ids only as strings). An id of another shape, or a time before 2009 or
+    more than a day ahead of ``now``, tells nothing.
+    """
+    if message_id is None or not _OBJECT_ID.fullmatch(message_id):
+        return None
+    created = _EPOCH + timedelta(seconds=int(message_id[:8], 16))
+    first, ahead = _ID_TIMES
+    latest = (now or datetime.now(UTC)) + ahead
+    return created if first <= created <= latest else None
 
 
 def _from_epoch_ms(value: int | float) -> datetime:

@@ -1,12 +1,14 @@
 """Tests for services/reconcile.py: expired claims, looking uncertain sends up, polling statuses."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
 
 from django_zoomconnect import signals
+from django_zoomconnect import types as api
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.models import (
     Batch,
@@ -22,6 +24,7 @@ from tests.outbox import fast_outbox, holding_tasks, sent_count, zoomconnect_set
 
 NUMBER = "+27821234567"
 OTHER = "+27821234568"
+CLAIM = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,8 +34,8 @@ def sim(zoomconnect_simulator):
 
 
 def uncertain(message, **fields):
-    """Make ``message`` look like a send whose answer was lost."""
-    fields = {"attempts": 1, **fields}
+    """Make ``message`` look like a send whose answer was lost (claimed when it was created)."""
+    fields = {"attempts": 1, "claimed_at": message.created_at, **fields}
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.UNCERTAIN, dispatch_after=timezone.now(), **fields
     )
@@ -187,7 +190,7 @@ def test_a_decision_made_from_a_stale_read_is_not_applied(sim):
     remote_id = provider_has(message)
     candidates = reconcile.find_remote(ZoomConnectClient.from_settings(), stale)
     assert [c.message_id for c in candidates] == [remote_id]
-    assert reconcile._adopt(stale, candidates, timezone.now()) is None
+    assert reconcile._adopt(stale, candidates, timezone.now()) == reconcile._STALE
     assert Message.objects.get(pk=message.pk).remote_id is None
 
 
@@ -253,9 +256,12 @@ def test_a_remote_id_already_stored_elsewhere_is_not_adopted_twice(sim):
     Message.objects.filter(pk=first.pk).update(remote_id=remote_id, status=MessageStatus.SENT)
     uncertain(second)
     result = reconcile.reconcile_uncertain()
-    assert (result.adopted, result.unresolved) == (0, 1)
+    # The only record is the first message's: the second was never sent, so it goes now.
+    assert (result.adopted, result.requeued, result.unresolved) == (0, 1, 0)
     second.refresh_from_db()
-    assert second.status == MessageStatus.UNCERTAIN
+    assert second.status == MessageStatus.SENT
+    assert second.remote_id not in (None, remote_id)
+    assert sim.counters()["dataField:shared"] == 2
 
 
 # --- refresh_statuses -------------------------------------------------------------------------
@@ -328,3 +334,265 @@ def test_polling_stops_at_a_refused_token_and_after_repeated_errors(sim):
         with zoomconnect_settings(API_TOKEN="wrong"):
             assert reconcile.refresh_statuses().paused is True
         assert reconcile.refresh_statuses().paused is True
+
+
+# --- exactly once, whatever the dataField (issue 10) --------------------------------------------
+
+
+def remote(message_id="6b0ea3200000000000000001", **fields):
+    """A provider record as ``messages/all`` would give it."""
+    values = {
+        "message_id": message_id,
+        "message_type": "OUTBOUND",
+        "status": "SENT",
+        "from_number": None,
+        "to_number": NUMBER,
+        "message": "hi",
+        "campaign": None,
+        "data_field": "order:7",
+        "credit_cost": 1.0,
+        "number_of_messages": 1,
+        "scheduled_at": None,
+        "sent_at": None,
+        "received_at": None,
+        "read": False,
+        "deleted": False,
+        "contact_id": None,
+        "replied_to_message_id": None,
+        **fields,
+    }
+    return api.Message(**values)
+
+
+def object_id(at):
+    return f"{int(at.timestamp()):08x}0000000000000001"
+
+
+@pytest.mark.parametrize(
+    ("data_field", "record", "expected"),
+    [
+        # Our own reference as dataField: the reference is unique, number and text must agree.
+        ("", {}, True),
+        ("", {"message_id": "opaque", "sent_at": None}, True),
+        ("", {"to_number": OTHER}, False),
+        ("", {"message": "hello"}, False),
+        ("", {"message": "hi \r\n"}, True),
+        ("", {"message_type": "INBOUND"}, False),
+        # Sent, or created (the id), before the claim less the skew: an earlier message.
+        ("", {"sent_at": CLAIM - timedelta(seconds=121)}, False),
+        ("", {"message_id": "CLAIM-121"}, False),
+        ("", {"sent_at": CLAIM - timedelta(seconds=119)}, True),
+        # The caller's own dataField is never proof on its own: a time must place it after the claim.
+        ("order:7", {}, True),
+        ("order:7", {"message_id": "opaque"}, False),
+        ("order:7", {"message_id": "opaque", "sent_at": CLAIM + timedelta(seconds=1)}, True),
+        ("order:7", {"message_id": "CLAIM-121", "sent_at": CLAIM + timedelta(seconds=1)}, False),
+        ("order:7", {"message": "hello"}, False),
+    ],
+)
+def test_only_a_record_accepted_after_the_claim_with_the_same_number_and_text_is_this_attempt(
+    data_field, record, expected
+):
+    if record.get("message_id") == "CLAIM-121":
+        record = {**record, "message_id": object_id(CLAIM - timedelta(seconds=121))}
+    record = {"message_id": object_id(CLAIM + timedelta(seconds=2)), **record}
+    message = Message(to_number=NUMBER, body="hi", data_field=data_field)
+    assert reconcile.is_this_attempt(remote(**record), message, claimed_at=CLAIM, skew=120) is expected
+
+
+def test_a_callers_data_field_without_a_claim_time_proves_nothing():
+    message = Message(to_number=NUMBER, body="hi", data_field="order:7")
+    record = remote(message_id=object_id(CLAIM))
+    assert reconcile.is_this_attempt(record, message, claimed_at=None, skew=120) is False
+    assert reconcile.is_this_attempt(record, Message(to_number=NUMBER, body="hi"), claimed_at=None, skew=120)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_earlier_message_with_the_callers_data_field_is_not_taken_for_this_send(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "Your booking is confirmed", data_field="booking:42")
+    # Another app (or the web console, or an earlier install) sent the same text, same dataField.
+    earlier = provider_has(message)
+    claimed = timezone.now() + timedelta(minutes=10)
+    uncertain(message, claimed_at=claimed)
+    result = reconcile.reconcile_uncertain(now=claimed + timedelta(minutes=1))
+    assert (result.adopted, result.requeued) == (0, 1)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.remote_id not in (None, earlier)
+    assert sim.counters()["dataField:booking:42"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_send_itself_is_still_adopted_when_the_caller_chose_the_data_field(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "Your booking is confirmed", data_field="booking:42")
+    uncertain(message, claimed_at=timezone.now() - timedelta(seconds=1))
+    ours = provider_has(message)
+    assert reconcile.reconcile_uncertain().adopted == 1
+    message.refresh_from_db()
+    assert message.remote_id == ours
+    assert sim.counters()["dataField:booking:42"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_clash_while_adopting_ends_in_a_decision(sim):
+    with holding_tasks():
+        first = send_sms(NUMBER, "same")
+        second = send_sms(NUMBER, "same")
+    remote_id = provider_has(second)
+    record = ZoomConnectClient.from_settings().get_message(remote_id)
+    # Another row stores the record between the lookup and the adoption.
+    Message.objects.filter(pk=first.pk).update(remote_id=remote_id, status=MessageStatus.SENT)
+    uncertain(second)
+    with mock.patch.object(reconcile, "find_remote", return_value=[record]):
+        result = reconcile.reconcile_uncertain()
+    assert (result.adopted, result.requeued, result.unresolved) == (0, 1, 0)
+    second.refresh_from_db()
+    assert second.status == MessageStatus.SENT
+    assert second.remote_id not in (None, remote_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_surprise_in_the_lookup_fails_the_message_with_the_reason(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    uncertain(message)
+
+    def broken(client, message):
+        raise ValueError("unreadable listing")
+
+    with mock.patch.object(reconcile, "find_remote", broken):
+        result = reconcile.reconcile_uncertain()
+    assert result.failed == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert "ValueError: unreadable listing" in message.last_error
+    assert "not sent again" in message.last_error
+    assert sent_count(sim, message) == 0
+    change = MessageStatusChange.objects.get(message=message)
+    assert (change.old_status, change.new_status) == ("UNCERTAIN", "FAILED")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_that_keeps_failing_ends_failed_after_the_give_up_time(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    uncertain(message, claimed_at=timezone.now() - timedelta(hours=2))
+    sim.inject_fault("500", path="messages/all", count=100)
+    try:
+        with zoomconnect_settings(GET_RETRIES=0, RECONCILE_GIVE_UP_AFTER=3600):
+            result = reconcile.reconcile_uncertain()
+    finally:
+        sim.clear_faults()
+    assert (result.failed, result.unresolved) == (1, 0)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert message.last_error.startswith("Could not be looked up on Zoom Connect (it may have been sent)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim):
+    with holding_tasks():
+        first = send_sms(NUMBER, "one")
+        second = send_sms(OTHER, "two")
+    for message in (first, second):
+        provider_has(message)
+        uncertain(message)
+    real = reconcile.find_remote
+    calls = []
+
+    def dies_on_the_second(client, message):
+        calls.append(message.pk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the worker is killed mid-run
+        return real(client, message)
+
+    seen = []
+    signals.message_status_changed.connect(receiver := lambda sender, **kw: seen.append(kw["message"].pk))
+    try:
+        with (
+            mock.patch.object(reconcile, "find_remote", dies_on_the_second),
+            pytest.raises(KeyboardInterrupt),
+        ):
+            reconcile.reconcile_uncertain()
+    finally:
+        signals.message_status_changed.disconnect(receiver)
+    decided = Message.objects.get(pk=calls[0])
+    assert decided.status == MessageStatus.SENT
+    assert list(MessageStatusChange.objects.values_list("message_id", "new_status")) == [(decided.pk, "SENT")]
+    assert seen == [decided.pk]
+    assert Message.objects.get(pk=calls[1]).status == MessageStatus.UNCERTAIN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_claim_holder_does_not_send_what_the_sweeper_took_back(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+
+    def stall(sender, message, **kwargs):
+        # While this worker is stalled, the sweeper takes its lease and reconcile requeues.
+        reconcile.sweep(now=timezone.now() + timedelta(hours=1))
+
+    signals.pre_send.connect(stall)
+    try:
+        result = sending.dispatch_message(message.pk)
+    finally:
+        signals.pre_send.disconnect(stall)
+    assert (result.claimed, result.sent) == (1, 0)
+    assert sent_count(sim, message) == 0
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNCERTAIN
+    assert reconcile.reconcile_uncertain(now=timezone.now() + timedelta(hours=1)).requeued == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert sent_count(sim, message) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_is_renewed_right_before_the_call(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    claimed_at = timezone.now() - timedelta(minutes=4)
+    renewed = []
+
+    def note(sender, message, **kwargs):
+        renewed.append(Message.objects.get(pk=message.pk).claimed_at)
+
+    signals.post_send.connect(note)
+    try:
+        sending.dispatch_message(message.pk, now=claimed_at)
+    finally:
+        signals.post_send.disconnect(note)
+    assert len(renewed) == 1
+    assert renewed[0] > claimed_at + timedelta(minutes=3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_always_covers_a_whole_call_with_its_timeouts(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, claimed_at=now - timedelta(seconds=60)
+    )
+    with zoomconnect_settings(CLAIM_LEASE_SECONDS=10, TIMEOUT=(5, 30)):
+        assert reconcile.sweep(now=now)["expired_claims"] == 0
+        assert reconcile.sweep(now=now + timedelta(seconds=11))["expired_claims"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_message_goes_out_under_a_fresh_reference(sim):
+    with holding_tasks():
+        never = send_sms(NUMBER, "never accepted")
+        accepted = send_sms(OTHER, "accepted, then failed")
+    Message.objects.filter(pk=never.pk).update(status=MessageStatus.FAILED)
+    Message.objects.filter(pk=accepted.pk).update(status=MessageStatus.FAILED, remote_id="r-1")
+    with holding_tasks():
+        assert sending.retry(Message.objects.filter(pk__in=[never.pk, accepted.pk])) == 2
+    never_again = Message.objects.get(pk=never.pk)
+    copy = Message.objects.exclude(pk__in=[never.pk, accepted.pk]).get()
+    assert never_again.reference != never.reference
+    assert copy.reference not in (accepted.reference, never.reference, never_again.reference)
+    change = MessageStatusChange.objects.get(message=never_again)
+    assert change.detail == {"retry": True, "previous_reference": never.reference}

@@ -2,30 +2,45 @@
 
 Why looking up comes before resending: a read timeout, a dropped connection or a 5xx may hide a
 message the provider accepted. Such a message is ``UNCERTAIN`` until :func:`reconcile_uncertain`
-has asked ``messages/all?dataField=<reference>``: a record found is adopted (its remote id and
-status), and only when the provider has none is the message queued again. The lookup waits
-``RECONCILE_AFTER`` seconds first, so that a message the provider is still writing is found.
+has asked ``messages/all?dataField=<dataField>`` and decided: a record that can only be this
+attempt is adopted (its remote id and status), and when the provider has none the message is
+queued again (or ``FAILED`` after ``SEND_MAX_ATTEMPTS``). The lookup waits ``RECONCILE_AFTER``
+seconds first, so that a message the provider is still writing is found.
+
+Why a record must prove itself (:func:`is_this_attempt`): the account may already hold other
+messages with the same ``dataField`` to the same number (another app, the web console, an
+earlier install, our own earlier send), above all when the caller chose the ``dataField``.
+Adopting one of those would mark a message ``SENT`` that never went: a silent loss. So only a
+record with the same number and text, not stored on another row, and accepted after this
+attempt's claim (within ``RECONCILE_CLOCK_SKEW``) counts; a ``dataField`` the caller chose is
+never enough on its own.
 
 Why a lease: a worker that dies between its claim and its answer leaves messages ``SENDING``.
-:func:`sweep` treats a claim older than ``CLAIM_LEASE_SECONDS`` as lost and makes its messages
-``UNCERTAIN`` (the call may have gone out), never ``QUEUED``.
+:func:`sweep` treats a claim older than the lease (:func:`conf.claim_lease`) as lost and makes
+its messages ``UNCERTAIN`` (the call may have gone out), never ``QUEUED``.
 
-Every write here is conditional on the state the decision was made from (status and attempt
-count), so two reconcilers, or a reconciler racing a late worker, cannot both act.
+Every decision is one short transaction: the conditional UPDATE (on the status and attempt
+count the decision was made from, so two reconcilers, or a reconciler racing a late worker,
+cannot both act), its history row, and its signal after the commit. A run that dies midway
+loses nothing, and no message is left ``UNCERTAIN`` with nothing to decide it: a lookup that
+keeps failing ends ``FAILED`` after ``RECONCILE_GIVE_UP_AFTER``, and one that fails in a way
+nobody expected ends ``FAILED`` at once, with the reason.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import conf, phone, signals
+from .. import conf, phone
 from .. import types as api
 from ..client import ZoomConnectClient
 from ..exceptions import AuthenticationError, ZoomConnectError
@@ -38,16 +53,27 @@ from ..models import (
     MessageStatusChange,
     OptOut,
 )
-from . import rows as bulk
-from . import sending
+from . import history, sending
+from .history import StatusChange
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PollResult", "ReconcileResult", "find_remote", "reconcile_uncertain", "refresh_statuses", "sweep"]
+__all__ = [
+    "PollResult",
+    "ReconcileResult",
+    "find_remote",
+    "is_this_attempt",
+    "reconcile_uncertain",
+    "refresh_statuses",
+    "sweep",
+]
 
 #: Stop a run after this many lookups in a row failed: the provider is unwell, try next time.
 MAX_CONSECUTIVE_ERRORS = 5
 _POLLED_STATUSES = (MessageStatus.SENT, MessageStatus.UNKNOWN)
+#: Remote messages read per lookup at most (a dataField the caller shares among many messages).
+LOOKUP_LIMIT = 1000
+_MAX_ERROR = 2000
 
 
 @dataclass
@@ -76,7 +102,7 @@ class PollResult:
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Take back expired claims (as ``UNCERTAIN``), finish batches, re-enqueue lost tasks."""
     now = timezone.now() if now is None else now
-    lease = timedelta(seconds=float(conf.get("CLAIM_LEASE_SECONDS")))
+    lease = timedelta(seconds=conf.claim_lease())
     expired = Message.objects.filter(
         status=MessageStatus.SENDING, direction=Direction.OUTBOUND, claimed_at__lt=now - lease
     ).update(
@@ -94,27 +120,77 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     return {"expired_claims": expired, "batches_finished": finished, "tasks_enqueued": enqueued}
 
 
-def find_remote(client: ZoomConnectClient, message: Message, *, limit: int = 1000) -> list[api.Message]:
-    """The provider's outbound messages that may be ``message``: same ``dataField`` and number.
-
-    With the message's own reference as ``dataField`` there is at most one. A ``dataField`` the
-    caller chose may be shared, so the text must match too when several are found.
-    """
-    found = []
-    for remote in client.iter_messages(data_field=sending.wire_data_field(message), type="OUTBOUND"):
-        if remote.message_id and remote.to_number and _same_number(remote.to_number, message.to_number):
-            found.append(remote)
-        limit -= 1
-        if limit <= 0:
-            break
-    if len(found) > 1:
-        found = [remote for remote in found if remote.message == message.body] or found
-    return found
+# --- which remote record is this send -----------------------------------------------------------
 
 
 def _same_number(remote: str, stored: str) -> bool:
     # Stored numbers are E.164; the provider usually answers with the same spelling.
     return remote == stored or phone.same_number(remote, stored)
+
+
+def _same_text(remote: str, stored: str) -> bool:
+    # Tolerate what a store may do to a text's edges and line ends, nothing more.
+    return remote == stored or remote.replace("\r\n", "\n").strip() == stored.replace("\r\n", "\n").strip()
+
+
+def is_this_attempt(
+    remote: api.Message, message: Message, *, claimed_at: datetime | None, skew: float
+) -> bool:
+    """Whether ``remote`` can only be the current attempt of ``message``.
+
+    Outbound, to the same number, with the same text, and accepted after the attempt's claim:
+    every time the provider tells (its creation time carried in the message id, and
+    ``dateTimeSent``) must be no earlier than ``claimed_at`` less ``skew`` seconds (the provider's
+    clock and zone against ours). With the message's own reference as ``dataField`` the
+    reference makes the record unique; with a ``dataField`` the caller chose, a record that tells
+    no time at all is not taken as proof.
+    """
+    if remote.message_id is None or remote.to_number is None or remote.message is None:
+        return False
+    if remote.message_type not in (None, "OUTBOUND"):
+        return False
+    if not _same_number(remote.to_number, message.to_number) or not _same_text(remote.message, message.body):
+        return False
+    times = [t for t in (api.id_timestamp(remote.message_id), remote.sent_at) if t is not None]
+    if claimed_at is not None:
+        earliest = claimed_at - timedelta(seconds=skew)
+        if any(t < earliest for t in times):
+            return False
+    own_reference = not message.data_field
+    return own_reference or (bool(times) and claimed_at is not None)
+
+
+def _listed(client: ZoomConnectClient, message: Message, limit: int) -> Iterator[api.Message]:
+    """The provider's outbound messages with the ``dataField`` ``message`` was sent with."""
+    listing = client.iter_messages(data_field=sending.wire_data_field(message), type="OUTBOUND")
+    return itertools.islice(listing, limit)
+
+
+def find_remote(
+    client: ZoomConnectClient, message: Message, *, limit: int = LOOKUP_LIMIT
+) -> list[api.Message]:
+    """The provider's records that can only be the current attempt of ``message``.
+
+    Listed by the ``dataField`` it was sent with and checked by :func:`is_this_attempt`; a record
+    whose remote id another row already holds is someone else's.
+    """
+    skew = float(conf.get("RECONCILE_CLOCK_SKEW"))
+    found = [
+        remote
+        for remote in _listed(client, message, limit)
+        if is_this_attempt(remote, message, claimed_at=message.claimed_at, skew=skew)
+    ]
+    if not found:
+        return found
+    held = set(
+        Message.objects.filter(remote_id__in=[r.message_id for r in found])
+        .exclude(pk=message.pk)
+        .values_list("remote_id", flat=True)
+    )
+    return [remote for remote in found if remote.message_id not in held]
+
+
+# --- decisions: each one a short transaction with its history ------------------------------------
 
 
 def _adopted_status(remote: api.Message, message: Message, now: datetime) -> str:
@@ -125,99 +201,102 @@ def _adopted_status(remote: api.Message, message: Message, now: datetime) -> str
     return str(status)
 
 
-def _adopt(message: Message, candidates: list[api.Message], now: datetime) -> str | None:
-    """Store the first candidate no other row holds (the unique remote id says); the status, or None."""
+def _still_uncertain(message: Message) -> Any:
+    return Message.objects.filter(pk=message.pk, status=MessageStatus.UNCERTAIN, attempts=message.attempts)
+
+
+def _decide(message: Message, new: str, now: datetime, detail: dict[str, Any], **fields: Any) -> bool:
+    """Move ``message`` from ``UNCERTAIN`` to ``new`` with its history, if nobody moved it first."""
+    with transaction.atomic():
+        if not _still_uncertain(message).update(status=new, claim_token="", updated_at=now, **fields):
+            return False
+        if new != MessageStatus.QUEUED:  # back in the queue is outbox bookkeeping, not history
+            history.record(
+                [
+                    StatusChange(
+                        message.pk, MessageStatus.UNCERTAIN, new, MessageStatusChange.Source.SEND, detail
+                    )
+                ],
+                now=now,
+            )
+    message.status = new
+    return True
+
+
+#: What :func:`_adopt` says when it could not adopt.
+_STALE, _TAKEN = "stale", "taken"
+
+
+def _adopt(message: Message, candidates: list[api.Message], now: datetime) -> str:
+    """Store the first candidate no other row holds; its status, or ``_STALE`` / ``_TAKEN``.
+
+    ``_STALE``: someone else decided about the message first. ``_TAKEN``: every candidate is
+    stored on another row (the unique remote id says so), so none of them is this send.
+    """
     for remote in candidates:
         if not remote.message_id:
             continue
         status = _adopted_status(remote, message, now)
         fields: dict[str, Any] = {
             "remote_id": remote.message_id,
-            "status": status,
-            "claim_token": "",
             "dispatch_after": None,
             "last_error": "",
             "error_code": None,
             "remote_data": remote.raw,
-            "updated_at": now,
         }
-        if status not in (MessageStatus.SCHEDULED,):
+        if status != MessageStatus.SCHEDULED:
             fields["sent_at"] = remote.sent_at or now
         if status == MessageStatus.DELIVERED:
             fields["delivered_at"] = now
         if remote.credit_cost is not None:
             fields["credit_cost"] = round(remote.credit_cost, 2)
         try:
-            with transaction.atomic():
-                updated = Message.objects.filter(
-                    pk=message.pk, status=MessageStatus.UNCERTAIN, attempts=message.attempts
-                ).update(**fields)
+            decided = _decide(message, status, now, {"reconciled": True}, **fields)
         except IntegrityError:
             continue
-        if not updated:
-            return None
+        if not decided:
+            return _STALE
         message.remote_id = remote.message_id
-        message.status = status
+        transaction.on_commit(lambda: sending._apply_deferred_reports([message]))
         return status
-    return None
+    return _TAKEN
 
 
 def _requeue(message: Message, now: datetime) -> bool:
     """Back to ``QUEUED`` for a new attempt; the caller wakes a worker for it."""
-    updated = Message.objects.filter(
-        pk=message.pk, status=MessageStatus.UNCERTAIN, attempts=message.attempts
-    ).update(
-        status=MessageStatus.QUEUED,
-        claim_token="",
+    return _decide(
+        message,
+        MessageStatus.QUEUED,
+        now,
+        {},
         dispatch_after=None,
         enqueued_at=now,
         last_error="Not found on Zoom Connect after an uncertain send; sending again.",
-        updated_at=now,
     )
-    return bool(updated)
+
+
+def _fail(message: Message, now: datetime, text: str) -> bool:
+    return _decide(
+        message,
+        MessageStatus.FAILED,
+        now,
+        {"error": text[:_MAX_ERROR]},
+        dispatch_after=None,
+        last_error=text[:_MAX_ERROR],
+    )
 
 
 def _give_up(message: Message, now: datetime) -> bool:
-    text = (
+    return _fail(
+        message,
+        now,
         f"Not found on Zoom Connect after {message.attempts} uncertain attempts "
-        f"(SEND_MAX_ATTEMPTS): {message.last_error}"
+        f"(SEND_MAX_ATTEMPTS): {message.last_error}",
     )
-    updated = Message.objects.filter(
-        pk=message.pk, status=MessageStatus.UNCERTAIN, attempts=message.attempts
-    ).update(
-        status=MessageStatus.FAILED,
-        claim_token="",
-        dispatch_after=None,
-        last_error=text[:2000],
-        updated_at=now,
-    )
-    return bool(updated)
 
 
-def _record(changes: list[tuple[Message, str, str, str, dict[str, Any]]], now: datetime) -> None:
-    """Store status changes in one statement, then announce them (fresh rows only if listened to)."""
-    with transaction.atomic():
-        bulk.insert(
-            MessageStatusChange,
-            [
-                {"message_id": m.pk, "old_status": old, "new_status": new, "source": source, "detail": detail}
-                for m, old, new, source, detail in changes
-            ],
-            now=now,
-        )
-    if not signals.message_status_changed.receivers:
-        return
-    for message, old, new, source, _ in changes:
-        message.refresh_from_db()
-        signals.send_robustly(
-            signals.message_status_changed,
-            Message,
-            message=message,
-            old_status=old,
-            new_status=new,
-            source=source,
-            event=None,
-        )
+def _uncertain_since(message: Message) -> datetime:
+    return message.claimed_at or message.updated_at or datetime.min.replace(tzinfo=UTC)
 
 
 def reconcile_uncertain(
@@ -241,12 +320,11 @@ def reconcile_uncertain(
     client = ZoomConnectClient.from_settings() if client is None else client
     max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
     retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
+    give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
     errors_in_a_row = 0
     settled_batches: set[int] = set()
     requeued_chunks: set[tuple[int, int]] = set()
     requeued_singles: list[int] = []
-    changes: list[tuple[Message, str, str, str, dict[str, Any]]] = []
-    adopted: list[Message] = []
     for message in due:
         try:
             candidates = find_remote(client, message)
@@ -255,29 +333,40 @@ def reconcile_uncertain(
             result.paused = True
             break
         except ZoomConnectError as exc:
-            logger.info("Could not look up uncertain message %s yet: %s", message.pk, exc)
-            Message.objects.filter(pk=message.pk, status=MessageStatus.UNCERTAIN).update(
-                dispatch_after=retry_later
-            )
-            result.unresolved += 1
             errors_in_a_row += 1
+            if _uncertain_since(message) < give_up_before:
+                if _fail(
+                    message, now, f"Could not be looked up on Zoom Connect (it may have been sent): {exc}"
+                ):
+                    result.failed += 1
+                continue
+            logger.info("Could not look up uncertain message %s yet: %s", message.pk, exc)
+            _still_uncertain(message).update(dispatch_after=retry_later)
+            result.unresolved += 1
             if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
                 break
             continue
+        except Exception as exc:  # a surprise still ends in a decision
+            logger.exception("Looking up uncertain message %s failed unexpectedly", message.pk)
+            text = (
+                f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
+                "it may have been sent, so it is not sent again."
+            )
+            if _fail(message, now, text):
+                result.failed += 1
+                if message.batch_id is not None:
+                    settled_batches.add(message.batch_id)
+            continue
         errors_in_a_row = 0
-        source = MessageStatusChange.Source.SEND
-        if candidates:
-            status = _adopt(message, candidates, now)
-            if status is None:
-                result.unresolved += 1
-                continue
-            changes.append((message, MessageStatus.UNCERTAIN, status, source, {"reconciled": True}))
-            adopted.append(message)
+        adopted = _adopt(message, candidates, now) if candidates else _TAKEN
+        if adopted == _STALE:
+            result.unresolved += 1
+            continue
+        if adopted != _TAKEN:
             result.adopted += 1
         elif message.attempts >= max_attempts:
             if not _give_up(message, now):
                 continue
-            changes.append((message, MessageStatus.UNCERTAIN, MessageStatus.FAILED, source, {}))
             result.failed += 1
         else:
             if _requeue(message, now):
@@ -289,8 +378,6 @@ def reconcile_uncertain(
             continue
         if message.batch_id is not None:
             settled_batches.add(message.batch_id)
-    _record(changes, now)
-    sending._apply_deferred_reports(adopted)
     for batch_id in sorted(settled_batches):
         sending.finish_batches(batch_id=batch_id, now=now)
     # Woken once per chunk, after the loop: the messages of a chunk go out together again.
@@ -332,12 +419,11 @@ def refresh_statuses(
         return result
     client = ZoomConnectClient.from_settings() if client is None else client
     polled: list[int] = []
-    changes: list[tuple[Message, str, str, str, dict[str, Any]]] = []
     errors_in_a_row = 0
     for message in stale:
         try:
             remote = next(
-                (r for r in find_remote(client, message) if r.message_id == message.remote_id), None
+                (r for r in _listed(client, message, LOOKUP_LIMIT) if r.message_id == message.remote_id), None
             )
         except AuthenticationError as exc:
             sending.pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
@@ -361,8 +447,13 @@ def refresh_statuses(
             fields["sent_at"] = remote.sent_at or now
         if remote.status == MessageStatus.DELIVERED:
             fields["delivered_at"] = now
-        if Message.objects.filter(pk=message.pk, status=message.status).update(**fields):
-            changes.append((message, message.status, str(remote.status), MessageStatusChange.Source.POLL, {}))
+        with transaction.atomic():
+            if not Message.objects.filter(pk=message.pk, status=message.status).update(**fields):
+                continue
+            change = StatusChange(
+                message.pk, message.status, str(remote.status), MessageStatusChange.Source.POLL
+            )
+            history.record([change], now=now)
             if remote.status == MessageStatus.FAILED_OPTOUT:
                 OptOut.objects.get_or_create(
                     phone_number=message.to_number,
@@ -372,9 +463,8 @@ def refresh_statuses(
                         "message": message,
                     },
                 )
-            result.changed += 1
+        result.changed += 1
     for part in sending._slices(polled):
         Message.objects.filter(pk__in=part).update(polled_at=now)
-    _record(changes, now)
     result.polled = len(polled)
     return result

@@ -72,7 +72,9 @@ from ..models import (
 )
 from ..segments import SegmentInfo, analyse
 from ..types import SendResult, SmsRequest
+from . import history
 from . import rows as bulk
+from .history import StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ RETRYABLE_STATUSES = (MessageStatus.FAILED, MessageStatus.FAILED_REFUNDED)
 #: Rows per conditional UPDATE or IN list: well within every backend's parameter limit.
 SLICE = 500
 _MAX_ERROR = 2000
+#: Marks the rows one :func:`retry` call moved, until each has its fresh reference.
+_RETRYING = "retrying"
 _FIELD_LIMIT = 255
 
 
@@ -937,6 +941,37 @@ def _veto(messages: Sequence[Message | _Claimed], recorder: _Recorder) -> list[M
     return going
 
 
+def _fence(
+    token: str, going: Sequence[Message | _Claimed], now: datetime
+) -> tuple[list[Message | _Claimed], datetime]:
+    """Renew the claim right before the API call; only the messages still held by ``token`` go.
+
+    Between the claim and the call a worker can stall (a slow ``pre_send`` receiver, a paused
+    VM) for longer than its lease; the sweeper then makes its messages ``UNCERTAIN`` and another
+    worker may send them. The renewal is a conditional UPDATE on the token and ``SENDING``, so a
+    stalled worker finds it has lost them and sends nothing; the messages it still holds get a
+    fresh lease (``claimed_at``) that covers the call with its timeouts. Returns those messages
+    and the time of the renewal.
+    """
+    pks = [m.pk for m in going]
+    renewed_at = max(now, timezone.now())
+    held = 0
+    for part in _slices(pks):
+        held += _held(token, part).update(claimed_at=renewed_at)
+    if held == len(pks):
+        return list(going), renewed_at
+    still: set[int] = set()
+    for part in _slices(pks):
+        still.update(_held(token, part).values_list("pk", flat=True))
+    lost = len(pks) - len(still)
+    logger.warning(
+        "%d claimed message(s) were taken back while their worker stalled before the API call; "
+        "not sending them from here",
+        lost,
+    )
+    return [m for m in going if m.pk in still], renewed_at
+
+
 def _date_to_send(message: Message | _Claimed, now: datetime) -> datetime | None:
     """``dateToSend`` for a message the provider is to hold (``SCHEDULING = "provider"``).
 
@@ -969,6 +1004,10 @@ def _dispatch(
     recorder = _Recorder(token, now)
     going = _veto(messages, recorder)
     result.rejected = len(messages) - len(going)
+    if going:
+        # From here on "now" is the attempt's time: the renewed claim, the backoff, sent_at.
+        going, now = _fence(token, going, now)
+        recorder.now = now
     called = False
     error: ZoomConnectError | None = None
     if going:
@@ -1308,24 +1347,30 @@ def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> in
     failed = [m for m in failed if m.to_number not in opted_out]
     in_place = [m for m in failed if m.remote_id is None]
     copies = [m for m in failed if m.remote_id is not None]
-    token = uuid.uuid4().hex
     queued = 0
     with transaction.atomic():
+        # A fresh reference each: a lookup of the new attempt must never find an earlier one.
+        fresh = {m.pk: Message._meta.get_field("reference").get_default() for m in in_place}
         for part in _slices([m.pk for m in in_place]):
             queued += Message.objects.filter(
                 pk__in=part, status__in=RETRYABLE_STATUSES, remote_id__isnull=True
             ).update(
                 status=MessageStatus.QUEUED,
                 attempts=0,
-                claim_token=token,
+                claim_token=_RETRYING,
                 dispatch_after=None,
                 enqueued_at=now,
                 last_error="",
                 error_code=None,
                 updated_at=now,
             )
-        requeued = list(Message.objects.filter(claim_token=token))
-        Message.objects.filter(claim_token=token).update(claim_token="")
+        bulk.update_each(
+            Message,
+            ("reference", "claim_token"),
+            ("id", "claim_token"),
+            [(fresh[m.pk], "", m.pk, _RETRYING) for m in in_place],
+        )
+        requeued = list(Message.objects.filter(pk__in=[m.pk for m in in_place], reference__in=fresh.values()))
         new_rows = [
             Message(
                 direction=Direction.OUTBOUND,
@@ -1346,11 +1391,20 @@ def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> in
         ]
         created = Message.objects.bulk_create(new_rows, batch_size=SLICE)
         queued += len(created)
-        old_status = {m.pk: m.status for m in in_place}
-        for status in RETRYABLE_STATUSES:
-            moved = [m for m in requeued if old_status.get(m.pk) == status]
-            if moved:
-                _record(moved, status, MessageStatus.QUEUED, MessageStatusChange.Source.USER, {"retry": True})
+        before = {m.pk: m for m in in_place}
+        history.record(
+            [
+                StatusChange(
+                    m.pk,
+                    before[m.pk].status,
+                    MessageStatus.QUEUED,
+                    MessageStatusChange.Source.USER,
+                    {"retry": True, "previous_reference": before[m.pk].reference},
+                )
+                for m in requeued
+            ],
+            now=now,
+        )
         batch_ids = {m.batch_id for m in requeued if m.batch_id is not None} | {
             m.batch_id for m in created if m.batch_id is not None
         }
