@@ -346,13 +346,14 @@ def timeout() -> tuple[float, float]:
 
 
 def claim_lease() -> float:
-    """Seconds a claim lasts: ``CLAIM_LEASE_SECONDS``, but never less than two whole API calls.
+    """Seconds a claim lasts: ``CLAIM_LEASE_SECONDS``, but never less than one whole API call.
 
-    A lease shorter than one call (connect plus read ``TIMEOUT``) would let the sweeper take back
-    messages whose worker is still waiting for the provider's answer.
+    The claim is renewed right before the call; a lease shorter than the call may take (connect
+    plus read ``TIMEOUT``) would let the sweeper take back messages whose worker is still waiting
+    for the provider's answer (``zoomconnect.W005`` warns of such a setting).
     """
     connect, read = timeout()
-    return max(float(get("CLAIM_LEASE_SECONDS")), 2 * (connect + read))
+    return max(float(get("CLAIM_LEASE_SECONDS")), connect + read)
 
 
 def webhook_secrets() -> tuple[str, ...]:

@@ -574,11 +574,11 @@ def test_the_lease_always_covers_a_whole_call_with_its_timeouts(sim):
         message = send_sms(NUMBER, "hi")
     now = timezone.now()
     Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.SENDING, claimed_at=now - timedelta(seconds=60)
+        status=MessageStatus.SENDING, claimed_at=now - timedelta(seconds=30)
     )
     with zoomconnect_settings(CLAIM_LEASE_SECONDS=10, TIMEOUT=(5, 30)):
         assert reconcile.sweep(now=now)["expired_claims"] == 0
-        assert reconcile.sweep(now=now + timedelta(seconds=11))["expired_claims"] == 1
+        assert reconcile.sweep(now=now + timedelta(seconds=6))["expired_claims"] == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,10 +1,11 @@
 """Real worker processes killed with SIGKILL mid-batch, and racing each other: nothing lost, nothing twice.
 
 These need what production has: worker processes of their own (``celery -A tests.celery_app
-worker``), a broker that outlives them (Redis) and a database several processes write to at once
-(PostgreSQL). CI runs them with ``ZOOMCONNECT_TEST_DB=postgres`` and a ``redis://`` broker; they
-are skipped otherwise. The simulator is served over loopback by this process, so its counters
-survive every worker; this process plays the beat (sweep and reconcile) while the workers run.
+worker``), a broker that outlives them (Redis or RabbitMQ) and a database several processes write
+to at once (PostgreSQL). CI runs them with ``ZOOMCONNECT_TEST_DB=postgres`` and a ``redis://``
+broker, then again with an ``amqp://`` one; they are skipped otherwise. The simulator is served
+over loopback by this process, so its counters survive every worker; this process plays the beat
+(sweep and reconcile) while the workers run.
 """
 
 import json
@@ -28,9 +29,9 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         os.environ.get("ZOOMCONNECT_TEST_DB") != "postgres"
-        or not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
-        reason="needs worker processes sharing PostgreSQL and a Redis broker: runs with "
-        "ZOOMCONNECT_TEST_DB=postgres and CELERY_BROKER_URL=redis://... (as CI does)",
+        or not os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "amqp://")),
+        reason="needs worker processes sharing PostgreSQL and a Redis or RabbitMQ broker: runs with "
+        "ZOOMCONNECT_TEST_DB=postgres and CELERY_BROKER_URL=redis://... or amqp://... (as CI does)",
     ),
 ]
 
@@ -44,8 +45,9 @@ OUTBOX = {
     "SEND_RETRY_JITTER": 0,
     "RECONCILE_AFTER": 0,
     "REQUEUE_AFTER": 5,
+    # The lease never drops below one call's TIMEOUT: short timeouts keep the recovery quick.
     "CLAIM_LEASE_SECONDS": 3,
-    "TIMEOUT": [5, 20],
+    "TIMEOUT": [2, 6],
 }
 
 

@@ -75,7 +75,7 @@ def test_a_worker_sends_bulk_and_single_messages_exactly_once_through_faults(sim
             # Rows first (their tasks wait on the broker): SQLite locks whole tables across threads.
             batch = send_bulk(recipients=[f"+2782{n:07d}" for n in range(1_000_000, 1_000_300)], body="Sale!")
             singles = [send_sms(f"+2783{n:07d}", f"Your code is {n}") for n in range(5)]
-            with start_worker(app, perform_ping_check=False, pool="solo"):
+            with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=60):
                 finished = settled.done.wait(PATIENCE)
     finally:
         signals.message_status_changed.disconnect(settled)
