@@ -359,7 +359,9 @@ def test_a_status_only_moves_forward_with_history_and_a_signal(sim, django_captu
 def test_an_outbound_row_without_remote_id_is_adopted_by_its_reference(sim):
     local = Message.objects.create(to_number=number(1), body="Hello", status=MessageStatus.UNCERTAIN)
     sent = sim.state.send(number(1), "Hello", data_field=local.reference)
-    own = Message.objects.create(to_number=number(2), body="Hi", data_field="order-7", status="UNCERTAIN")
+    own = Message.objects.create(
+        to_number=number(2), body="Hi", data_field="order-7", status="UNCERTAIN", claimed_at=timezone.now()
+    )
     sim.state.send(number(2), "Hi", data_field="order-7")
     sim.advance(10)
 
@@ -371,6 +373,31 @@ def test_an_outbound_row_without_remote_id_is_adopted_by_its_reference(sim):
     assert (local.remote_id, local.status) == (sent.message_id, MessageStatus.DELIVERED)
     own.refresh_from_db()
     assert own.remote_id is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "claimed_in"),
+    [("QUEUED", None), ("UNCERTAIN", timedelta(minutes=10))],
+    ids=["queued", "claimed after it"],
+)
+def test_a_message_with_the_callers_data_field_never_stands_in_for_one_not_sent(sim, status, claimed_in):
+    # Another app (or an earlier install) sent the same text with the same dataField.
+    earlier = sim.state.send(number(1), "Your booking is confirmed", data_field="booking:42")
+    row = Message.objects.create(
+        to_number=number(1),
+        body="Your booking is confirmed",
+        data_field="booking:42",
+        status=status,
+        claimed_at=None if claimed_in is None else timezone.now() + claimed_in,
+    )
+    sim.advance(10)
+
+    report = pull("messages")
+
+    assert (report.kinds["messages"].adopted, report.kinds["messages"].created) == (0, 1)
+    assert Message.objects.get(remote_id=earlier.message_id).pk != row.pk
+    row.refresh_from_db()
+    assert (row.remote_id, row.status) == (None, status)
 
 
 def test_a_shared_data_field_is_not_adopted_when_it_is_ambiguous(sim):

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -133,9 +133,15 @@ def _same_text(remote: str, stored: str) -> bool:
     return remote == stored or remote.replace("\r\n", "\n").strip() == stored.replace("\r\n", "\n").strip()
 
 
-def is_this_attempt(
-    remote: api.Message, message: Message, *, claimed_at: datetime | None, skew: float
-) -> bool:
+class Sent(Protocol):
+    """What :func:`is_this_attempt` reads of a message: a row, or a pull's lighter copy of one."""
+
+    to_number: str
+    body: str
+    data_field: str
+
+
+def is_this_attempt(remote: api.Message, message: Sent, *, claimed_at: datetime | None, skew: float) -> bool:
     """Whether ``remote`` can only be the current attempt of ``message``.
 
     Outbound, to the same number, with the same text, and accepted after the attempt's claim:

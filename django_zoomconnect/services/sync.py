@@ -78,6 +78,7 @@ from ..types import Contact as RemoteContact
 from ..types import Group as RemoteGroup
 from ..types import Message as RemoteMessage
 from ..types import Template as RemoteTemplate
+from .reconcile import is_this_attempt
 
 __all__ = [
     "ALL_KINDS",
@@ -1000,9 +1001,15 @@ PROVIDER_STATUSES = frozenset(
     }
 )
 _MAX_PARTS = 32767
+#: Outbound rows whose send may be on the account: queued again after an attempt nobody found,
+#: being sent, or uncertain. Only these are adopted by a listed message.
+_ADOPTABLE_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.UNCERTAIN)
+#: Of those, the ones a message with the caller's own ``dataField`` may be adopted by.
+_IN_FLIGHT = frozenset({MessageStatus.SENDING, MessageStatus.UNCERTAIN})
 #: What a message pull reads of existing rows: what it compares, adopts by, and may write.
 _MESSAGE_FIELDS = (
     "direction",
+    "claimed_at",
     "remote_id",
     "reference",
     "from_number",
@@ -1185,9 +1192,9 @@ def _pull_message_batch(
     with _writing(dry_run):
         match = Q(remote_id__in=[*items, *replied_to])
         if data_fields:
-            match |= Q(remote_id__isnull=True, direction=Direction.OUTBOUND) & (
-                Q(reference__in=data_fields) | Q(data_field__in=data_fields)
-            )
+            match |= Q(
+                remote_id__isnull=True, direction=Direction.OUTBOUND, status__in=_ADOPTABLE_STATUSES
+            ) & (Q(reference__in=data_fields) | Q(data_field__in=data_fields))
         rows = _load_values(Message.objects.filter(match), _MESSAGE_FIELDS, dry_run)
         by_remote = {row.remote_id: row for row in rows if row.remote_id}
         for stored in rows:
@@ -1204,7 +1211,7 @@ def _pull_message_batch(
             row = by_remote.get(message_id)
             adopted = False
             if row is None and direction == Direction.OUTBOUND and item.data_field:
-                row = unlinked.take(item.data_field, values.get("to_number", ""))
+                row = unlinked.take(item)
                 adopted = row is not None
             if row is None:
                 values.update(
@@ -1279,23 +1286,36 @@ def _pull_message_batch(
 
 
 class _Unlinked:
-    """Outbound rows without a remote id, to adopt by ``dataField``: our unique reference first,
-    else the caller's own data field when it and the recipient single out one row."""
+    """Outbound rows without a remote id that a listed message may be the send of.
+
+    Only a record that :func:`~.reconcile.is_this_attempt` accepts (same number and text,
+    accepted after the row's claim) is adopted: by our unique reference first, else by the
+    caller's own ``dataField`` when it singles out one row that is being sent or is uncertain.
+    A queued row with the caller's ``dataField`` is never adopted: an earlier message with the
+    same ``dataField`` would keep it from ever being sent.
+    """
 
     def __init__(self, rows: list[_Loaded], numbers: _Numbers) -> None:
         self._by_reference = {row.reference: row for row in rows}
         self._by_data_field: dict[tuple[str, str], list[_Loaded]] = defaultdict(list)
         for row in rows:
-            if row.data_field:
+            if row.data_field and row.status in _IN_FLIGHT:
                 self._by_data_field[(row.data_field, numbers(row.to_number))].append(row)
+        self._numbers = numbers
+        self._skew = float(conf.get("RECONCILE_CLOCK_SKEW"))
         self._taken: set[int] = set()
 
-    def take(self, data_field: str, to_number: str) -> _Loaded | None:
+    def _fits(self, item: RemoteMessage, row: _Loaded) -> bool:
+        return row.pk not in self._taken and is_this_attempt(
+            item, row, claimed_at=row.claimed_at, skew=self._skew
+        )
+
+    def take(self, item: RemoteMessage) -> _Loaded | None:
+        data_field = item.data_field or ""
         row = self._by_reference.get(data_field)
-        if row is None or row.pk in self._taken:
-            candidates = [
-                r for r in self._by_data_field.get((data_field, to_number), []) if r.pk not in self._taken
-            ]
+        if row is None or row.data_field or not self._fits(item, row):
+            key = (data_field, self._numbers(item.to_number))
+            candidates = [r for r in self._by_data_field.get(key, []) if self._fits(item, r)]
             row = candidates[0] if len(candidates) == 1 else None
         if row is not None:
             self._taken.add(row.pk)
