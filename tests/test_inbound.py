@@ -239,11 +239,25 @@ def test_report_found_by_reference_before_the_send_response_adopts_the_remote_id
     assert message.remote_id == "R9"
 
 
-def test_report_found_by_a_callers_unique_data_field():
+def test_a_report_with_the_callers_data_field_waits_for_the_send_to_store_the_remote_id():
     message = outbound(remote_id=None, data_field="order:17,")
-    assert report("R9", "SENT", data_field="order:17,").state == WebhookEvent.State.PROCESSED
+    assert report("R9", "SENT", data_field="order:17,").state == WebhookEvent.State.DEFERRED
+    message.refresh_from_db()
+    assert (message.status, message.remote_id) == (MessageStatus.SENDING, None)
+    Message.objects.filter(pk=message.pk).update(remote_id="R9")  # the send's answer arrives
+    message.refresh_from_db()
+    assert inbound.apply_deferred_reports(message) == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
+
+
+@pytest.mark.parametrize("status", [MessageStatus.QUEUED, MessageStatus.UNCERTAIN, MessageStatus.SENDING])
+def test_a_report_about_another_message_with_the_same_data_field_never_marks_ours_sent(status):
+    # The only unsent message with this dataField, but the report is another app's message.
+    message = outbound(remote_id=None, data_field="booking:42", status=status)
+    assert report("OTHER", "DELIVERED", data_field="booking:42").state == WebhookEvent.State.DEFERRED
+    message.refresh_from_db()
+    assert (message.status, message.remote_id) == (status, None)
 
 
 def test_a_data_field_shared_by_several_unsent_messages_matches_none():

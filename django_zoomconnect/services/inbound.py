@@ -205,11 +205,14 @@ _REPORT_FIELDS = ("pk", "remote_id", "status", "to_number", "sent_at", "delivere
 
 
 def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
-    """The outbound message a report is about: by remote id, else by its ``dataField`` reference.
+    """The outbound message a report is about: by remote id, else by our reference in ``dataField``.
 
     The reference is matched only against messages without a remote id yet (the report overtook
-    the send's response); a ``dataField`` shared by several such messages matches none. The row
-    is locked until the transaction ends, so reports for one message apply one at a time.
+    the send's response). A ``dataField`` the caller chose proves nothing: a report carries no
+    number or text, and another message with the same ``dataField`` (another app's, an earlier
+    one) must never mark an unsent message sent. Such a report waits (``DEFERRED``) until the
+    send's answer stores the remote id. The row is locked until the transaction ends, so reports
+    for one message apply one at a time.
     """
     outbound = (
         Message.objects.select_for_update()
@@ -222,11 +225,11 @@ def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
         if found:
             return found[0]
     if data_field:
-        candidates: list[dict[str, Any]] = list(
-            outbound.filter(Q(reference=data_field) | Q(data_field=data_field), remote_id__isnull=True)[:2]
+        by_reference: list[dict[str, Any]] = list(
+            outbound.filter(reference=data_field, data_field="", remote_id__isnull=True)[:1]
         )
-        if len(candidates) == 1:
-            return candidates[0]
+        if by_reference:
+            return by_reference[0]
     return None
 
 
