@@ -1,9 +1,10 @@
-"""Tests for services/rows.py: lean bulk INSERT and conditional UPDATE, values as the ORM writes them."""
+"""Tests for services/rows.py: bulk INSERT and UPDATE on the router's connection, values as the ORM writes."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import override_settings
 
 from django_zoomconnect.models import Message, MessageStatus, MessageStatusChange
 from django_zoomconnect.services import rows
@@ -113,3 +114,23 @@ def test_update_each_can_keep_a_value_already_there():
 def test_an_unknown_field_is_a_clear_error():
     with pytest.raises(LookupError, match="no concrete field 'nope'"):
         rows.update_each(Message, ("nope",), ("id",), [(1, 1)])
+
+
+@pytest.mark.django_db
+def test_every_write_goes_to_the_connection_the_router_picks():
+    asked = []
+
+    class Router:
+        def db_for_write(self, model, **hints):
+            asked.append(model)
+            return "default"
+
+    with override_settings(DATABASE_ROUTERS=[Router()]):
+        rows.insert(MessageStatusChange, [], now=NOW)  # nothing to write: nothing asked
+        rows.insert(Message, [{"to_number": "+27821234567", "body": "hi"}], now=NOW)
+        message = Message.objects.get()
+        rows.update_each(Message, ("body",), ("id",), [("hello", message.pk)])
+        message.body = "hey"
+        rows.update_by_pk(Message, [message], ["body"])
+    assert asked == [Message, Message, Message]
+    assert Message.objects.get().body == "hey"

@@ -41,7 +41,6 @@ What a pull does, and why:
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -50,11 +49,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from itertools import islice
 from typing import Any, Literal, TypeVar
 
-from django.db import connections, models, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -78,7 +75,9 @@ from ..types import Contact as RemoteContact
 from ..types import Group as RemoteGroup
 from ..types import Message as RemoteMessage
 from ..types import Template as RemoteTemplate
+from . import rows as bulk
 from .reconcile import is_this_attempt
+from .rows import batched
 
 __all__ = [
     "ALL_KINDS",
@@ -250,12 +249,6 @@ def client_for(client: ZoomConnectClient | None) -> Iterator[ZoomConnectClient]:
         yield built
 
 
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def _writing(dry_run: bool) -> AbstractContextManager[Any]:
     return nullcontext() if dry_run else transaction.atomic()
 
@@ -340,162 +333,10 @@ def _write(model: type[models.Model], writes: _Writes) -> None:
     for chunk in batched(writes.marks, BATCH_SIZE):
         manager.filter(pk__in=chunk).update(sync_state=SyncState.REMOTE_DELETED)
     if writes.updates:
-        bulk_update(model, list(writes.updates.values()), sorted(writes.update_fields))
+        updates = list(writes.updates.values())
+        bulk.update_by_pk(model, updates, sorted(writes.update_fields), batch_size=BATCH_SIZE)
     if writes.creates:
-        bulk_insert(model, writes.creates)
-
-
-def _max_query_params(connection: BaseDatabaseWrapper) -> int:
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        try:
-            return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-        except AttributeError:  # pragma: no cover - Python < 3.11
-            return 999
-    return int(connection.features.max_query_params or 32_000)
-
-
-class _Preparer:
-    """``field.get_db_prep_save``, with the shortcuts that make a bulk write cheap.
-
-    Text for a text column and whole numbers for an integer column are what the field would
-    return anyway, so they are passed through; the last result is reused for the very same value
-    object, because a batch writes the same ``now`` (and the same few campaign names) into
-    thousands of rows, and preparing a datetime is the costliest step of a bulk write.
-    """
-
-    __slots__ = ("_connection", "_field", "_last", "_number", "_prepared", "_text")
-
-    def __init__(self, model_field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> None:
-        self._field = model_field
-        self._connection = connection
-        self._last: Any = _Preparer
-        self._prepared: Any = None
-        # Oracle stores "" as NULL: there, let every field decide.
-        plain = not connection.features.interprets_empty_strings_as_nulls
-        self._text = plain and isinstance(model_field, models.CharField | models.TextField)
-        self._number = plain and isinstance(model_field, models.IntegerField)
-
-    def __call__(self, value: Any) -> Any:
-        if (self._text and isinstance(value, str)) or (self._number and type(value) is int):
-            return value
-        if value is not self._last or isinstance(value, dict | list):
-            self._prepared = self._field.get_db_prep_save(value, self._connection)
-            self._last = value
-        return self._prepared
-
-
-def _column(model_field: models.Field[Any, Any]) -> str:
-    column = model_field.column
-    if column is None:  # pragma: no cover - only non-concrete fields have none
-        raise ValueError(f"{model_field.name} has no column")
-    return column
-
-
-def bulk_update(model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]) -> int:
-    """Write ``fields`` of ``rows`` (by primary key), one statement (or ``executemany``) per batch.
-
-    Why not ``QuerySet.bulk_update``: it builds a ``When(pk=...)`` expression per row and field
-    and resolves each one, which costs seconds for a few thousand rows. Here each value is
-    prepared by its field as ``bulk_update`` would, and a batch is written as
-    ``executemany("UPDATE ... SET f = %s ... WHERE pk = %s")``, which the PostgreSQL and SQLite
-    drivers run without parsing a statement per row. MySQL's driver would send one statement
-    per row, so there a batch is one ``UPDATE ... SET f = CASE pk WHEN 1 THEN %s ... END``.
-    Returns the number of statements (or ``executemany`` calls).
-    """
-    if not rows or not fields:
-        return 0
-    connection = connections[router.db_for_write(model)]
-    meta = model._meta
-    concrete = {f.name: f for f in meta.concrete_fields}
-    columns = [concrete[name] for name in fields]
-    key = meta.pk
-    assert key is not None
-    quote = connection.ops.quote_name
-    table, key_column = quote(meta.db_table), quote(_column(key))
-    preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
-    statements = 0
-    with connection.cursor() as cursor:
-        if connection.vendor != "mysql":
-            assignments = ", ".join(f"{quote(_column(column))} = %s" for column in columns)
-            sql = f"UPDATE {table} SET {assignments} WHERE {key_column} = %s"  # noqa: S608 (quoted names)
-            for chunk in batched(rows, BATCH_SIZE):
-                cursor.executemany(
-                    sql,
-                    [
-                        [prepare(getattr(row, name)) for name, prepare in preparers] + [row.pk]
-                        for row in chunk
-                    ],
-                )
-                statements += 1
-            return statements
-        per_statement = max(1, min(BATCH_SIZE, _max_query_params(connection) // len(columns)))
-        for chunk in batched(rows, per_statement):
-            keys = [int(row.pk) for row in chunk]
-            whens = " ".join(f"WHEN {pk} THEN %s" for pk in keys)
-            parts: list[str] = []
-            params: list[Any] = []
-            for column, (name, prepare) in zip(columns, preparers, strict=True):
-                parts.append(f"{quote(_column(column))} = CASE {key_column} {whens} END")
-                params.extend(prepare(getattr(row, name)) for row in chunk)
-            # Only quoted names and integer keys are written into the statement; values are params.
-            where = f"{key_column} IN ({', '.join(map(str, keys))})"
-            cursor.execute(f"UPDATE {table} SET {', '.join(parts)} WHERE {where}", params)  # noqa: S608
-            statements += 1
-    return statements
-
-
-def bulk_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> int:
-    """Insert ``rows`` (``{attname: value}``), one ``executemany`` per batch; how many calls.
-
-    Why not ``QuerySet.bulk_create``: it builds a model instance per row and prepares every
-    field of every row through the SQL compiler, which dominates a pull of many messages. This
-    prepares each given value with its field's ``get_db_prep_save``, as ``bulk_create`` does,
-    but a field's default once (per row for callable defaults, such as a message's unique
-    ``reference``), and sets ``auto_now``/``auto_now_add`` fields to now. ``executemany`` of
-    one small ``INSERT`` is what every driver does best: PostgreSQL's pipelines it, SQLite's
-    loops in C, MySQL's rewrites it into multi-row ``INSERT``s. Primary keys are not read back:
-    the pull does not need them.
-    """
-    if not rows:
-        return 0
-    connection = connections[router.db_for_write(model)]
-    meta = model._meta
-    columns = [f for f in meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])]
-    unknown = set().union(*(row.keys() for row in rows)) - {f.attname for f in columns}
-    if unknown:
-        raise ValueError(f"{model.__name__} has no field(s) {', '.join(sorted(unknown))}")
-    now = timezone.now()
-    fixed: dict[str, Any] = {}
-    per_row: dict[str, Callable[[], Any]] = {}
-    for column in columns:
-        if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False):
-            fixed[column.attname] = column.get_db_prep_save(now, connection)
-        elif callable(column.default) and column.has_default():
-            per_row[column.attname] = column.default
-        else:
-            fixed[column.attname] = column.get_db_prep_save(column.get_default(), connection)
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(_column(column)) for column in columns)
-    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
-    preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
-    statements = 0
-    with connection.cursor() as cursor:
-        for chunk in batched(rows, BATCH_SIZE):
-            params: list[list[Any]] = []
-            for row in chunk:
-                values: list[Any] = []
-                for name, prepare in preparers:
-                    if name in row:
-                        values.append(prepare(row[name]))
-                    elif name in per_row:
-                        values.append(prepare(per_row[name]()))
-                    else:
-                        values.append(fixed[name])
-                params.append(values)
-            cursor.executemany(sql, params)
-            statements += 1
-    return statements
+        bulk.insert(model, writes.creates, batch_size=BATCH_SIZE)
 
 
 def _new_row(
@@ -1257,7 +1098,7 @@ def _pull_message_batch(
             return
         _write(Message, writes)
         if moves:
-            bulk_insert(
+            bulk.insert(
                 MessageStatusChange,
                 [
                     {
