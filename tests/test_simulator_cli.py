@@ -130,12 +130,24 @@ def test_no_control_answers_404_there() -> None:
         thread.join(10)
 
 
+#: Starts the rest of argv with SIGINT ignored (argv[1] == "ignored") or at its default, as a
+#: shell would: the disposition survives exec, and Python leaves an ignored SIGINT ignored.
+WITH_SIGINT = (
+    "import os, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[1] == 'ignored' else signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+)
+
+
 @pytest.mark.slow
-def test_python_dash_m_runs_without_django_and_stops_on_ctrl_c() -> None:
+# "ignored": as a background job of a non-interactive shell (CI, nohup, `cmd &`) starts.
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_python_dash_m_runs_without_django_and_stops_on_ctrl_c(sigint: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django_zoomconnect.simulator", "--port", "0", "--token", "t0k"],
+    command = ["-m", "django_zoomconnect.simulator", "--port", "0", "--token", "t0k"]
+    process = subprocess.Popen(  # noqa: S603 - our own fixed command line
+        [sys.executable, "-c", WITH_SIGINT, sigint, *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

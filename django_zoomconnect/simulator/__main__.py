@@ -172,9 +172,12 @@ def run(
     if options.get("log_requests"):
         request_log.addHandler(lines)
         request_log.setLevel(logging.DEBUG)
-    previous = None
+    previous = previous_int = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C must stop the server even when this process was started with SIGINT ignored
+        # (a background job of a non-interactive shell, nohup): Python then leaves it ignored.
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.start()
         out.write(_describe(server, options))
@@ -192,6 +195,8 @@ def run(
         request_log.setLevel(level)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
     out.write("Simulator stopped.\n")
     return 0
 
