@@ -230,7 +230,7 @@ def test_send_bulk_stops_charging_when_credit_runs_out(sim):
 def test_send_bulk_empty_and_malformed(sim):
     assert ok(call(sim, "POST", "sms/send-bulk", {"sendSmsRequests": []})) == {"sendSmsResponses": []}
     error(call(sim, "POST", "sms/send-bulk", {"sendSmsRequests": "x"}), 400)
-    error(call(sim, "POST", "sms/send-bulk", {"sendSmsRequests": [], "messagesPerMinute": 0}), 400)
+    error(call(sim, "POST", "sms/send-bulk", {"sendSmsRequests": [], "messagesPerMinute": -1}), 400)
 
 
 def test_send_examples(sim):

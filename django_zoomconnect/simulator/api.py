@@ -1128,11 +1128,14 @@ class HttpSurface:
         tz = self.sim.tz
         default_date = st.parse_date_to_send(body.get("defaultDateToSend"), tz)
         per_minute = body.get("messagesPerMinute")
+        # Absent, null or 0 means "no pacing" (0 is what clients send by default).
         if per_minute is not None and (
-            isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 1
+            isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 0
         ):
             raise ApiError(
-                400, "Invalid messagesPerMinute", developer_message="messagesPerMinute must be 1 or more"
+                400,
+                "Invalid messagesPerMinute",
+                developer_message="messagesPerMinute must be a whole number: 0 (no pacing) or more",
             )
         send = self.state.send
         now = self.sim.clock.now()
