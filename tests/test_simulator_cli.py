@@ -41,6 +41,12 @@ def test_defaults_leave_the_simulator_its_own() -> None:
     assert simulator.email == "simulator@example.com"
     assert simulator.token == "simulator-token"
     assert simulator.control is True
+    config = simulator.config()
+    assert (config["defaultFormat"], config["successStatuses"], config["nonceDateDigits"]) == (
+        "xml",
+        "200",
+        "mixed",
+    )
 
 
 def test_every_flag_reaches_the_simulator() -> None:
@@ -51,6 +57,7 @@ def test_every_flag_reaches_the_simulator() -> None:
         *("--balance", "12.5", "--send-delay", "0", "--delivery-delay", "3", "--reply-delay", "4"),
         *("--webhook-signing", "form", "--webhook-params-in", "both", "--date-format", "iso"),
         *("--timezone", "UTC", "--no-templates", "--no-control"),
+        *("--default-format", "406", "--success-statuses", "201/204", "--nonce-date-digits", "16"),
     )
     simulator = cli.build_simulator(options)
     config = simulator.config()
@@ -61,6 +68,11 @@ def test_every_flag_reaches_the_simulator() -> None:
     assert (config["webhookSigning"], config["webhookParamsIn"]) == ("form", "both")
     assert (config["sendDelay"], config["deliveryDelay"], config["replyDelay"]) == (0, 3, 4)
     assert (config["dateFormat"], config["timezone"]) == ("iso", "UTC")
+    assert (config["defaultFormat"], config["successStatuses"], config["nonceDateDigits"]) == (
+        "406",
+        "201/204",
+        "16",
+    )
     assert simulator.control is False
     assert simulator.state.templates == {}
 

@@ -45,7 +45,7 @@ def test_clock_refuses_naive_times_and_going_back():
 # --- the account and the lifecycle ----------------------------------------------------------------
 
 REST = "/app/api/rest/v1/"
-AUTH = {"email": "simulator@example.com", "token": "simulator-token"}
+AUTH = {"email": "simulator@example.com", "token": "simulator-token", "Accept": "application/json"}
 
 
 @pytest.fixture
@@ -339,6 +339,9 @@ def test_recorded_requests_are_capped_but_counted(sim, monkeypatch):
         ({"webhook_signing": "base64"}, "signing"),
         ({"webhook_params_in": "header"}, "params_in"),
         ({"webhook_max_attempts": 0}, "one or more"),
+        ({"default_format": "yaml"}, "default_format"),
+        ({"success_statuses": "201"}, "success_statuses"),
+        ({"nonce_date_digits": "15"}, "nonce_date_digits"),
     ],
 )
 def test_constructor_refuses_bad_options(options, match):
