@@ -1636,3 +1636,71 @@ def test_get_and_delete_voice_message(api, client):
     assert client.get_voice_message("v-1").language == "en"
     client.delete_voice_message("v-1")
     assert [wire(c)[:2] for c in api.calls] == [("GET", "voice/v-1"), ("DELETE", "voice/v-1")]
+
+
+# --- success statuses: creates and deletes answered 200, 201 or 204 ---------------------------------
+
+SUB_ACCOUNT = {
+    "email_address": "sub@example.com",
+    "first_name": "Sipho",
+    "last_name": "Dlamini",
+    "contact_number": "+27821234567",
+    "password": "pa55word",
+}
+CREATES = [
+    ("create_contact", {"contact_number": "+27821234567"}, "post", "contacts/create", CONTACT, "contact_id"),
+    (
+        "create_group",
+        {"name": "Customers"},
+        "post",
+        "groups/create",
+        {"groupId": "g-1", "name": "C"},
+        "group_id",
+    ),
+    ("create_user", SUB_ACCOUNT, "put", "account/user", USER, "user_id"),
+]
+
+
+@pytest.mark.parametrize("status", [200, 201])
+@pytest.mark.parametrize(("method_name", "kwargs", "verb", "path", "answer", "attribute"), CREATES)
+def test_creates_accept_200_and_201_with_the_resource(
+    api, client, method_name, kwargs, verb, path, answer, attribute, status
+):
+    getattr(api, verb)(API + path, status=status, json=answer)
+    created = getattr(client, method_name)(**kwargs)
+    assert getattr(created, attribute) is not None
+
+
+@pytest.mark.parametrize(("method_name", "kwargs", "verb", "path", "answer", "attribute"), CREATES[:2])
+def test_a_create_answered_204_succeeded_but_names_no_id(
+    api, client, method_name, kwargs, verb, path, answer, attribute
+):
+    # Not a refusal: the resource may well exist now; without its id the client cannot say more.
+    getattr(api, verb)(API + path, status=204)
+    with pytest.raises(InvalidResponseError) as info:
+        getattr(client, method_name)(**kwargs)
+    assert info.value.status == 204
+    assert info.value.may_have_been_sent
+
+
+def test_a_user_create_answered_204_is_looked_up(api, client):
+    api.put(API + "account/user", status=204)
+    api.get(API + "account/user", json={"webServiceUserList": [USER]})
+    assert client.create_user(**SUB_ACCOUNT).user_id == 7
+
+
+@pytest.mark.parametrize("status", [200, 201, 204])
+@pytest.mark.parametrize(
+    ("method_name", "argument", "path"),
+    [
+        ("delete_contact", "c-100", "contacts/c-100"),
+        ("delete_group", "g-1", "groups/g-1"),
+        ("delete_message", MESSAGE_ID, f"messages/{MESSAGE_ID}"),
+        ("delete_template", 3, "templates/3"),
+        ("delete_voice_message", "v-1", "voice/v-1"),
+    ],
+)
+def test_deletes_accept_200_201_and_204(api, client, method_name, argument, path, status):
+    api.delete(API + path, status=status, body="")
+    assert getattr(client, method_name)(argument) is None
+    assert wire(api.calls[0])[:2] == ("DELETE", path)

@@ -41,6 +41,12 @@ def test_defaults_leave_the_simulator_its_own() -> None:
     assert simulator.email == "simulator@example.com"
     assert simulator.token == "simulator-token"
     assert simulator.control is True
+    config = simulator.config()
+    assert (config["defaultFormat"], config["successStatuses"], config["nonceDateDigits"]) == (
+        "xml",
+        "200",
+        "mixed",
+    )
 
 
 def test_every_flag_reaches_the_simulator() -> None:
@@ -51,6 +57,7 @@ def test_every_flag_reaches_the_simulator() -> None:
         *("--balance", "12.5", "--send-delay", "0", "--delivery-delay", "3", "--reply-delay", "4"),
         *("--webhook-signing", "form", "--webhook-params-in", "both", "--date-format", "iso"),
         *("--timezone", "UTC", "--no-templates", "--no-control"),
+        *("--default-format", "406", "--success-statuses", "201/204", "--nonce-date-digits", "16"),
     )
     simulator = cli.build_simulator(options)
     config = simulator.config()
@@ -61,6 +68,11 @@ def test_every_flag_reaches_the_simulator() -> None:
     assert (config["webhookSigning"], config["webhookParamsIn"]) == ("form", "both")
     assert (config["sendDelay"], config["deliveryDelay"], config["replyDelay"]) == (0, 3, 4)
     assert (config["dateFormat"], config["timezone"]) == ("iso", "UTC")
+    assert (config["defaultFormat"], config["successStatuses"], config["nonceDateDigits"]) == (
+        "406",
+        "201/204",
+        "16",
+    )
     assert simulator.control is False
     assert simulator.state.templates == {}
 
@@ -130,12 +142,24 @@ def test_no_control_answers_404_there() -> None:
         thread.join(10)
 
 
+#: Starts the rest of argv with SIGINT ignored (argv[1] == "ignored") or at its default, as a
+#: shell would: the disposition survives exec, and Python leaves an ignored SIGINT ignored.
+WITH_SIGINT = (
+    "import os, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[1] == 'ignored' else signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+)
+
+
 @pytest.mark.slow
-def test_python_dash_m_runs_without_django_and_stops_on_ctrl_c() -> None:
+# "ignored": as a background job of a non-interactive shell (CI, nohup, `cmd &`) starts.
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_python_dash_m_runs_without_django_and_stops_on_ctrl_c(sigint: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django_zoomconnect.simulator", "--port", "0", "--token", "t0k"],
+    command = ["-m", "django_zoomconnect.simulator", "--port", "0", "--token", "t0k"]
+    process = subprocess.Popen(  # noqa: S603 - our own fixed command line
+        [sys.executable, "-c", WITH_SIGINT, sigint, *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

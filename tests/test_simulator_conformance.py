@@ -5,13 +5,16 @@ reads it from ``$ZOOMCONNECT_SWAGGER`` (CI points it at ``../shared/reference/``
 folder next to the repository, and skips saying so when it is absent. Every operation in the
 spec is called (through the in-process adapter: the answer is what a socket would carry), and
 each JSON answer is checked against the definition the spec gives for its status: types of
-every field, recursively, and no field the spec does not define.
+every field, recursively, and no field the spec does not define. The same holds for the XML the
+simulator answers when no format is asked for (the provider's default). Every test runs with
+both ways the simulator can write dates (epoch milliseconds and ISO 8601).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ import requests
 from django_zoomconnect.simulator import Clock, Simulator
 from django_zoomconnect.simulator.adapter import SimulatorAdapter
 
+NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT.parent / "shared" / "reference" / "zoomconnect-swagger.yaml"
 BASE = "http://simulator.zoomconnect.invalid/app"
@@ -112,6 +116,70 @@ def test_the_validator_catches_what_it_should(spec: dict[str, Any]) -> None:
     assert violations([1], {"type": "array", "items": {"type": "string"}}, spec, "a", epoch=False) != []
     assert violations(2.5, {"type": "number"}, spec, "n", epoch=False) == []
     assert violations("x", {"type": "boolean"}, spec, "b", epoch=False) != []
+
+
+def xml_violations(
+    element: ET.Element, schema: dict[str, Any], spec: dict[str, Any], where: str
+) -> list[str]:
+    """What is wrong with an XML ``element`` against ``schema`` (the XML form of :func:`violations`).
+
+    A list is a wrapper element with one child per item; ``xsi:nil`` is ``null``; leaves are
+    text, checked to parse as the schema's type (a date-time may be epoch milliseconds).
+    """
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return xml_violations(element, spec["definitions"][name], spec, f"{where}<{name}>")
+    if element.get(NIL) == "true":
+        return [] if len(element) == 0 and not element.text else [f"{where}: nil with content"]
+    kind = schema.get("type") or ("object" if "properties" in schema else None)
+    if kind is None:
+        return []
+    if kind in ("object", "array"):
+        if element.text and element.text.strip():
+            return [f"{where}: expected elements, got text {element.text!r}"]
+        problems = []
+        for child in element:
+            if kind == "object":
+                properties = schema.get("properties", {})
+                if child.tag not in properties:
+                    problems.append(f"{where}.{child.tag}: not defined by the spec")
+                    continue
+                problems += xml_violations(child, properties[child.tag], spec, f"{where}.{child.tag}")
+            else:
+                problems += xml_violations(child, schema.get("items", {}), spec, f"{where}[{child.tag}]")
+        return problems
+    if len(element):
+        return [f"{where}: expected text, got elements"]
+    text = element.text or ""
+    parses = {
+        "string": lambda: True,
+        "integer": lambda: str(int(text)) == text,
+        "number": lambda: float(text) == float(text),
+        "boolean": lambda: text in ("true", "false"),
+    }
+    try:
+        ok = parses[kind]()
+    except (KeyError, ValueError):
+        ok = False
+    return [] if ok else [f"{where}: {text!r} is not a valid {kind}"]
+
+
+def test_the_xml_validator_catches_what_it_should(spec: dict[str, Any]) -> None:
+    def check(text: str, name: str) -> list[str]:
+        element = ET.fromstring(text)  # noqa: S314 - literals below
+        return xml_violations(element, {"$ref": f"#/definitions/{name}"}, spec, "x")
+
+    nil = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    good = f"<c {nil}><contactId>1</contactId><title xsi:nil='true'/><links></links></c>"
+    assert check(good, "WebServiceContact") == []
+    assert check("<c><nickname>x</nickname></c>", "WebServiceContact") == [
+        "x<WebServiceContact>.nickname: not defined by the spec"
+    ]
+    assert check("<t><templateId>one</templateId></t>", "WebServiceTemplate") != []
+    assert check("<m><read>yes</read></m>", "WebServiceMessage") != []
+    assert check("<a><creditBalance>1.5</creditBalance></a>", "WebServiceAccount") == []
+    assert check("<a><links><link><rel>x</rel></link></links></a>", "WebServiceAccount") == []
+    assert check("<a><links>text</links></a>", "WebServiceAccount") != []
 
 
 # --- calling every operation -------------------------------------------------------------------
@@ -232,18 +300,30 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
     yield from found
 
 
-@pytest.mark.parametrize("date_format", ["iso", "epoch"])
-def test_every_operation_answers_as_the_spec_describes(spec: dict[str, Any], date_format: str) -> None:
-    account = Account(date_format)
-    problems: list[str] = []
-    called = 0
+def answers(
+    account: Account, spec: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, Any], requests.Response]]:
+    """Call every operation of the spec once; each one's name, spec entry and answer."""
     for method, template, operation in operations(spec):
         options = dict(REQUESTS.get((method, template), {}))
         if "files" in options:
             account.session.headers.pop("Content-Type", None)
         response = account.call(method, account.path_for(template), options.pop("json", None), **options)
+        yield f"{method} {template}", operation, response
+
+
+@pytest.fixture(params=["epoch", "iso"])
+def date_format(request: pytest.FixtureRequest) -> str:
+    """Both ways the simulator writes dates in JSON: every test here runs with each."""
+    return str(request.param)
+
+
+def test_every_operation_answers_as_the_spec_describes(spec: dict[str, Any], date_format: str) -> None:
+    account = Account(date_format)
+    problems: list[str] = []
+    called = 0
+    for where, operation, response in answers(account, spec):
         called += 1
-        where = f"{method} {template}"
         listed = operation.get("responses", {})
         if str(response.status_code) not in listed:
             problems.append(
@@ -267,8 +347,36 @@ def test_every_operation_answers_as_the_spec_describes(spec: dict[str, Any], dat
     assert problems == []
 
 
-def test_errors_answer_the_spec_error_object(spec: dict[str, Any]) -> None:
-    account = Account("iso")
+def test_every_operation_answers_xml_as_the_spec_describes(spec: dict[str, Any], date_format: str) -> None:
+    account = Account(date_format)
+    del account.session.headers["Accept"]  # no format asked for: the provider's default, XML
+    problems: list[str] = []
+    xml_answers = 0
+    for where, operation, response in answers(account, spec):
+        schema = (operation.get("responses", {}).get(str(response.status_code)) or {}).get("schema")
+        if not response.ok:
+            problems.append(f"{where}: status {response.status_code}")
+            continue
+        if schema is None or not response.content:
+            continue
+        if schema.get("type") == "string" and response.headers["Content-Type"].startswith("text/plain"):
+            continue  # send-url-parameters and send-url: the message id as plain text
+        if not response.headers["Content-Type"].startswith("application/xml"):
+            problems.append(f"{where}: answered {response.headers['Content-Type']}, not XML")
+            continue
+        root = ET.fromstring(response.content)  # noqa: S314 - the simulator's answer
+        xml_answers += 1
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            if root.tag != name[0].lower() + name[1:]:
+                problems.append(f"{where}: root element <{root.tag}>, not named after {name}")
+        problems += xml_violations(root, schema, spec, where)
+    assert xml_answers >= 30
+    assert problems == []
+
+
+def test_errors_answer_the_spec_error_object(spec: dict[str, Any], date_format: str) -> None:
+    account = Account(date_format)
     error = {"$ref": "#/definitions/RestErrorDTO"}
     bad_number = account.call("POST", "sms/send", {"recipientNumber": "+27600000005", "message": "x"})
     empty = account.call("POST", "sms/send", {"recipientNumber": NUMBER, "message": ""})

@@ -64,7 +64,7 @@ def test_transport_fault_is_a_value():
 # --- through the simulator ----------------------------------------------------------------------
 
 REST = "/app/api/rest/v1/"
-AUTH = {"email": "simulator@example.com", "token": "simulator-token"}
+AUTH = {"email": "simulator@example.com", "token": "simulator-token", "Accept": "application/json"}
 SEND = json.dumps({"recipientNumber": "0821234567", "message": "hi", "dataField": "ref-1"}).encode()
 
 

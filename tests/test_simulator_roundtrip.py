@@ -146,6 +146,34 @@ def test_contacts_and_groups(client: ZoomConnectClient) -> None:
         client.get_group(group.group_id)
 
 
+@pytest.mark.parametrize("success_statuses", ["200", "201/204"])
+def test_creates_and_deletes_with_either_success_status(
+    client: ZoomConnectClient, sim: Simulator, success_statuses: str
+) -> None:
+    sim.configure(success_statuses=success_statuses)
+    contact = client.create_contact(contact_number=NUMBER)
+    group = client.create_group("Customers")
+    user = client.create_user(
+        email_address="team@example.com", first_name="T", last_name="M", contact_number=NUMBER, password="pw"
+    )
+    assert (contact.contact_id, group.group_id, user.user_id) == (
+        sim.state.contacts[contact.contact_id or ""].contact_id,
+        sim.state.groups[group.group_id or ""].group_id,
+        2,
+    )
+    message_id = client.send_sms(NUMBER, "hi").message_id or ""
+    client.delete_contact(contact.contact_id or "")
+    client.delete_group(group.group_id or "")
+    client.delete_template(1)
+    client.delete_message(message_id)
+    created, deleted = (201, 204) if success_statuses == "201/204" else (200, 200)
+    statuses = {(r.method, r.path.rsplit("/", 1)[-1]): r.status for r in sim.requests}
+    assert [statuses[("POST", "create")], statuses[("PUT", "user")]] == [created, created]
+    assert {status for (method, _), status in statuses.items() if method == "DELETE"} == {deleted}
+    assert (sim.state.contacts, sim.state.groups, 1 in sim.state.templates) == ({}, {}, False)
+    assert sim.message(message_id).deleted
+
+
 def test_messages(client: ZoomConnectClient, sim: Simulator) -> None:
     sent = [
         client.send_sms(NUMBER, f"message {n}", campaign="c", data_field=f"d{n}").message_id for n in range(5)

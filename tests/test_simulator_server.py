@@ -68,7 +68,7 @@ def test_the_client_talks_to_it_over_keep_alive(
 
 
 def test_every_http_method_reaches_the_simulator(server: SimulatorServer, sim: Simulator) -> None:
-    auth = {"email": "simulator@example.com", "token": "simulator-token"}
+    auth = {"email": "simulator@example.com", "token": "simulator-token", "Accept": "application/json"}
     with requests.Session() as session:
         for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
             session.request(method, server.url + "api/rest/v1/nowhere", headers=auth, timeout=5)

@@ -45,7 +45,7 @@ def test_clock_refuses_naive_times_and_going_back():
 # --- the account and the lifecycle ----------------------------------------------------------------
 
 REST = "/app/api/rest/v1/"
-AUTH = {"email": "simulator@example.com", "token": "simulator-token"}
+AUTH = {"email": "simulator@example.com", "token": "simulator-token", "Accept": "application/json"}
 
 
 @pytest.fixture
@@ -301,6 +301,25 @@ def test_bulk_messages_per_minute_paces_the_release(sim):
     assert sim.message(ids[4]).sent_at == T0 + timedelta(seconds=121)
 
 
+@pytest.mark.parametrize("pacing", [{"messagesPerMinute": 0}, {"messagesPerMinute": None}, {}])
+def test_bulk_messages_per_minute_zero_or_absent_is_no_pacing(sim, pacing):
+    # 0 is what clients written against the provider send by default (zoomconnect-sdk does).
+    requests: list[dict[str, object]] = [
+        {"recipientNumber": "0821234567", "message": f"m{i}"} for i in range(5)
+    ]
+    ids = bulk(sim, requests, **pacing)
+    sim.advance(1)
+    assert [sim.message(i).status for i in ids] == ["SENT"] * 5
+
+
+@pytest.mark.parametrize("pacing", [-1, 1.5, "10", True])
+def test_bulk_messages_per_minute_must_be_a_whole_number_not_below_zero(sim, pacing):
+    body = json.dumps({"sendSmsRequests": [], "messagesPerMinute": pacing}).encode()
+    response = sim.handle("POST", REST + "sms/send-bulk", "", AUTH, body)
+    assert response.status == 400
+    assert response.json()["message"] == "Invalid messagesPerMinute"
+
+
 def test_recorded_requests_are_capped_but_counted(sim, monkeypatch):
     monkeypatch.setattr("django_zoomconnect.simulator.core.MAX_RECORDED_REQUESTS", 3)
     for _ in range(5):
@@ -320,6 +339,9 @@ def test_recorded_requests_are_capped_but_counted(sim, monkeypatch):
         ({"webhook_signing": "base64"}, "signing"),
         ({"webhook_params_in": "header"}, "params_in"),
         ({"webhook_max_attempts": 0}, "one or more"),
+        ({"default_format": "yaml"}, "default_format"),
+        ({"success_statuses": "201"}, "success_statuses"),
+        ({"nonce_date_digits": "15"}, "nonce_date_digits"),
     ],
 )
 def test_constructor_refuses_bad_options(options, match):

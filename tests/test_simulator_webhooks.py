@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -17,7 +17,7 @@ from django_zoomconnect.simulator import Clock, Simulator
 from django_zoomconnect.simulator.webhooks import default_poster
 
 REST = "/app/api/rest/v1/"
-AUTH = {"email": "simulator@example.com", "token": "simulator-token"}
+AUTH = {"email": "simulator@example.com", "token": "simulator-token", "Accept": "application/json"}
 SECRET = "webhook-secret"
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)  # 10:00 in Johannesburg
 
@@ -208,6 +208,49 @@ def test_failures_are_retried_with_backoff_at_clock_times():
     assert all(verify_checksum(a.params, a.params["checksum"], SECRET) for a in attempts)
     counts = sim.counters()
     assert (counts["webhooks.attempts"], counts["webhooks.delivered"], counts["webhooks.failed"]) == (4, 1, 3)
+
+
+@pytest.mark.parametrize(("digits", "expected"), [("14", "20240501100503"), ("16", "2024050110050327")])
+def test_nonce_date_with_14_or_16_digits(digits, expected):
+    # 16 digits as in the provider's own examples (2014051610050102): hundredths of a second.
+    poster = Recorder()
+    sim = make(poster, clock=Clock(T0 + timedelta(milliseconds=270), frozen=True), nonce_date_digits=digits)
+    send(sim)
+    sim.advance(3)
+    sim.flush_webhooks()
+    form = poster.params()
+    assert form["nonce-date"] == expected
+    assert verify_checksum(form, form["checksum"], SECRET, encodings=("raw",))
+    assert sim.config()["nonceDateDigits"] == digits
+
+
+def test_nonce_dates_are_mixed_by_default_the_same_for_every_attempt_of_an_event():
+    poster = Recorder(200, 500, 200, 200, 200)
+    sim = make(poster, webhook_backoff=1.0)
+    assert sim.config()["nonceDateDigits"] == "mixed"
+    for number in ("0821234561", "0821234562", "0821234563", "0821234564"):
+        send(sim, number)
+    sim.advance(3)
+    assert sim.flush_webhooks() == 4
+    sim.advance(1)
+    assert sim.flush_webhooks() == 1  # the second event's retry
+    attempts = sim.webhook_attempts
+    lengths = [(a.message_id, len(a.params["nonce-date"])) for a in attempts]
+    ids = [m.message_id for m in sim.messages]
+    assert lengths == [(ids[0], 14), (ids[1], 16), (ids[2], 14), (ids[3], 16), (ids[1], 16)]
+    assert all(a.params["nonce-date"].startswith("202405011005") for a in attempts)
+
+
+def test_nonce_date_digits_change_at_run_time():
+    poster = Recorder()
+    sim = make(poster)
+    control = sim.handle("POST", "/_simulator/config", "", {}, b'{"nonceDateDigits": "16"}')
+    assert control.json()["nonceDateDigits"] == "16"
+    sim.simulate_inbound("0821234567", "hi")
+    sim.flush_webhooks()
+    assert len(poster.params()["nonce-date"]) == 16
+    with pytest.raises(ValueError, match="nonce_date_digits"):
+        sim.configure(nonce_date_digits="12")
 
 
 def test_attempts_stop_at_the_maximum():

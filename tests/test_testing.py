@@ -155,6 +155,31 @@ def test_webhooks_reach_a_real_view_through_the_test_client(
     assert _echoed[-1]["message"] == "hello back"
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(("digits", "lengths"), [("14", {14}), ("16", {16}), ("mixed", {14, 16})])
+def test_the_webhook_views_accept_14_and_16_digit_nonce_dates(
+    zoomconnect_simulator: Simulator, digits: str, lengths: set[int]
+) -> None:
+    # The provider's own examples carry 16 digits (2014051610050102): hundredths of a second.
+    from django_zoomconnect.events import parse_nonce_date
+    from django_zoomconnect.models import WebhookEvent
+
+    zoomconnect_simulator.configure(nonce_date_digits=digits, send_delay=0, delivery_delay=0)
+    client = ZoomConnectClient.from_settings()
+    for text in ("one", "two"):
+        client.send_sms(NUMBER, text)
+    zoomconnect_simulator.simulate_inbound(NUMBER, "hello back")
+    assert zoomconnect_simulator.flush_webhooks() == 3
+    attempts = zoomconnect_simulator.webhook_attempts
+    assert {len(attempt.params["nonce-date"]) for attempt in attempts} == lengths
+    assert [attempt.status for attempt in attempts] == [200, 200, 200]
+    for attempt in attempts:
+        event = WebhookEvent.objects.get(nonce=attempt.params["nonce"])
+        expires = parse_nonce_date(attempt.params["nonce-date"][:14], conf.api_timezone())
+        assert event.nonce_expires_at == expires
+    assert WebhookEvent.objects.count() == 3
+
+
 _echoed: list[dict[str, str]] = []
 
 

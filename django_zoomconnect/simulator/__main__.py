@@ -62,6 +62,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="how dates are written in JSON answers (default: epoch milliseconds)",
     )
+    account.add_argument(
+        "--default-format",
+        choices=("xml", "json", "406"),
+        default=None,
+        help="the answer to a request naming no format (no Accept header, no .json or .xml "
+        "suffix): XML like the provider, JSON, or 406 (default: xml)",
+    )
+    account.add_argument(
+        "--success-statuses",
+        choices=("200", "201/204"),
+        default=None,
+        help="how creates and deletes answer: 200 like the provider, or 201 and 204 (default: 200)",
+    )
 
     timing = parser.add_argument_group("message lifecycle (seconds)")
     timing.add_argument("--send-delay", type=float, default=None, help="SCHEDULED/accepted to SENT")
@@ -83,6 +96,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where webhook parameters travel (default: body)",
     )
+    hooks.add_argument(
+        "--nonce-date-digits",
+        choices=("14", "16", "mixed"),
+        default=None,
+        help="nonce-date as yyyyMMddHHmmss, with two more digits as in the provider's examples, "
+        "or every second event with them (default: mixed)",
+    )
 
 
 #: Option name -> Simulator keyword, for the options that are passed through when given.
@@ -94,6 +114,9 @@ _SIMULATOR_OPTIONS = {
     "timezone": "timezone",
     "seed_templates": "seed_templates",
     "date_format": "date_format",
+    "default_format": "default_format",
+    "success_statuses": "success_statuses",
+    "nonce_date_digits": "nonce_date_digits",
     "send_delay": "send_delay",
     "delivery_delay": "delivery_delay",
     "reply_delay": "reply_delay",
@@ -172,9 +195,12 @@ def run(
     if options.get("log_requests"):
         request_log.addHandler(lines)
         request_log.setLevel(logging.DEBUG)
-    previous = None
+    previous = previous_int = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C must stop the server even when this process was started with SIGINT ignored
+        # (a background job of a non-interactive shell, nohup): Python then leaves it ignored.
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.start()
         out.write(_describe(server, options))
@@ -192,6 +218,8 @@ def run(
         request_log.setLevel(level)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
     out.write("Simulator stopped.\n")
     return 0
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from ..segments import SegmentInfo
 from . import state as st
 from .faults import HTTP_FAULTS, FaultRule, TransportFault, TransportKind
+from .formats import ERROR_ROOT, XML_ROOTS, XML_TYPE, Negotiation, negotiate, split_suffix, to_xml
 from .state import ApiError, Contact, Group, Message, Template, User, VoiceMessage
 
 if TYPE_CHECKING:
@@ -151,7 +152,18 @@ _NOT_PARSED = object()
 class Request:
     """One incoming request, with its query and JSON body parsed on first use."""
 
-    __slots__ = ("_json", "_query", "body", "headers", "method", "path", "query_string", "route")
+    __slots__ = (
+        "_json",
+        "_query",
+        "body",
+        "headers",
+        "method",
+        "negotiation",
+        "operation",
+        "path",
+        "query_string",
+        "route",
+    )
 
     def __init__(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> None:
         self.method = method.upper()
@@ -162,6 +174,9 @@ class Request:
         self.body = body
         self._query: dict[str, str] | None = None
         self._json: Any = _NOT_PARSED
+        #: The REST operation's name once routed, and the format its answer takes.
+        self.operation: str | None = None
+        self.negotiation: Negotiation | None = None
 
     def query(self) -> dict[str, str]:
         if self._query is None:
@@ -322,6 +337,9 @@ REST_ROUTES: list[tuple[str, dict[str, str]]] = [
 
 #: Operations that authenticate with a token in the path instead of the account credentials.
 NO_AUTH_OPERATIONS = frozenset({"send_url_token"})
+#: Operations that answer the message id as plain text unless JSON is asked for (never 406).
+PLAIN_TEXT_OPERATIONS = frozenset({"send_url_parameters", "send_url_token"})
+_BODY_HEADERS = frozenset({"content-type", "content-length"})
 
 CONTROL_ROUTES: list[tuple[str, dict[str, str]]] = [
     ("state", {"GET": "c_state"}),
@@ -399,6 +417,8 @@ class HttpSurface:
     def _rest(self, request: Request) -> SimulatorResponse:
         sim = self.sim
         lock = self.state.lock
+        suffix = split_suffix(request.path.rstrip("/"))[1]
+        request.negotiation = negotiate(suffix, request.headers.get("accept"), sim.default_format)
         with lock:
             rule = sim.faults.take(request.method, request.path)
             if rule is not None:
@@ -406,7 +426,7 @@ class HttpSurface:
                 if rule.kind == "refuse":
                     return SimulatorResponse(503, [("Content-Length", "0")], b"", TransportFault("refuse"))
                 if rule.kind in HTTP_FAULTS and not rule.after_processing:
-                    response = self._fault_response(rule)
+                    response = self._render(request, self._fault_response(rule))
                     self._record(request, response, rule.kind)
                     return response
         if request.method in ("POST", "PUT") and request.body:
@@ -426,6 +446,7 @@ class HttpSurface:
                     response = SimulatorResponse(
                         response.status, response.headers, response.body, TransportFault(kind, seconds)
                     )
+            response = self._render(request, response)
             self._record(request, response, rule.kind if rule is not None else None)
             return response
 
@@ -442,6 +463,17 @@ class HttpSurface:
                 fault=fault,
             )
         )
+
+    def _render(self, request: Request, response: SimulatorResponse) -> SimulatorResponse:
+        """``response`` as XML when XML was negotiated and it holds JSON; else unchanged."""
+        negotiation = request.negotiation
+        if negotiation is None or negotiation.format != "xml" or response.header("Content-Type") != JSON_TYPE:
+            return response
+        root = ERROR_ROOT if response.status >= 400 else XML_ROOTS.get(request.operation or "", "response")
+        body = to_xml(json.loads(response.body), root)
+        headers = [(name, value) for name, value in response.headers if name.lower() not in _BODY_HEADERS]
+        headers = [("Content-Type", XML_TYPE), ("Content-Length", str(len(body))), *headers]
+        return SimulatorResponse(response.status, headers, body, response.fault)
 
     def _fault_response(self, rule: FaultRule) -> SimulatorResponse:
         if rule.kind == "429":
@@ -465,19 +497,15 @@ class HttpSurface:
         if not path.startswith(REST_PREFIX):
             hint = f"No resource at {path}: the REST API lives under {REST_PREFIX}"
             return error_response(ApiError(404, "Not Found", developer_message=hint))
-        route = path[len(REST_PREFIX) :].strip("/")
-        if route.endswith(".xml"):
-            return error_response(
-                ApiError(406, "Not Acceptable", developer_message="The simulator only speaks JSON")
-            )
-        if route.endswith(".json"):
-            route = route[: -len(".json")]
+        route = split_suffix(path[len(REST_PREFIX) :].strip("/"))[0]
         request.route = route
+        negotiation = request.negotiation or negotiate(None, None, self.sim.default_format)
         found = match_route(_REST, route)
         operation = None
         if found is not None:
             methods, args = found
             operation = methods.get(request.method)
+        request.operation = operation
         if operation not in NO_AUTH_OPERATIONS:
             problem = self._authenticate(request)
             if problem is not None:
@@ -492,13 +520,14 @@ class HttpSurface:
                 ),
                 [("Allow", allowed)],
             )
-        accept = request.headers.get("accept", "")
-        if accept and not any(kind in accept for kind in ("json", "*/*", "application/*", "text/")):
+        if negotiation.format is None and operation not in PLAIN_TEXT_OPERATIONS:
+            accept = request.headers.get("accept") or "no Accept header"
             return error_response(
                 ApiError(
                     406,
                     "Not Acceptable",
-                    developer_message=f"Cannot answer {accept}; the simulator speaks JSON",
+                    developer_message=f"Cannot answer {accept}: ask for application/json or "
+                    "application/xml, or use a .json or .xml path",
                 )
             )
         content_type = request.headers.get("content-type", "")
@@ -612,6 +641,16 @@ class HttpSurface:
             "creditBalance": u.credit_balance,
             "password": None,
         }
+
+    # -- success statuses
+
+    def _created(self, payload: Any) -> SimulatorResponse:
+        """A create's answer: 200 with the new resource (the provider's likely answer), or 201."""
+        return json_response(201 if self.sim.success_statuses == "201/204" else 200, payload)
+
+    def _deleted(self) -> SimulatorResponse:
+        """A delete's answer: 200 with an empty body (the provider's likely answer), or 204."""
+        return empty_response(204 if self.sim.success_statuses == "201/204" else 200)
 
     # -- account
 
@@ -779,7 +818,7 @@ class HttpSurface:
             password=fields["password"],
         )
         self.state.users[user_id] = user
-        return json_response(201, self.user_json(user))
+        return self._created(self.user_json(user))
 
     def _user(self, user_id: str) -> User:
         user = self.state.users.get(_path_int(user_id, "User"))
@@ -842,7 +881,7 @@ class HttpSurface:
         )
         self.state.contacts[contact.contact_id] = contact
         self.state.index_contact(contact)
-        return json_response(201, self.contact_json(contact))
+        return self._created(self.contact_json(contact))
 
     def op_get_contact(self, request: Request, contact_id: str) -> SimulatorResponse:
         return json_response(200, self.contact_json(self._contact(contact_id)))
@@ -868,7 +907,7 @@ class HttpSurface:
 
     def op_delete_contact(self, request: Request, contact_id: str) -> SimulatorResponse:
         self.state.delete_contact(contact_id)
-        return empty_response(204)
+        return self._deleted()
 
     def op_contact_add_to_group(self, request: Request, contact_id: str, group_id: str) -> SimulatorResponse:
         contact = self._contact(contact_id)
@@ -901,7 +940,7 @@ class HttpSurface:
             raise ApiError(400, "Group name cannot be empty")
         group = Group(group_id=self.state.new_id(), name=name)
         self.state.groups[group.group_id] = group
-        return json_response(201, self.group_json(group))
+        return self._created(self.group_json(group))
 
     def op_get_group(self, request: Request, group_id: str) -> SimulatorResponse:
         return json_response(200, self.group_json(self._group(group_id)))
@@ -918,7 +957,7 @@ class HttpSurface:
     def op_delete_group(self, request: Request, group_id: str) -> SimulatorResponse:
         self._group(group_id)
         del self.state.groups[group_id]
-        return empty_response(204)
+        return self._deleted()
 
     # -- templates
 
@@ -938,7 +977,7 @@ class HttpSurface:
     def op_delete_template(self, request: Request, template_id: str) -> SimulatorResponse:
         template = self._template(template_id)
         del self.state.templates[template.template_id]
-        return empty_response(204)
+        return self._deleted()
 
     # -- messages
 
@@ -950,7 +989,7 @@ class HttpSurface:
 
     def op_delete_message(self, request: Request, message_id: str) -> SimulatorResponse:
         self._message(message_id).deleted = True
-        return empty_response(204)
+        return self._deleted()
 
     def op_mark_read(self, request: Request, message_id: str) -> SimulatorResponse:
         message = self._message(message_id)
@@ -1128,11 +1167,14 @@ class HttpSurface:
         tz = self.sim.tz
         default_date = st.parse_date_to_send(body.get("defaultDateToSend"), tz)
         per_minute = body.get("messagesPerMinute")
+        # Absent, null or 0 means "no pacing" (0 is what clients send by default).
         if per_minute is not None and (
-            isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 1
+            isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 0
         ):
             raise ApiError(
-                400, "Invalid messagesPerMinute", developer_message="messagesPerMinute must be 1 or more"
+                400,
+                "Invalid messagesPerMinute",
+                developer_message="messagesPerMinute must be a whole number: 0 (no pacing) or more",
             )
         send = self.state.send
         now = self.sim.clock.now()
@@ -1167,14 +1209,22 @@ class HttpSurface:
         fields.pop("token", None)
         return fields
 
+    @staticmethod
+    def _message_id_answer(request: Request, message_id: str) -> SimulatorResponse:
+        """The message id as a JSON string when JSON was asked for, else as plain text."""
+        negotiation = request.negotiation
+        if negotiation is not None and negotiation.explicit and negotiation.format == "json":
+            return json_response(200, message_id)
+        return text_response(200, message_id)
+
     def op_send_url_parameters(self, request: Request) -> SimulatorResponse:
-        return text_response(200, self._send_one(self._url_parameters(request)).message_id)
+        return self._message_id_answer(request, self._send_one(self._url_parameters(request)).message_id)
 
     def op_send_url_token(self, request: Request, token: str) -> SimulatorResponse:
         expected = self.sim.url_sending_token
         if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
             return _unauthorized("The URL sending token is wrong")
-        return text_response(200, self._send_one(self._url_parameters(request)).message_id)
+        return self._message_id_answer(request, self._send_one(self._url_parameters(request)).message_id)
 
     # -- voice (the provider's beta)
 
@@ -1232,7 +1282,7 @@ class HttpSurface:
 
     def op_delete_voice(self, request: Request, voice_id: str) -> SimulatorResponse:
         self._voice(voice_id).deleted = True
-        return empty_response(204)
+        return self._deleted()
 
     def op_list_voice(self, request: Request) -> SimulatorResponse:
         query = request.query()
@@ -1509,4 +1559,7 @@ CONFIG_FIELDS: dict[str, str] = {
     "deliveryDelay": "delivery_delay",
     "replyDelay": "reply_delay",
     "dateFormat": "date_format",
+    "defaultFormat": "default_format",
+    "successStatuses": "success_statuses",
+    "nonceDateDigits": "nonce_date_digits",
 }

@@ -17,8 +17,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .api import CONFIG_FIELDS, ControlApi, HttpSurface, RecordedRequest, SimulatorResponse
 from .faults import FaultInjector, TransportFault
+from .formats import DEFAULT_FORMATS, DefaultFormat
 from .state import AccountState, Clock, Message
-from .webhooks import PARAMS_IN, SIGNINGS, WebhookAttempt, WebhookConfig, WebhookPoster, WebhookSender
+from .webhooks import (
+    NONCE_DATE_DIGITS,
+    PARAMS_IN,
+    SIGNINGS,
+    NonceDateDigits,
+    WebhookAttempt,
+    WebhookConfig,
+    WebhookPoster,
+    WebhookSender,
+)
 
 __all__ = ["Clock", "RecordedRequest", "Simulator", "SimulatorResponse", "TransportFault"]
 
@@ -28,6 +38,10 @@ DEFAULT_TOKEN = "simulator-token"  # noqa: S105 (a published test credential)
 DEFAULT_SECRET = "simulator-secret"  # noqa: S105 (a published test credential)
 
 DATE_FORMATS = ("epoch", "iso")
+SuccessStatuses = Literal["200", "201/204"]
+#: "200": creates answer 200 with the resource and deletes 200 with an empty body (what the
+#: provider most likely does); "201/204": 201 and 204, the other codes the provider's spec lists.
+SUCCESS_STATUSES: tuple[SuccessStatuses, ...] = ("200", "201/204")
 #: At most this many requests are kept in :attr:`Simulator.requests` (the oldest are dropped).
 MAX_RECORDED_REQUESTS = 10_000
 
@@ -67,6 +81,9 @@ class Simulator:
         webhook_backoff: float = 1.0,
         fault_seed: int = 0,
         url_sending_token: str | None = None,
+        default_format: DefaultFormat = "xml",
+        success_statuses: SuccessStatuses = "200",
+        nonce_date_digits: NonceDateDigits = "mixed",
     ) -> None:
         if not email or not token:
             raise ValueError("the simulator needs an email and a token")
@@ -76,6 +93,8 @@ class Simulator:
             raise ValueError(f"{timezone!r} is not a known IANA time zone") from None
         if date_format not in DATE_FORMATS:
             raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {date_format!r}")
+        _check_choice("default_format", default_format, DEFAULT_FORMATS)
+        _check_choice("success_statuses", success_statuses, SUCCESS_STATUSES)
         for name, value in (("send_delay", send_delay), ("delivery_delay", delivery_delay)):
             if value < 0:
                 raise ValueError(f"{name} must be zero or more seconds")
@@ -88,6 +107,10 @@ class Simulator:
         self.clock = clock if clock is not None else Clock()
         self.control = control
         self.date_format: Literal["epoch", "iso"] = date_format
+        #: The format of an answer to a request naming none: ``"xml"`` (the provider's),
+        #: ``"json"``, or ``"406"`` (refused).
+        self.default_format: DefaultFormat = default_format
+        self.success_statuses: SuccessStatuses = success_statuses
         self.state = AccountState(
             email=email,
             clock=self.clock,
@@ -112,6 +135,7 @@ class Simulator:
                 params_in=webhook_params_in,
                 max_attempts=webhook_max_attempts,
                 backoff=webhook_backoff,
+                nonce_date_digits=nonce_date_digits,
             ),
             poster=webhook_poster,
         )
@@ -375,6 +399,7 @@ class Simulator:
                 params_in=options.get("webhook_params_in", config.params_in),
                 max_attempts=options.get("webhook_max_attempts", config.max_attempts),
                 backoff=float(options.get("webhook_backoff", config.backoff)),
+                nonce_date_digits=options.get("nonce_date_digits", config.nonce_date_digits),
             )
             candidate.validate()
             delays = {}
@@ -387,10 +412,16 @@ class Simulator:
             date_format = options.get("date_format", self.date_format)
             if date_format not in DATE_FORMATS:
                 raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {date_format!r}")
+            default_format = options.get("default_format", self.default_format)
+            _check_choice("default_format", default_format, DEFAULT_FORMATS)
+            success_statuses = options.get("success_statuses", self.success_statuses)
+            _check_choice("success_statuses", success_statuses, SUCCESS_STATUSES)
             self.webhooks.config = candidate
             for name, value in delays.items():
                 setattr(self.state, name, value)
             self.date_format = date_format
+            self.default_format = default_format
+            self.success_statuses = success_statuses
 
     def config(self) -> dict[str, Any]:
         """The run-time options, as the control API shows them (the secret only as set or not)."""
@@ -408,6 +439,9 @@ class Simulator:
                 "deliveryDelay": self.state.delivery_delay,
                 "replyDelay": self.state.reply_delay,
                 "dateFormat": self.date_format,
+                "defaultFormat": self.default_format,
+                "successStatuses": self.success_statuses,
+                "nonceDateDigits": webhook.nonce_date_digits,
                 "timezone": self.tz.key,
                 "email": self.email,
             }
@@ -461,7 +495,20 @@ class Simulator:
         self.webhooks.enqueue(kind, message, at)
 
 
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, not {value!r}")
+
+
 # Kept for introspection by runners (e.g. CLI choices).
 WEBHOOK_SIGNINGS = SIGNINGS
 WEBHOOK_PARAMS_IN = PARAMS_IN
-__all__ += ["DATE_FORMATS", "WEBHOOK_PARAMS_IN", "WEBHOOK_SIGNINGS", "ControlApi"]
+__all__ += [
+    "DATE_FORMATS",
+    "DEFAULT_FORMATS",
+    "NONCE_DATE_DIGITS",
+    "SUCCESS_STATUSES",
+    "WEBHOOK_PARAMS_IN",
+    "WEBHOOK_SIGNINGS",
+    "ControlApi",
+]

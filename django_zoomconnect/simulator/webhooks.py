@@ -29,8 +29,13 @@ WebhookPoster = Callable[[str, dict[str, str], dict[str, str]], int]
 
 Signing = Literal["raw", "form"]
 ParamsIn = Literal["body", "query", "both"]
+#: ``nonce-date`` as ``yyyyMMddHHmmss`` ("14"), with two more digits (hundredths of a second,
+#: "16", as the provider's own examples show: ``2014051610050102``), or "mixed": every second
+#: event (by the order events were queued) gets 16 digits, the others 14, the same on each retry.
+NonceDateDigits = Literal["14", "16", "mixed"]
 SIGNINGS: tuple[Signing, ...] = ("raw", "form")
 PARAMS_IN: tuple[ParamsIn, ...] = ("body", "query", "both")
+NONCE_DATE_DIGITS: tuple[NonceDateDigits, ...] = ("14", "16", "mixed")
 
 DELIVERY_REPORT = "delivery_report"
 REPLY = "reply"
@@ -109,6 +114,7 @@ class WebhookConfig:
     params_in: ParamsIn = "body"
     max_attempts: int = 5
     backoff: float = 1.0
+    nonce_date_digits: NonceDateDigits = "mixed"
 
     def validate(self) -> None:
         if self.signing not in SIGNINGS:
@@ -121,6 +127,18 @@ class WebhookConfig:
             raise ValueError("webhook max_attempts must be one or more")
         if self.backoff < 0:
             raise ValueError("webhook backoff must be zero or more seconds")
+        if self.nonce_date_digits not in NONCE_DATE_DIGITS:
+            raise ValueError(
+                f"nonce_date_digits must be one of {NONCE_DATE_DIGITS}, not {self.nonce_date_digits!r}"
+            )
+
+    def nonce_date(self, expires: datetime, event: int) -> str:
+        """``nonce-date`` for an expiry (already in the account's zone) of the ``event``-th event."""
+        text = expires.strftime("%Y%m%d%H%M%S")
+        digits = self.nonce_date_digits
+        if digits == "16" or (digits == "mixed" and event % 2 == 0):
+            text += f"{expires.microsecond // 10_000:02d}"
+        return text
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: ``backoff``, doubling each time."""
@@ -200,11 +218,12 @@ class WebhookSender:
                 _Pending(kind, message.message_id, url, self.event_params(kind, message), at, seq=self._seq)
             )
 
-    def sign(self, params: dict[str, str], now: datetime) -> dict[str, str]:
-        """``params`` with a fresh ``nonce``, ``nonce-date`` and (when a secret is set) ``checksum``."""
+    def sign(self, params: dict[str, str], now: datetime, event: int = 1) -> dict[str, str]:
+        """``params`` with a fresh ``nonce``, ``nonce-date`` and (when a secret is set) ``checksum``;
+        ``event`` is the event's sequence number (it decides a "mixed" ``nonce-date``'s length)."""
         signed = dict(params)
         signed["nonce"] = str(uuid.uuid4())
-        signed["nonce-date"] = (now + NONCE_LIFETIME).astimezone(self.tz).strftime("%Y%m%d%H%M%S")
+        signed["nonce-date"] = self.config.nonce_date((now + NONCE_LIFETIME).astimezone(self.tz), event)
         secret = self.config.secret
         if secret:
             signed[CHECKSUM_PARAMETER] = compute_checksum(signed, secret, encoding=self.config.signing)
@@ -228,7 +247,7 @@ class WebhookSender:
             self.pending = [p for p in self.pending if id(p) not in taken]
             config = self.config
             params_in = config.params_in
-            prepared = [(item, self.sign(item.params, now)) for item in due]
+            prepared = [(item, self.sign(item.params, now, item.seq)) for item in due]
         for item, signed in prepared:
             query = signed if params_in in ("query", "both") else {}
             form = signed if params_in in ("body", "both") else {}
