@@ -51,6 +51,7 @@ from .exceptions import (
     ZoomConnectAPIError,
     ZoomConnectError,
 )
+from .redaction import scrubbed_response
 from .types import (
     AccountStatistics,
     CampaignStatistics,
@@ -557,7 +558,7 @@ class ZoomConnectClient:
                 f"Zoom Connect answered {method} {shown} ({response.status_code}) with a body that "
                 f"cannot be read: {self._detail(exc, secrets)}",
                 status=response.status_code,
-                response=response,
+                response=scrubbed_response(response, (self._token, *secrets)),
             ) from exc
 
     def _retry_delay(self, attempt: int, exc: ZoomConnectError) -> float | None:
@@ -703,7 +704,8 @@ class ZoomConnectClient:
             "code": code,
             "provider_message": provider_message,
             "developer_message": developer_message,
-            "response": response,
+            # A copy without the token header, the Basic credential or query credentials.
+            "response": scrubbed_response(response, (self._token, *secrets)),
         }
         if status in (401, 403):
             return AuthenticationError(text, **kwargs)
