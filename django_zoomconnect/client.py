@@ -502,7 +502,13 @@ class ZoomConnectClient:
         return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
 
     def _clean_cause(self, exc: BaseException, secrets: Iterable[str]) -> BaseException:
-        """``exc``, or a copy without secrets when its text holds one (a query-auth URL does)."""
+        """``exc``, or a copy without secrets when its text holds one (a query-auth URL does).
+
+        Either way it no longer holds the request: requests' exceptions keep it, with the
+        credential headers, and the cause is chained to the error the caller gets.
+        """
+        if isinstance(exc, requests.RequestException):
+            exc.request = exc.response = None
         text = str(exc)
         clean = self._scrub(text, secrets)
         if clean == text:

@@ -20,6 +20,7 @@ import responses
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.exceptions import (
     AuthenticationError,
+    ConnectError,
     InvalidNumberError,
     InvalidResponseError,
     ZoomConnectAPIError,
@@ -207,3 +208,26 @@ def test_scrubbed_response_is_a_detached_copy():
     assert clean.json() == {"message": f"bad token {REDACTED}"}
     assert clean.headers["X-Echo"] == f"token {REDACTED}"
     assert response.request.headers["token"] == "s3cr3t"  # the original is left alone
+
+
+@pytest.mark.parametrize("auth_method", AUTH_METHODS)
+def test_a_transport_error_does_not_chain_the_request_with_its_credentials(auth_method):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = ZoomConnectClient(
+        email="ops@example.com",
+        token=WRONG_TOKEN,
+        base_url=f"http://127.0.0.1:{port}/app/",
+        auth_method=auth_method,
+    )
+    with pytest.raises(ConnectError) as excinfo:
+        client.get_balance()
+    cause = excinfo.value.__cause__
+    assert isinstance(cause, requests.ConnectionError)
+    assert cause.request is None
+    _assert_no_secret(excinfo.value, "ops@example.com", WRONG_TOKEN)
+    for form in _written_forms("ops@example.com", WRONG_TOKEN):
+        assert form not in repr(vars(cause))
