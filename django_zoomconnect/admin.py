@@ -11,6 +11,7 @@ and groups have a "Push to Zoom Connect" action. No setting and no secret is eve
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import phone
@@ -39,9 +41,28 @@ from .models import (
     Template,
     WebhookEvent,
 )
+from .redaction import REDACTED
 from .services import contacts, inbound, sync
+from .signing import CHECKSUM_PARAMETER
 
 REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
+
+
+def shown_params(params: Any) -> Any:
+    """Webhook parameters as the admin shows them: the ``checksum`` masked.
+
+    Whoever holds a parameter set with its checksum holds a request the provider signed; the
+    admin is read by more people than the webhook secret is, so the value never appears there.
+    """
+    if not isinstance(params, dict):
+        return params
+    return {key: REDACTED if key == CHECKSUM_PARAMETER else value for key, value in params.items()}
+
+
+def _json_block(data: Any) -> str:
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre class="readonly">{}</pre>', text)
+
 
 # django-stubs makes the admin classes generic; at run time they are not subscriptable.
 if TYPE_CHECKING:
@@ -313,11 +334,19 @@ class MessageAdmin(SyncedAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("contact", "template", "batch", "in_reply_to")
     inlines = (StatusChangeInline,)
+    exclude = ("remote_data",)  # shown by remote_payload(), a webhook checksum masked
 
     def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> list[str]:
         # Statuses only move forward and sends go through the sending service: nothing here
-        # is edited by hand.
-        return [field.name for field in Message._meta.fields]
+        # is edited by hand. An inbound message's remote data are its webhook's parameters,
+        # which held the checksum before it was left out: shown masked.
+        return [
+            "remote_payload" if field.name == "remote_data" else field.name for field in Message._meta.fields
+        ]
+
+    @admin.display(description=_("remote data"))
+    def remote_payload(self, obj: Message) -> str:
+        return _json_block(shown_params(obj.remote_data))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -365,13 +394,20 @@ class WebhookEventAdmin(_WebhookEventAdmin):
         "processed_at",
     )
     list_filter = ("state", "kind")
+    # Never "params": a search by checksum would tell whoever guesses one that it exists.
     search_fields = ("remote_message_id", "nonce")
+    exclude = ("params",)  # shown by parameters(), checksum masked
     date_hierarchy = "received_at"
     list_select_related = ("message",)
     actions = ("reprocess_selected",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: WebhookEvent | None = None) -> list[str]:
-        return [field.name for field in WebhookEvent._meta.fields]
+        # Every field, with the raw parameters replaced by a copy whose checksum is masked.
+        return ["parameters" if field.name == "params" else field.name for field in WebhookEvent._meta.fields]
+
+    @admin.display(description=_("parameters"))
+    def parameters(self, obj: WebhookEvent) -> str:
+        return _json_block(shown_params(obj.params))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

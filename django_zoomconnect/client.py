@@ -51,6 +51,7 @@ from .exceptions import (
     ZoomConnectAPIError,
     ZoomConnectError,
 )
+from .redaction import scrubbed_response
 from .types import (
     AccountStatistics,
     CampaignStatistics,
@@ -501,7 +502,13 @@ class ZoomConnectClient:
         return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
 
     def _clean_cause(self, exc: BaseException, secrets: Iterable[str]) -> BaseException:
-        """``exc``, or a copy without secrets when its text holds one (a query-auth URL does)."""
+        """``exc``, or a copy without secrets when its text holds one (a query-auth URL does).
+
+        Either way it no longer holds the request: requests' exceptions keep it, with the
+        credential headers, and the cause is chained to the error the caller gets.
+        """
+        if isinstance(exc, requests.RequestException):
+            exc.request = exc.response = None
         text = str(exc)
         clean = self._scrub(text, secrets)
         if clean == text:
@@ -557,7 +564,7 @@ class ZoomConnectClient:
                 f"Zoom Connect answered {method} {shown} ({response.status_code}) with a body that "
                 f"cannot be read: {self._detail(exc, secrets)}",
                 status=response.status_code,
-                response=response,
+                response=scrubbed_response(response, (self._token, *secrets)),
             ) from exc
 
     def _retry_delay(self, attempt: int, exc: ZoomConnectError) -> float | None:
@@ -703,7 +710,8 @@ class ZoomConnectClient:
             "code": code,
             "provider_message": provider_message,
             "developer_message": developer_message,
-            "response": response,
+            # A copy without the token header, the Basic credential or query credentials.
+            "response": scrubbed_response(response, (self._token, *secrets)),
         }
         if status in (401, 403):
             return AuthenticationError(text, **kwargs)

@@ -74,8 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "PHONE_NUMBER_FORMAT": "e164",
     # Sync: what a pull does with a row whose remote object is gone ("mark" keeps it).
     "SYNC_DELETE_POLICY": "mark",
-    # The REST API (django_zoomconnect.api): who may use it, as DRF permission classes.
-    "API_PERMISSION_CLASSES": ("rest_framework.permissions.IsAdminUser",),
+    # The REST API (django_zoomconnect.api): who may use it, as DRF permission classes. The
+    # default asks what the admin asks: staff, with the model permissions (and send_message).
+    "API_PERMISSION_CLASSES": ("django_zoomconnect.api.permissions.StaffModelPermissions",),
 }
 
 AUTH_METHODS = ("headers", "basic", "query")

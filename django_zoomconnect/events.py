@@ -35,10 +35,9 @@ def parse_nonce_date(value: str | None, tz: tzinfo) -> datetime | None:
     if not value or not _NONCE_DATE.fullmatch(value):
         return None
     try:
-        naive = datetime.strptime(value[:14], "%Y%m%d%H%M%S")
-    except ValueError:
+        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 east of UTC, year 9999 west of it
         return None
-    return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
 def _parse_date(value: str | None, tz: tzinfo) -> datetime | None:

@@ -10,18 +10,19 @@ Three questions decide what a caller does after a failure, and the classes answe
   ``ImproperlyConfigured``.
 
 A server error (5xx) is both an API error and "may have been sent"; a rate limit (429) is both
-an API error and "not sent". Messages never contain credentials.
+an API error and "not sent". Messages never contain credentials, nor does anything an error
+carries (its ``response`` is a copy without them).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import requests
 from django.core.exceptions import ImproperlyConfigured
 
-if TYPE_CHECKING:
-    import requests
+from .redaction import scrubbed_response
 
 
 class ZoomConnectError(Exception):
@@ -84,7 +85,10 @@ class ZoomConnectAPIError(ZoomConnectError):
     """The provider answered with an error status (or an unreadable body).
 
     ``status`` is the HTTP status, ``code``, ``message`` and ``developer_message`` come from the
-    provider's error body when it has one, and ``response`` is the ``requests.Response``.
+    provider's error body when it has one, and ``response`` is a copy of the ``requests.Response``
+    without credentials (:func:`~django_zoomconnect.redaction.scrubbed_response`): its request
+    keeps the method, the URL without ``email``/``token`` and the headers with ``token`` and
+    ``Authorization`` masked, so that the error can be logged, pickled or shown safely.
     """
 
     def __init__(
@@ -102,7 +106,7 @@ class ZoomConnectAPIError(ZoomConnectError):
         self.code = code
         self.provider_message = provider_message
         self.developer_message = developer_message
-        self.response = response
+        self.response = scrubbed_response(response) if isinstance(response, requests.Response) else response
 
     @property
     def body(self) -> Any:

@@ -340,6 +340,8 @@ class Message(RemoteObject):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ("-created_at", "-pk")
+        # Sending costs money: the REST API asks for this on top of add_message to send.
+        permissions = [("send_message", _("Can send SMS"))]
         indexes = [
             models.Index(fields=("status", "scheduled_at"), name="zoomconnect_msg_due"),
             models.Index(fields=("status", "dispatch_after"), name="zoomconnect_msg_dispatch"),

@@ -76,7 +76,7 @@ def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
         except ValueError:
             pass
         else:
-            return naive.replace(tzinfo=tz).astimezone(UTC)
+            return _to_utc(naive.replace(tzinfo=tz), value)
     if _NUMBER.fullmatch(text):
         return _from_epoch_ms(float(text) if "." in text else int(text))
     try:
@@ -85,7 +85,15 @@ def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
         raise ValueError(f"{value!r} is not a date and time in a known format") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    return _to_utc(parsed, value)
+
+
+def _to_utc(moment: datetime, value: object) -> datetime:
+    """``moment`` in UTC; a ``ValueError`` when that falls outside years 1 to 9999 (year 1 at +02:00)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range for a date once converted to UTC") from None
 
 
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")

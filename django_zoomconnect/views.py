@@ -5,6 +5,11 @@ Why each rule is here (the order matters too; nothing is written before the last
 * POST only, with HEAD answered 200 for URL probes; CSRF-exempt (the provider has no token) and
   ``login_not_required`` (so ``LoginRequiredMiddleware`` does not redirect the provider).
 * A small body limit, checked before the body is read: a webhook is a handful of short fields.
+* A form body is ASCII (``%XX`` escapes for everything else); its charset only says how escaped
+  bytes become text, so a charset that does not read ASCII as ASCII (``utf-16``, ``utf-7``,
+  ``idna``, ``unicode_escape``, ...) is refused, as are unknown names. What the parameters say
+  must be storable: a NUL character, a lone surrogate or a value longer than its column is a 400
+  (after the checksum), never an event that fails every time it is processed.
 * Parameters are read from the query string and the form body, merged, because the sources
   disagree on where they travel; a key given two different values is ambiguous and refused, as
   the checksum could otherwise be checked over one value and another one processed.
@@ -21,9 +26,12 @@ Why each rule is here (the order matters too; nothing is written before the last
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
+import warnings
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from django.contrib.auth.decorators import login_not_required
@@ -33,7 +41,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from . import conf, signing
+from . import conf, signing, storable
 from .events import DELIVERY_REPORT, REPLY, parse_nonce_date
 from .exceptions import ConfigurationError
 from .services import inbound
@@ -44,10 +52,10 @@ __all__ = ["delivery_report", "reply", "webhook_view"]
 
 #: More fields than any webhook has; a form with more is refused before it is read further.
 MAX_FIELDS = 64
-#: The nonce column's width; the provider's nonces are UUIDs.
-MAX_NONCE_LENGTH = 128
-#: Message.remote_id's width; the provider's ids have 24 hex digits.
-MAX_MESSAGE_ID_LENGTH = 64
+
+#: Every ASCII byte, then escapes that Python's pseudo-charsets (``unicode_escape``, ``idna``)
+#: would turn into something else: a form body's charset must read all of it as itself.
+_ASCII_PROBE = bytes(range(128)) + b" \\x41 \\u0041 a..b xn--ls8h .xn--. "
 
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -73,12 +81,34 @@ def _content_length(request: HttpRequest) -> int:
         return 0
 
 
+@lru_cache(maxsize=64)
+def _ascii_compatible(name: str) -> bool:
+    """Whether Python knows ``name`` as a text charset that reads every ASCII byte as itself."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unicode_escape warns about invalid escapes
+            return bool(codecs.decode(_ASCII_PROBE, name) == _ASCII_PROBE.decode("ascii"))
+    except Exception:  # LookupError, UnicodeError, TypeError: whatever an odd codec raises
+        return False
+
+
+def _form_charset(request: HttpRequest) -> str:
+    name = ((request.content_params or {}).get("charset") or "utf-8").strip().lower()
+    try:
+        canonical = codecs.lookup(name).name
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
+        raise WebhookRejected(400, "unknown charset") from None
+    if not _ascii_compatible(canonical):
+        raise WebhookRejected(400, "a form body's charset must read ASCII as ASCII")
+    return canonical
+
+
 def _pairs(text: str, encoding: str) -> list[tuple[str, str]]:
     try:
         return parse_qsl(
             text, keep_blank_values=True, encoding=encoding, errors="strict", max_num_fields=MAX_FIELDS
         )
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise WebhookRejected(400, "parameters are not valid text in their charset") from None
     except ValueError:
         raise WebhookRejected(400, "too many parameters") from None
@@ -107,12 +137,10 @@ def _body_pairs(request: HttpRequest, limit: int) -> list[tuple[str, str]]:
         return []
     content_type = (request.content_type or "").lower()
     if content_type in ("", _FORM):
-        encoding = (request.content_params or {}).get("charset") or "utf-8"
+        encoding = _form_charset(request)
         try:
             text = body.decode(encoding)
-        except LookupError:
-            raise WebhookRejected(400, "unknown charset") from None
-        except UnicodeDecodeError:
+        except UnicodeError:
             raise WebhookRejected(400, "the body is not valid text in its charset") from None
         return _pairs(text, encoding)
     if content_type == _MULTIPART:
@@ -142,8 +170,11 @@ def read_params(request: HttpRequest) -> dict[str, str]:
     if _content_length(request) + len(request.META.get("QUERY_STRING", "")) > limit:
         raise WebhookRejected(413, "request too large")
     params = _merge((_query_pairs(request), _body_pairs(request, limit)))
-    if any("\x00" in key or "\x00" in value for key, value in params.items()):
-        raise WebhookRejected(400, "parameters must not contain NUL characters")
+    for key, value in params.items():
+        # Before the checksum: a lone surrogate cannot even be signed (it has no UTF-8 bytes).
+        found = storable.problem(key) or storable.problem(value)
+        if found:
+            raise WebhookRejected(400, f"parameter {key[:40]!r} contains {found}")
     return params
 
 
@@ -179,7 +210,7 @@ def verify(request: HttpRequest, kind: str, params: dict[str, str]) -> None:
     if raw_date is not None or not insecure:
         expires = parse_nonce_date(raw_date, conf.api_timezone())
         if expires is None:
-            raise WebhookRejected(400, "nonce-date missing or not yyyyMMddHHmmss")
+            raise WebhookRejected(400, "nonce-date missing, or not a valid yyyyMMddHHmmss time")
         grace: float = conf.get("WEBHOOK_NONCE_GRACE")
         if (timezone.now() - expires).total_seconds() > grace:
             logger.warning(
@@ -189,13 +220,12 @@ def verify(request: HttpRequest, kind: str, params: dict[str, str]) -> None:
                 expires.isoformat(),
             )
             raise WebhookRejected(403, "nonce expired")
-    nonce = params.get("nonce")
-    if not insecure and not nonce:
+    if not insecure and not params.get("nonce"):
         raise WebhookRejected(400, "nonce missing")
-    if nonce is not None and len(nonce) > MAX_NONCE_LENGTH:
-        raise WebhookRejected(400, "nonce too long")
-    if len(params.get("messageId", "")) > MAX_MESSAGE_ID_LENGTH:
-        raise WebhookRejected(400, "messageId too long")
+    try:
+        inbound.check_params(kind, params)
+    except inbound.InvalidWebhookError as exc:
+        raise WebhookRejected(400, str(exc)) from None
 
 
 def _nonce_of(params: dict[str, str]) -> str:

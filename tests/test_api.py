@@ -101,7 +101,9 @@ def test_a_permission_class_that_cannot_be_imported_is_a_configuration_error(cli
 
 def test_api_permission_classes_setting_default_and_validation():
     with zoomconnect_settings():
-        assert conf.get("API_PERMISSION_CLASSES") == ("rest_framework.permissions.IsAdminUser",)
+        assert conf.get("API_PERMISSION_CLASSES") == (
+            "django_zoomconnect.api.permissions.StaffModelPermissions",
+        )
     with zoomconnect_settings(API_PERMISSION_CLASSES="rest_framework.permissions.AllowAny"):
         assert conf.get("API_PERMISSION_CLASSES") == ("rest_framework.permissions.AllowAny",)
     for wrong in ([], ["IsAdminUser"], [".x.Y"], ["a.b."], [3], None):

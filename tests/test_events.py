@@ -78,3 +78,14 @@ def test_inbound_reply_keeps_values_exactly():
 def test_unknown_kind():
     with pytest.raises(ValueError, match="unknown webhook kind"):
         event_from_params("other", {}, SAST)
+
+
+@pytest.mark.parametrize("value", ["00010101000000", "0001010100000000"])
+def test_a_nonce_date_before_year_1_in_utc_is_unreadable_not_an_overflow(value):
+    assert parse_nonce_date(value, SAST) is None
+    assert parse_nonce_date(value, UTC) == datetime(1, 1, 1, tzinfo=UTC)
+
+
+def test_a_reply_dated_before_year_1_in_utc_has_no_date():
+    reply = InboundReply.from_params({"date": "000101010000"}, SAST)
+    assert reply.date is None

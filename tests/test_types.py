@@ -392,3 +392,13 @@ def test_sms_request_to_api_leaves_out_absent_options():
     }
     with pytest.raises(ValueError, match="timezone-aware"):
         SmsRequest("+27821234567", "Hi", date_to_send=datetime(2014, 4, 28)).to_api(SAST)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "000101010000", "00010101000000", "00010101"],
+)
+def test_a_date_outside_the_utc_range_is_a_value_error_not_an_overflow(value):
+    # Year 1 east of UTC (and Africa/Johannesburg is east) is before year 1 in UTC.
+    with pytest.raises(ValueError, match="out of range"):
+        parse_datetime(value, SAST)

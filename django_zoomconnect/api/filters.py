@@ -8,7 +8,7 @@ would answer with every message.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from .. import phone
+from .. import phone, storable
 from ..exceptions import PhoneNumberError
 from ..models import Contact, Direction, Group, Message, MessageStatus, SyncState
 
@@ -34,27 +34,43 @@ __all__ = [
 RESERVED = frozenset({"page", "page_size", "format"})
 
 
+#: The largest primary key any backend stores (a signed 64-bit ``BigAutoField``).
+MAX_ID = 2**63 - 1
+
+
 def _ids(name: str, value: str) -> list[int]:
     try:
         ids = [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
         raise ValidationError({name: f"Expected ids separated by commas, not {value!r}."}) from None
-    if not ids or min(ids) < 1:
+    if not ids or min(ids) < 1 or max(ids) > MAX_ID:
         raise ValidationError({name: f"Expected positive ids, not {value!r}."})
     return ids
 
 
 def _moment(name: str, value: str, *, end: bool) -> datetime:
-    """An aware datetime; a bare date means the start of that day (or, for an upper bound, the end)."""
-    moment = parse_datetime(value)
-    if moment is None:
-        day = parse_date(value)
-        if day is None:
-            raise ValidationError({name: f"Expected an ISO 8601 date or datetime, not {value!r}."})
-        moment = datetime.combine(day, datetime.max.time() if end else datetime.min.time())
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    """An aware datetime; a bare date means the start of that day (or, for an upper bound, the end).
+
+    Impossible dates (``2024-02-30``, hour 25, offset ``+99:00``) and moments that fall outside
+    years 1 to 9999 in UTC (``0001-01-01T00:00:00+05:00``) are a 400, not a database error.
+    """
+    expected = f"Expected an ISO 8601 date or datetime, not {value!r}."
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is None:
+                raise ValidationError({name: expected})
+            moment = datetime.combine(day, datetime.max.time() if end else datetime.min.time())
+    except ValueError as exc:  # well formed, but no such date, time or offset
+        raise ValidationError({name: f"{expected[:-1]}: {exc}."}) from None
+    try:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        # Every backend compares in UTC: a moment that has no UTC form cannot be compared.
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError({name: f"{value!r} is out of range once converted to UTC."}) from None
 
 
 def _direction(value: str) -> Q:
@@ -169,6 +185,12 @@ def apply(queryset: QuerySet[M], params: Mapping[str, Any], filters: Filters) ->
     unknown = sorted(set(params) - set(filters) - RESERVED)
     if unknown:
         raise ValidationError({name: f"Unknown filter; known: {', '.join(filters)}." for name in unknown})
+    for name in filters:
+        # PostgreSQL refuses a NUL in a query parameter (a 500 on every backend's driver for a
+        # lone surrogate): refuse them here, naming the filter.
+        found = storable.find_problem(params.get(name))
+        if found:
+            raise ValidationError({name: f"Must not contain {found}."})
     for name, build in filters.items():
         value = params.get(name)
         if value is not None and value != "":

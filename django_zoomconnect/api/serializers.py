@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
+from .. import storable
 from ..models import (
     Batch,
     Contact,
@@ -27,6 +28,7 @@ from ..models import (
     Template,
 )
 from ..services.sending import Recipient
+from .filters import MAX_ID
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -257,6 +259,19 @@ def with_member_counts(queryset: QuerySet[Group]) -> QuerySet[Group]:
 # --- input --------------------------------------------------------------------------------------
 
 
+def _id_field() -> serializers.IntegerField:
+    """A row id: positive, and small enough for every backend (a larger one is a driver error)."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+def _storable(value: Any) -> Any:
+    """``value``, unless a string in it (keys included) holds what no database can store."""
+    found = storable.find_problem(value)
+    if found:
+        raise serializers.ValidationError(f"Must not contain {found}.")
+    return value
+
+
 class _SendFields(serializers.Serializer[Any]):
     """What a single and a bulk send share."""
 
@@ -269,6 +284,11 @@ class _SendFields(serializers.Serializer[Any]):
     context = serializers.DictField(required=False, allow_null=True)  # type: ignore[assignment]
     send_at = AwareDateTimeField(required=False, allow_null=True)
     campaign = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
+
+    def validate_context(self, context: dict[str, Any] | None) -> dict[str, Any] | None:
+        # A DictField checks nothing inside: a NUL would reach the rendered body, and the database.
+        result: dict[str, Any] | None = _storable(context)
+        return result
 
 
 class SendSerializer(_SendFields):
@@ -311,7 +331,9 @@ class ContactWriteSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=32, required=False, allow_blank=True)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    groups = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
+    groups = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
+    )
 
     def validate_groups(self, ids: list[int]) -> list[Group]:
         return _groups(ids)
@@ -324,9 +346,7 @@ class GroupWriteSerializer(serializers.Serializer[Any]):
 class MembersSerializer(serializers.Serializer[Any]):
     """``POST groups/{id}/members/``: contacts (ids) to put in the group."""
 
-    contacts = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000
-    )
+    contacts = serializers.ListField(child=_id_field(), min_length=1, max_length=10_000)
 
     def validate_contacts(self, ids: list[int]) -> list[Contact]:
         return _contacts(ids)
@@ -341,11 +361,11 @@ class RecipientField(serializers.Field[Recipient, Any, Any, Any]):
 
     def to_internal_value(self, data: Any) -> Recipient:
         if isinstance(data, str) and data.strip():
-            return Recipient(data)
+            return Recipient(_storable(data))
         if isinstance(data, Mapping) and set(data) <= {"to", "context"}:
             to, context = data.get("to"), data.get("context")
             if isinstance(to, str) and to.strip() and (context is None or isinstance(context, Mapping)):
-                return Recipient(to, context)
+                return Recipient(_storable(to), _storable(context))
         self.fail("invalid")
 
     def to_representation(self, value: Recipient) -> Any:
@@ -357,7 +377,9 @@ class BulkSendSerializer(_SendFields):
 
     recipients = serializers.ListField(child=RecipientField(), required=False, max_length=MAX_RECIPIENTS)
     contacts = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=MAX_RECIPIENTS
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=MAX_RECIPIENTS,
     )
     group = serializers.PrimaryKeyRelatedField(queryset=Group.objects.all(), required=False, allow_null=True)
 

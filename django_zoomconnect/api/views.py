@@ -97,6 +97,14 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     """``messages/``: list and filter, detail with status history, send, bulk send, cancel, retry."""
 
     queryset = Message.objects.all()
+    #: What the default permission class asks for each action that sends or changes (see
+    #: ``permissions.required_permissions``); reads need ``view_message``.
+    action_permissions = {
+        "send": ("add", "send_message"),
+        "bulk": ("add", "add_batch", "send_message"),
+        "cancel": ("change",),
+        "retry": ("change", "send_message"),
+    }
 
     def get_queryset(self) -> QuerySet[Message]:
         queryset = Message.objects.all()
@@ -180,6 +188,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet)
 
     queryset = Batch.objects.all()
     serializer_class = serializers.BatchSerializer
+    action_permissions = {"cancel": ("change",), "retry": ("change", "send_message")}
 
     def get_queryset(self) -> QuerySet[Batch]:
         return serializers.with_status_counts(Batch.objects.all())
@@ -296,6 +305,11 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
 
     queryset = Group.objects.all()
     serializer_class = serializers.GroupSerializer
+    action_permissions = {
+        "members": ("view", "view_contact"),
+        "add_members": ("change",),
+        "remove_member": ("change",),
+    }
 
     def get_queryset(self) -> QuerySet[Group]:
         queryset = serializers.with_member_counts(Group.objects.all())
@@ -306,7 +320,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action in ("create", "update", "partial_update"):
             return serializers.GroupWriteSerializer
-        if self.action == "members" and self.request.method == "POST":
+        if self.action == "add_members":
             return serializers.MembersSerializer
         if self.action == "members":
             return serializers.ContactSerializer
@@ -337,21 +351,25 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             return Response(self._render(group.pk), status=status.HTTP_202_ACCEPTED)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get"])
     def members(self, request: Request, pk: str | None = None) -> Response:
-        """GET: the group's contacts (paginated). POST ``{"contacts": [ids]}``: add them."""
+        """The group's contacts (paginated); a POST here adds some (``add_members``)."""
         group = self.get_object()
-        if request.method == "POST":
-            added = self._valid(request)["contacts"]
-            with account_changes():
-                for contact in added:
-                    contacts.add_to_group(contact, group)
-            return Response(self._render(group.pk))
         members = Contact.objects.filter(
             pk__in=serializers.current_memberships().filter(group=group).values("contact_id")
         ).prefetch_related("memberships")
         page = self.paginate_queryset(members)
         return self.get_paginated_response(serializers.ContactSerializer(page, many=True).data)
+
+    @members.mapping.post
+    def add_members(self, request: Request, pk: str | None = None) -> Response:
+        """Add contacts to the group: ``{"contacts": [ids]}`` (an action of its own: its permission)."""
+        group = self.get_object()
+        added = self._valid(request)["contacts"]
+        with account_changes():
+            for contact in added:
+                contacts.add_to_group(contact, group)
+        return Response(self._render(group.pk))
 
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<contact_id>[0-9]+)")
     def remove_member(self, request: Request, pk: str | None = None, contact_id: str = "") -> Response:

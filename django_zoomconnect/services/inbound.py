@@ -31,7 +31,7 @@ from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .. import conf, phone, signals
+from .. import conf, phone, signals, storable
 from ..events import DELIVERY_REPORT, REPLY, DeliveryReport, InboundReply, event_from_params
 from ..exceptions import PhoneNumberError
 from ..models import (
@@ -46,12 +46,15 @@ from ..models import (
     SyncState,
     WebhookEvent,
 )
+from ..signing import CHECKSUM_PARAMETER
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "InvalidWebhookError",
     "UnknownStatusError",
     "apply_deferred_reports",
+    "check_params",
     "delete_old_events",
     "is_opt_out_keyword",
     "process_event",
@@ -69,6 +72,56 @@ class UnknownStatusError(ValueError):
     """A delivery report carries a status this package does not know; recorded on the event."""
 
 
+class InvalidWebhookError(ValueError):
+    """Parameters that no processing could ever store; the webhook view answers 400 with the text."""
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+#: Parameter -> the column its value is stored in, per kind (the nonce is always stored).
+#: A longer value would be a database error on PostgreSQL and MySQL (and silently kept whole by
+#: SQLite): an event that fails every time it is processed. A report's ``status`` fits its column
+#: when it is a status at all; the others of a report are only looked up, never stored.
+_COLUMNS: dict[str, dict[str, tuple[type[Any], str]]] = {
+    REPLY: {
+        "nonce": (WebhookEvent, "nonce"),
+        "messageId": (Message, "remote_id"),
+        "from": (Message, "from_number"),
+        "to": (Message, "to_number"),
+        "campaign": (Message, "campaign"),
+        "dataField": (Message, "data_field"),
+    },
+    DELIVERY_REPORT: {
+        "nonce": (WebhookEvent, "nonce"),
+        "messageId": (Message, "remote_id"),
+        "status": (Message, "status"),
+    },
+}
+
+
+def _width(model: type[Any], field: str) -> int:
+    width: int = model._meta.get_field(field).max_length
+    return width
+
+
+def check_params(kind: str, params: Mapping[str, str]) -> None:
+    """Raise :class:`InvalidWebhookError` for parameters that could never be stored.
+
+    A NUL character or a lone surrogate anywhere, or a value longer than the column it goes to,
+    would make every processing attempt fail: such an event is refused before it is stored.
+    """
+    if kind not in _COLUMNS:
+        raise ValueError(f"unknown webhook kind {kind!r}")
+    for key, value in params.items():
+        found = storable.problem(key) or storable.problem(value)
+        if found:
+            raise InvalidWebhookError(f"parameter {key!r} contains {found}")
+    for key, (model, field) in _COLUMNS[kind].items():
+        width = _width(model, field)
+        if len(params.get(key, "")) > width:
+            raise InvalidWebhookError(f"{key} is longer than {width} characters")
+
+
 # --- storing -----------------------------------------------------------------------------------
 
 
@@ -79,7 +132,10 @@ def store_event(
 
     The nonce's unique constraint decides: the insert and the replay check are one statement,
     so two deliveries of the same webhook racing each other store it once.
+    Parameters that could never be stored raise :class:`InvalidWebhookError` (see
+    :func:`check_params`).
     """
+    check_params(kind, params)
     try:
         with transaction.atomic():
             return _create(kind, params, nonce, nonce_expires_at)
@@ -149,7 +205,9 @@ def receive(
     written, so a duplicate delivery waits on its nonce and then finds it), which saves a commit
     per webhook. When processing fails, that transaction is rolled back and the event is stored
     again on its own as ``FAILED``, with the error and traceback: it is never lost.
+    Parameters that could never be stored raise :class:`InvalidWebhookError` instead.
     """
+    check_params(kind, params)
     try:
         with transaction.atomic():
             event = _create(kind, params, nonce, nonce_expires_at)
@@ -366,7 +424,8 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
         received_at=reply.date or event.received_at,
         contact=Contact.objects.filter(phone_number=from_number).first(),
         in_reply_to=in_reply_to,
-        remote_data=dict(reply.params),
+        # The checksum is no data of the message; anyone holding it could re-split the raw form.
+        remote_data={key: value for key, value in reply.params.items() if key != CHECKSUM_PARAMETER},
         sync_state=SyncState.SYNCED,
         synced_at=timezone.now(),
     )

@@ -41,7 +41,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from .. import conf, phone, signals
+from .. import conf, phone, signals, storable
 from ..client import ZoomConnectClient
 from ..exceptions import (
     AuthenticationError,
@@ -311,6 +311,17 @@ def _schedule(send_at: datetime | None, now: datetime) -> tuple[datetime | None,
     return send_at, send_at
 
 
+def _check_storable(value: object, name: str) -> None:
+    """A ``SendError`` naming ``name`` when a string in ``value`` holds a NUL or a lone surrogate.
+
+    PostgreSQL refuses NUL in text and no driver can encode a lone surrogate: without this the
+    call would fail in the database (or, for a template context, in the dispatch) instead.
+    """
+    found = storable.find_problem(value)
+    if found:
+        raise SendError(f"{name} must not contain {found}.")
+
+
 def _optional_text(value: str | None, name: str) -> str:
     if value is None:
         return ""
@@ -318,10 +329,13 @@ def _optional_text(value: str | None, name: str) -> str:
         raise SendError(f"{name} must be a string, not {type(value).__name__}.")
     if len(value) > _FIELD_LIMIT:
         raise SendError(f"{name} is {len(value)} characters long; at most {_FIELD_LIMIT} are kept.")
+    _check_storable(value, name)
     return value
 
 
-def _check_content(body: str | None, template: Template | None) -> None:
+def _check_content(
+    body: str | None, template: Template | None, context: Mapping[str, Any] | None = None
+) -> None:
     if body is not None and template is not None:
         raise SendError("Give a body or a template, not both.")
     if body is None and template is None:
@@ -331,8 +345,13 @@ def _check_content(body: str | None, template: Template | None) -> None:
             raise SendError(f"body must be a string, not {type(body).__name__}.")
         if not body.strip():
             raise SendError("The message body is empty.")
+        _check_storable(body, "body")
     if template is not None and not isinstance(template, Template):
         raise SendError(f"template must be a Template, not {type(template).__name__}.")
+    if context is not None:
+        if not isinstance(context, Mapping):
+            raise SendError(f"context must be a mapping, not {type(context).__name__}.")
+        _check_storable(context, "context")
 
 
 def _contact_context(contact: Contact | None) -> dict[str, Any]:
@@ -432,7 +451,8 @@ def send_sms(
         to = contact.phone_number
     if contact is not None and not isinstance(contact, Contact):
         raise SendError(f"contact must be a Contact, not {type(contact).__name__}.")
-    _check_content(body, template)
+    _check_content(body, template, context)
+    _check_storable(to, "to")
     scheduled_at, dispatch_after = _schedule(send_at, now)
     campaign_text = _optional_text(campaign, "campaign")
     data_field_text = _optional_text(data_field, "data_field")
@@ -474,7 +494,7 @@ def _recipient_drafts(
     if recipients is not None:
         if isinstance(recipients, str | bytes):
             raise SendError("recipients must be a list of numbers, not a single string.")
-        for item in recipients:
+        for index, item in enumerate(recipients):
             if isinstance(item, Recipient):
                 raw.append(item)
             elif isinstance(item, str):
@@ -485,6 +505,7 @@ def _recipient_drafts(
                 raise SendError(
                     f"A recipient must be a number, a (number, context) pair or a Recipient, not {item!r}."
                 )
+            _check_storable((raw[-1].to, raw[-1].context), f"recipients[{index}]")
     if contacts is not None:
         for contact in contacts:
             if not isinstance(contact, Contact):
@@ -541,7 +562,7 @@ def send_bulk(
     ``BULK_CHUNK_SIZE`` is enqueued once it commits.
     """
     now = timezone.now()
-    _check_content(body, template)
+    _check_content(body, template, context)
     scheduled_at, dispatch_after = _schedule(send_at, now)
     campaign_text = _optional_text(campaign, "campaign")
     max_parts = int(conf.get("MAX_PARTS"))

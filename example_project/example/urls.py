@@ -10,7 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The webhooks: give their full URLs to Zoom Connect ("Developer settings").
     path("zoomconnect/", include("django_zoomconnect.urls")),
-    # The optional REST API (admin users only by default: ZOOMCONNECT["API_PERMISSION_CLASSES"]).
+    # The optional REST API (staff with model permissions: ZOOMCONNECT["API_PERMISSION_CLASSES"]).
     path("api/zoomconnect/", include("django_zoomconnect.api.urls")),
     # The browsable API's log-in link.
     path("api-auth/", include("rest_framework.urls")),

@@ -1,0 +1,38 @@
+"""Tests for storable.py: which text no database can store, and finding it inside JSON-like values."""
+
+import pytest
+
+from django_zoomconnect.storable import find_problem, problem
+
+
+@pytest.mark.parametrize("text", ["", "plain", "Café 🙂", "\x01\x7f\u200b", "\U0010ffff", "\ufffd"])
+def test_storable_text(text):
+    assert problem(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a\x00b", "a NUL character"),
+        ("\x00", "a NUL character"),
+        ("\ud800", "an unpaired surrogate (U+D800)"),
+        ("x\udfffy", "an unpaired surrogate (U+DFFF)"),
+    ],
+)
+def test_unstorable_text(text, reason):
+    assert problem(text) == reason
+
+
+def test_find_problem_looks_into_keys_values_and_lists():
+    assert find_problem({"a": ["b", {"c": 1, "d": None}], "e": ("f", 2.5)}) is None
+    assert find_problem({"a": ["b", {"c": "x\x00"}]}) == "a NUL character"
+    assert find_problem({"a\x00": "b"}) == "a NUL character"
+    assert find_problem([["\ud83d"]]) == "an unpaired surrogate (U+D83D)"
+    assert find_problem(7) is None
+
+
+def test_find_problem_does_not_recurse():
+    deep: list[object] = ["\x00"]
+    for _ in range(10_000):
+        deep = [deep]
+    assert find_problem(deep) == "a NUL character"
