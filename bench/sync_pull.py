@@ -3,7 +3,7 @@
 Seeds the in-process simulator directly (no sockets: the transport is the same for both
 contenders), then times, on a fresh test database each:
 
-* ``sync.pull()``: the first pull (every row new), a second pull (nothing changed) and a third
+* ``pull()``: the first pull (every row new), a second pull (nothing changed) and a third
   after every message was delivered (every message updated, with status history);
 * the naive loop: the same client calls, then ``update_or_create`` per contact (numbers
   normalised the same way) and per message, run first on an empty and then on a full database.
@@ -39,7 +39,7 @@ from django.test.utils import override_settings  # noqa: E402
 from django_zoomconnect import phone  # noqa: E402
 from django_zoomconnect.client import ZoomConnectClient, mount_transport, unmount_transport  # noqa: E402
 from django_zoomconnect.models import Contact, Direction, Message, MessageStatusChange, SyncState  # noqa: E402
-from django_zoomconnect.services import sync  # noqa: E402
+from django_zoomconnect.services.pull import pull as pull_account  # noqa: E402
 from django_zoomconnect.simulator import Clock, Simulator  # noqa: E402
 from django_zoomconnect.simulator.adapter import SimulatorAdapter  # noqa: E402
 from django_zoomconnect.simulator.state import Contact as SimContact  # noqa: E402
@@ -138,7 +138,7 @@ def run(contacts: int, messages: int, page_size: int) -> dict[str, float]:
     try:
         with override_settings(ZOOMCONNECT=simulator_settings(simulator, SIMULATOR_BASE_URL)):
             client = ZoomConnectClient.from_settings()
-            pull: Callable[[], Any] = lambda: sync.pull(  # noqa: E731
+            pull: Callable[[], Any] = lambda: pull_account(  # noqa: E731
                 kinds=["contacts", "messages"], client=client, page_size=page_size
             )
             print(f"Database: {connection.vendor}", flush=True)

@@ -42,7 +42,9 @@ from .models import (
     WebhookEvent,
 )
 from .redaction import REDACTED
-from .services import contacts, inbound, sync
+from .services import contacts, inbound
+from .services.pull import pull
+from .services.reports import SyncReport
 from .signing import CHECKSUM_PARAMETER
 
 REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
@@ -78,7 +80,7 @@ else:
 # --- pulling and pushing from the admin ----------------------------------------------------------
 
 
-def _summary(report: sync.SyncReport, kind: str) -> str:
+def _summary(report: SyncReport, kind: str) -> str:
     counts = report.kinds.get(kind)
     if counts is None:
         return ""
@@ -86,7 +88,7 @@ def _summary(report: sync.SyncReport, kind: str) -> str:
     return ", ".join(parts) or "nothing to do"
 
 
-def _show_report(request: HttpRequest, report: sync.SyncReport, kinds: Iterable[str]) -> None:
+def _show_report(request: HttpRequest, report: SyncReport, kinds: Iterable[str]) -> None:
     verb = _("Pulled from") if report.direction == "pull" else _("Pushed to")
     for kind in kinds:
         if kind in report.errors:
@@ -103,7 +105,7 @@ def _show_report(request: HttpRequest, report: sync.SyncReport, kinds: Iterable[
 class SyncedAdmin(_SyncedAdmin):
     """What every mirrored model's admin shares: remote fields read-only, "Sync now" button and action."""
 
-    #: The kind :func:`services.sync.pull` brings in for this model.
+    #: The kind :func:`services.pull.pull` brings in for this model.
     sync_kind = ""
     change_list_template = "admin/zoomconnect/sync_change_list.html"
     actions: tuple[str, ...] = ("pull_from_zoomconnect",)
@@ -126,7 +128,7 @@ class SyncedAdmin(_SyncedAdmin):
 
     def _pull(self, request: HttpRequest) -> None:
         try:
-            report = sync.pull(kinds=[self.sync_kind])
+            report = pull(kinds=[self.sync_kind])
         except ZoomConnectError as exc:  # the settings are missing or wrong
             messages.error(request, str(exc))
             return
@@ -161,7 +163,7 @@ class PushedAdmin(SyncedAdmin):
     def _push_one(self, pk: int) -> Contact | Group | None:
         raise NotImplementedError
 
-    def _push_many(self, rows: Iterable[Any]) -> sync.SyncReport:
+    def _push_many(self, rows: Iterable[Any]) -> SyncReport:
         raise NotImplementedError
 
     def _push_after_commit(self, request: HttpRequest, pks: list[int]) -> None:
@@ -262,7 +264,7 @@ class ContactAdmin(PushedAdmin):
     def _push_one(self, pk: int) -> Contact | None:
         return contacts.push_contact(pk)
 
-    def _push_many(self, rows: Iterable[Contact]) -> sync.SyncReport:
+    def _push_many(self, rows: Iterable[Contact]) -> SyncReport:
         return contacts.push_contacts(rows)
 
 
@@ -292,7 +294,7 @@ class GroupAdmin(PushedAdmin):
     def _push_one(self, pk: int) -> Group | None:
         return contacts.push_group(pk)
 
-    def _push_many(self, rows: Iterable[Group]) -> sync.SyncReport:
+    def _push_many(self, rows: Iterable[Group]) -> SyncReport:
         return contacts.push_groups(rows)
 
 

@@ -273,6 +273,11 @@ PROVIDER_STATUSES = frozenset(
 )
 
 
+#: The statuses a pull may see in ``messages/all``: the provider's, and ``RECEIVED`` on inbound
+#: messages (an older version of the API listed it). Anything else is stored as ``UNKNOWN``.
+PULLED_STATUSES = PROVIDER_STATUSES | {MessageStatus.RECEIVED}
+
+
 class Direction(models.TextChoices):
     OUTBOUND = "outbound", _("Outbound")
     INBOUND = "inbound", _("Inbound")

@@ -118,7 +118,7 @@ def refresh_statuses() -> dict[str, Any]:
     return reconcile.refresh_statuses().as_dict()
 
 
-# --- sync (services/sync.py, services/contacts.py) ---------------------------------------------
+# --- sync (services/pull/, services/contacts.py) ---------------------------------------------
 # Safe to run concurrently with everything else: a pull locks the rows it compares, and a push
 # writes its outcome only onto the version of a row it pushed.
 
@@ -134,13 +134,14 @@ def sync_account(
     """
     from datetime import date
 
-    from .services import contacts, sync
+    from .services import contacts
+    from .services.pull import ALL_KINDS, pull
 
     result: dict[str, Any] = {}
     if push:
         result["push"] = contacts.push_pending().to_dict()
     start = date.fromisoformat(since) if since else None
-    result["pull"] = sync.pull(kinds=kinds or sync.ALL_KINDS, since=start).to_dict()
+    result["pull"] = pull(kinds=kinds or ALL_KINDS, since=start).to_dict()
     return result
 
 

@@ -8,7 +8,8 @@ from django.db import transaction
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.exceptions import InvalidNumberError, PhoneNumberError
 from django_zoomconnect.models import Contact, Group, Membership, SyncState
-from django_zoomconnect.services import contacts, sync
+from django_zoomconnect.services import contacts
+from django_zoomconnect.services.pull import pull
 from django_zoomconnect.simulator.state import Contact as SimContact
 from django_zoomconnect.simulator.state import Group as SimGroup
 
@@ -425,7 +426,7 @@ def test_round_trip_pull_edit_push_pull(sim, pushed):
     sim.state.contacts["c1"] = SimContact(contact_id="c1", contact_number="+27821234567", first_name="Remote")
     sim.state.index_contact(sim.state.contacts["c1"])
     sim.state.groups["g1"] = SimGroup("g1", "Team")
-    sync.pull(kinds=["contacts", "groups"])
+    pull(kinds=["contacts", "groups"])
     contact, group = Contact.objects.get(), Group.objects.get()
 
     with pushed():
@@ -434,7 +435,7 @@ def test_round_trip_pull_edit_push_pull(sim, pushed):
         contacts.rename_group(group, "Team A")
     sim.state.contacts["c1"].last_name = "Edited there"
 
-    report = sync.pull(kinds=["contacts", "groups"])
+    report = pull(kinds=["contacts", "groups"])
 
     assert report.kinds["contacts"].updated == 1
     contact.refresh_from_db()
@@ -447,16 +448,16 @@ def test_round_trip_pull_edit_push_pull(sim, pushed):
 def test_round_trip_a_local_edit_survives_a_pull_until_pushed(sim):
     sim.state.contacts["c1"] = SimContact(contact_id="c1", contact_number="+27821234567", first_name="Remote")
     sim.state.index_contact(sim.state.contacts["c1"])
-    sync.pull(kinds=["contacts"])
+    pull(kinds=["contacts"])
     contact = Contact.objects.get()
     contacts.update_contact(contact, first_name="Local", push=False)
     sim.state.contacts["c1"].first_name = "Remote again"
 
-    assert sync.pull(kinds=["contacts"]).kinds["contacts"].conflicts == 1
+    assert pull(kinds=["contacts"]).kinds["contacts"].conflicts == 1
     assert Contact.objects.get().first_name == "Local"
     contacts.push_pending()
     assert sim.state.contacts["c1"].first_name == "Local"
-    assert sync.pull(kinds=["contacts"]).kinds["contacts"].unchanged == 1
+    assert pull(kinds=["contacts"]).kinds["contacts"].unchanged == 1
 
 
 def test_round_trip_deletions_on_either_side(sim, pushed):
@@ -471,7 +472,7 @@ def test_round_trip_deletions_on_either_side(sim, pushed):
     sim.state.delete_contact(kept.remote_id)
     del sim.state.groups[group.remote_id]
 
-    report = sync.pull(kinds=["contacts", "groups"])
+    report = pull(kinds=["contacts", "groups"])
 
     assert len(sim.state.contacts) == 0
     assert report.kinds["contacts"].deleted == 1

@@ -58,7 +58,8 @@ from ..exceptions import (
 from ..models import Contact, Group, Membership, SyncState
 from ..types import Contact as RemoteContact
 from ..types import Group as RemoteGroup
-from .sync import SyncReport, client_for
+from .clients import client_for
+from .reports import SyncReport
 
 __all__ = [
     "CONTACT_FIELDS",

@@ -37,11 +37,13 @@ class StatusChange:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def record(changes: Sequence[StatusChange], *, now: datetime) -> None:
-    """Store ``changes`` (one statement) and send ``message_status_changed`` once they commit.
+def record(changes: Sequence[StatusChange], *, now: datetime, batch_size: int = bulk.SLICE) -> None:
+    """Store ``changes`` (one statement per ``batch_size``) and send ``message_status_changed``
+    once they commit.
 
     Call it inside the transaction that made the decisions. The signal's ``message`` is read
-    after the commit, so receivers see the row as it was stored.
+    after the commit, so receivers see the row as it was stored; a receiver's exception is
+    logged, never raised into the caller.
     """
     if not changes:
         return
@@ -58,10 +60,11 @@ def record(changes: Sequence[StatusChange], *, now: datetime) -> None:
             for change in changes
         ],
         now=now,
+        batch_size=batch_size,
     )
-    if signals.message_status_changed.receivers:
+    if signals.message_status_changed.has_listeners(Message):
         pending = list(changes)
-        transaction.on_commit(lambda: _announce(pending))
+        transaction.on_commit(lambda: _announce(pending), robust=True)
 
 
 def _announce(changes: Sequence[StatusChange]) -> None:

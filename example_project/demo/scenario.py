@@ -17,13 +17,15 @@ from django.utils import timezone
 from django_zoomconnect import send_bulk, send_sms
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.models import Batch, Contact, Direction, Group, Message, OptOut, Template
-from django_zoomconnect.services import contacts, sync
+from django_zoomconnect.services import contacts
+from django_zoomconnect.services.pull import pull
+from django_zoomconnect.services.reports import SyncReport
 from django_zoomconnect.simulator import Simulator
 
 from .data import AYESHA, CONTACTS, FAILS, GROUPS, REPLIES, SIPHO, TEMPLATES, THANDI
 
 
-def seed(simulator: Simulator, client: ZoomConnectClient) -> sync.SyncReport:
+def seed(simulator: Simulator, client: ZoomConnectClient) -> SyncReport:
     """Create the demo's contacts, groups and templates on the (simulated) account, then pull them.
 
     Group members cannot be pulled (no operation lists them), so they are added from this side,
@@ -35,7 +37,7 @@ def seed(simulator: Simulator, client: ZoomConnectClient) -> sync.SyncReport:
         client.create_group(name)
     for name, body in TEMPLATES.items():
         simulator.seed_template(name, body)
-    report = sync.pull(kinds=("groups", "contacts", "templates"), client=client)
+    report = pull(kinds=("groups", "contacts", "templates"), client=client)
     add_members()
     return report
 

@@ -1,7 +1,7 @@
 """``manage.py zoomconnect_sync``: push local changes to the account, then pull it, with a summary.
 
 Thin: it parses the options, calls :func:`services.contacts.push_pending` and
-:func:`services.sync.pull`, and renders their reports. The progress bar is written to stderr,
+:func:`services.pull.pull`, and renders their reports. The progress bar is written to stderr,
 only when stderr is a terminal, so that cron mails and CI logs stay clean.
 """
 
@@ -16,11 +16,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...client import ZoomConnectClient
 from ...exceptions import ConfigurationError
-from ...services import contacts, sync
+from ...services import contacts
+from ...services.pull import ALL_KINDS, MESSAGE_PAGE_SIZE, pull
+from ...services.reports import SyncReport
 
 
 class ProgressBar:
-    """A one-line progress bar for ``sync.pull(progress=...)``, redrawn in place (stdlib only)."""
+    """A one-line progress bar for ``pull(progress=...)``, redrawn in place (stdlib only)."""
 
     def __init__(
         self, stream: IO[str] | OutputWrapper, *, width: int | None = None, interval: float = 0.1
@@ -71,8 +73,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--kinds",
-            default=",".join(sync.ALL_KINDS),
-            help=f"What to pull, comma-separated (default: {','.join(sync.ALL_KINDS)}).",
+            default=",".join(ALL_KINDS),
+            help=f"What to pull, comma-separated (default: {','.join(ALL_KINDS)}).",
         )
         parser.add_argument("--since", type=_date, help="Pull messages from this date on (YYYY-MM-DD).")
         parser.add_argument("--until", type=_date, help="Pull messages up to this date (YYYY-MM-DD).")
@@ -85,17 +87,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--page-size",
             type=int,
-            default=sync.MESSAGE_PAGE_SIZE,
+            default=MESSAGE_PAGE_SIZE,
             help="Messages per API page (default: %(default)s).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         kinds = [kind.strip() for kind in options["kinds"].split(",") if kind.strip()]
-        unknown = sorted(set(kinds) - set(sync.ALL_KINDS))
+        unknown = sorted(set(kinds) - set(ALL_KINDS))
         if unknown or not kinds:
-            raise CommandError(
-                f"--kinds: choose among {', '.join(sync.ALL_KINDS)} (got {options['kinds']!r})."
-            )
+            raise CommandError(f"--kinds: choose among {', '.join(ALL_KINDS)} (got {options['kinds']!r}).")
         if options["no_push"] and options["no_pull"]:
             raise CommandError("--no-push and --no-pull together leave nothing to do.")
         if options["page_size"] < 1:
@@ -107,7 +107,7 @@ class Command(BaseCommand):
             client = ZoomConnectClient.from_settings()
         except ConfigurationError as exc:
             raise CommandError(str(exc)) from None
-        reports: list[sync.SyncReport] = []
+        reports: list[SyncReport] = []
         with client:
             if not options["no_push"]:
                 if options["dry_run"]:
@@ -121,7 +121,7 @@ class Command(BaseCommand):
                 if not options["no_progress"] and self.stderr.isatty():
                     bar = ProgressBar(self.stderr)
                 try:
-                    report = sync.pull(
+                    report = pull(
                         kinds=kinds,
                         since=since,
                         until=until,
@@ -147,7 +147,7 @@ class Command(BaseCommand):
             )
             raise CommandError(f"Zoom Connect sync incomplete: {problems}")
 
-    def _show(self, report: sync.SyncReport) -> sync.SyncReport:
+    def _show(self, report: SyncReport) -> SyncReport:
         self.stdout.write(report.as_table())
         if report.issues:
             self.stdout.write(report.describe_issues())

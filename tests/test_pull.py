@@ -1,4 +1,4 @@
-"""Tests for services/sync.py: pulling every kind from the simulator, conflicts, deletions, adoption,
+"""Tests for services/pull/: pulling every kind from the simulator, conflicts, deletions, adoption,
 bad remote data, query counts, and the report."""
 
 import math
@@ -21,7 +21,9 @@ from django_zoomconnect.models import (
     SyncState,
     Template,
 )
-from django_zoomconnect.services import sync
+from django_zoomconnect.services import pull as pulling
+from django_zoomconnect.services import reports
+from django_zoomconnect.services.pull import engine
 from django_zoomconnect.simulator.state import Contact as SimContact
 from django_zoomconnect.simulator.state import Group as SimGroup
 
@@ -61,7 +63,7 @@ def synced_contact(phone, remote_id, **fields):
 
 
 def pull(*kinds, **options):
-    return sync.pull(kinds=kinds or sync.ALL_KINDS, **options)
+    return pulling.pull(kinds=kinds or pulling.ALL_KINDS, **options)
 
 
 # --- contacts ------------------------------------------------------------------------------------
@@ -82,7 +84,7 @@ def test_first_pull_creates_every_contact_and_the_second_changes_nothing(sim):
     assert thandi.remote_data["contactId"] == "x"
 
     again = pull("contacts")
-    assert again.kinds["contacts"].as_dict() == {**sync.KindReport().as_dict(), "unchanged": 4}
+    assert again.kinds["contacts"].as_dict() == {**reports.KindReport().as_dict(), "unchanged": 4}
 
 
 def test_a_remote_change_updates_only_that_row(sim):
@@ -430,7 +432,7 @@ def test_an_incremental_pull_starts_a_day_before_the_newest_pulled_message(sim):
 
     pull("messages")
 
-    newest = Message.objects.get().sent_at - sync.MESSAGE_OVERLAP
+    newest = Message.objects.get().sent_at - pulling.MESSAGE_OVERLAP
     expected = newest.astimezone(sim.tz).strftime("%Y%m%d")
     queries = [r.query for r in sim.requests if r.path.endswith("messages/all")]
     assert any("type=OUTBOUND" in q and f"fromDateTimeSent={expected}" in q for q in queries)
@@ -446,9 +448,9 @@ def test_since_and_until_are_sent_as_dates(sim):
 
 def test_a_naive_datetime_or_an_unknown_kind_is_refused_before_any_call(sim):
     with pytest.raises(ValueError, match="naive"):
-        sync.pull(since=timezone.now().replace(tzinfo=None))
+        pulling.pull(since=timezone.now().replace(tzinfo=None))
     with pytest.raises(ValueError, match="unknown kind"):
-        sync.pull(kinds=["contacts", "voice"])
+        pulling.pull(kinds=["contacts", "voice"])
     assert sim.requests == []
 
 
@@ -497,7 +499,7 @@ def test_progress_is_reported_per_kind(sim):
 
 
 def test_the_report_table_and_dict():
-    report = sync.SyncReport("pull")
+    report = reports.SyncReport("pull")
     report.kind("contacts").created = 5000
     report.kind("groups").skipped = 2
     report.note("groups", "g1", "listed twice by the account")
@@ -513,12 +515,12 @@ def test_the_report_table_and_dict():
 
 
 def test_issues_beyond_the_limit_are_counted(sim):
-    for i in range(sync.MAX_ISSUES + 5):
+    for i in range(reports.MAX_ISSUES + 5):
         seed_contact(sim, f"bad{i}", "123")
     report = pull("contacts")
-    assert len(report.issues) == sync.MAX_ISSUES
+    assert len(report.issues) == reports.MAX_ISSUES
     assert report.issues_left_out == 5
-    assert report.describe_issues(limit=1).endswith(f"... and {sync.MAX_ISSUES + 4:,} more")
+    assert report.describe_issues(limit=1).endswith(f"... and {reports.MAX_ISSUES + 4:,} more")
 
 
 # --- query counts: they grow with batches, not rows ----------------------------------------------
@@ -526,7 +528,7 @@ def test_issues_beyond_the_limit_are_counted(sim):
 
 def _insert_statements(model, rows):
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    per_statement = min(sync.BATCH_SIZE, connection.ops.bulk_batch_size(fields, [None] * rows) or rows)
+    per_statement = min(engine.BATCH_SIZE, connection.ops.bulk_batch_size(fields, [None] * rows) or rows)
     return math.ceil(rows / per_statement)
 
 
@@ -548,7 +550,7 @@ def test_pulling_5000_contacts_costs_a_few_queries_per_batch(sim, django_assert_
 def test_pulling_20000_messages_costs_a_few_queries_per_batch(sim, django_assert_max_num_queries):
     for i in range(20_000):
         sim.state.send(number(i % 50), "Hello", campaign="bulk")
-    batches = math.ceil(20_000 / sync.BATCH_SIZE)
+    batches = math.ceil(20_000 / engine.BATCH_SIZE)
     # Three lookups first, then per batch: a savepoint and its release (a transaction outside
     # tests), one load, one contact lookup, and the inserts.
     with django_assert_max_num_queries(3 + 4 * batches + _insert_statements(Message, 20_000)):
@@ -561,7 +563,7 @@ def test_updating_pulled_messages_costs_a_few_queries_per_batch(sim, django_asse
         sim.state.send(number(i % 50), "Hello", campaign="bulk")
     pull("messages", page_size=1000)
     sim.advance(10)  # every message is delivered now
-    batches = math.ceil(2000 / sync.BATCH_SIZE)
+    batches = math.ceil(2000 / engine.BATCH_SIZE)
     # Per batch as above, one update, and the status history inserts.
     with django_assert_max_num_queries(3 + 5 * batches + _insert_statements(MessageStatusChange, 2000)):
         report = pull("messages", page_size=1000)
@@ -577,7 +579,7 @@ def test_without_settings_a_pull_says_which_setting_is_missing():
     from django_zoomconnect.exceptions import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="EMAIL"):
-        sync.pull(kinds=["groups"])
+        pulling.pull(kinds=["groups"])
 
 
 def test_since_can_be_an_aware_datetime(sim):
@@ -615,7 +617,7 @@ def test_the_sync_account_task_can_pull_only(sim):
     Contact.objects.create(phone_number=number(9))
     result = tasks.sync_account.apply(kwargs={"push": False}).get()
     assert "push" not in result
-    assert set(result["pull"]["kinds"]) == set(sync.ALL_KINDS)
+    assert set(result["pull"]["kinds"]) == set(pulling.ALL_KINDS)
     assert Contact.objects.get().sync_state == SyncState.PENDING
 
 
@@ -654,4 +656,4 @@ def test_a_pulled_template_renders_and_names_a_missing_placeholder(sim):
 
 def test_a_single_kind_may_be_given_as_a_string(sim):
     seed_contacts(sim, 1)
-    assert set(sync.pull(kinds="contacts").kinds) == {"contacts"}
+    assert set(pulling.pull(kinds="contacts").kinds) == {"contacts"}

@@ -1,0 +1,29 @@
+"""Pull templates: read-only on the account; a local template is never matched to a remote one.
+
+A local template (no remote id) with a remote one's name is a different template: the API cannot
+create templates, so nothing local is ever linked to the account's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...models import Template
+from ...types import Template as RemoteTemplate
+from .engine import Listed, text
+
+__all__ = ["TEMPLATES"]
+
+
+def _values(item: RemoteTemplate) -> dict[str, Any]:
+    return {"name": text(item.name, Template, "name"), "body": item.data or ""}
+
+
+TEMPLATES = Listed(
+    name="templates",
+    model=Template,
+    fetch=lambda api: api.list_templates(),
+    remote_id=lambda item: item.template_id,
+    values=_values,
+    rows=lambda: Template.objects.filter(remote_id__isnull=False),
+)
