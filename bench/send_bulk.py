@@ -73,7 +73,7 @@ def run(options: argparse.Namespace) -> int:
     from django.conf import settings
 
     from django_zoomconnect.models import Message, MessageStatus
-    from django_zoomconnect.services.sending import send_bulk, send_sms
+    from django_zoomconnect.services.outbox import send_bulk, send_sms
     from django_zoomconnect.simulator import Clock, Simulator
     from django_zoomconnect.simulator.server import SimulatorServer
 

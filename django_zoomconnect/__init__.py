@@ -9,13 +9,13 @@ __version__ = "0.1.0.dev0"
 __all__ = ["__version__", "send_bulk", "send_sms"]
 
 if TYPE_CHECKING:
-    from .services.sending import send_bulk, send_sms
+    from .services.outbox import send_bulk, send_sms
 
 #: Names resolved on first use, so that importing the package (settings, the client, the
 #: simulator) never imports models before Django's app registry is ready.
 _LAZY = {
-    "send_sms": "django_zoomconnect.services.sending",
-    "send_bulk": "django_zoomconnect.services.sending",
+    "send_sms": "django_zoomconnect.services.outbox",
+    "send_bulk": "django_zoomconnect.services.outbox",
 }
 
 

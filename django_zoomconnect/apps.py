@@ -11,4 +11,7 @@ class ZoomConnectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            tasks,  # noqa: F401  (registers the tasks that services.outbox.wake enqueues by name)
+        )

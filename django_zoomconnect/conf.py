@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
         "OPT OUT",
         "OPT-OUT",
     ),
-    # Sending (services/sending.py, services/reconcile.py and their tasks).
+    # Sending (services/outbox/ and its tasks).
     "SEND_EAGERLY": False,
     "SCHEDULING": "local",
     "BULK_CHUNK_SIZE": 500,

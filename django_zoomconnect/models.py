@@ -328,7 +328,7 @@ class Message(RemoteObject):
     in_reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
-    # Outbox machinery (services/sending.py): who holds the message, and when to act on it next.
+    # Outbox machinery (services/outbox/): who holds the message, and when to act on it next.
     chunk = models.PositiveIntegerField(_("chunk"), null=True, blank=True)
     dispatch_after = models.DateTimeField(
         _("next action after"),
@@ -397,7 +397,7 @@ class SendingPause(models.Model):
     """While a row exists, no message is handed to the provider (the credentials were refused).
 
     Kept in the database, not the cache, so that every worker process sees it. Messages stay
-    queued; resuming (``services.sending.resume_sending``, the ``zoomconnect_send --resume``
+    queued; resuming (``services.outbox.resume_sending``, the ``zoomconnect_send --resume``
     command, or a successful balance check) deletes the row and dispatches what is due.
     """
 

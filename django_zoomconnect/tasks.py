@@ -7,7 +7,6 @@ the admin, the management commands and the REST API call the same service functi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
@@ -41,81 +40,62 @@ def cleanup_webhook_events(days: int | None = None) -> int:
     return inbound.delete_old_events(days=days)
 
 
-# --- sending (services/sending.py, services/reconcile.py) --------------------------------------
+# --- sending (services/outbox/) -------------------------------------------------------------------
 # A send task is acked only when it has finished (acks_late) and given back to the broker if its
 # worker dies (reject_on_worker_lost): a second delivery is safe because the service claims the
 # messages with a conditional UPDATE first, so it finds nothing left to claim.
 
 
-def _follow_up(result: Any, again: Callable[[], Any]) -> None:
-    """Schedule the retry and the lookup a dispatch asked for (short countdowns, never long ETAs).
-
-    Eagerly there is no worker to wait: the rows stay due and ``dispatch_due`` or
-    ``reconcile_uncertain`` pick them up on their next run.
-    """
-    from .services import sending
-
-    if sending._eager():
-        return
-    try:
-        if result.retry_in is not None:
-            again()
-        if result.reconcile_in is not None:
-            reconcile_uncertain.apply_async(countdown=result.reconcile_in)
-    except Exception:
-        logger.warning("Could not enqueue a follow-up task; the beat tasks will pick it up", exc_info=True)
-
-
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_message(message_id: int) -> dict[str, Any]:
     """Send one queued message through ``sms/send`` (a no-op if it is not claimable)."""
-    from .services import sending
+    from .services import outbox
 
-    result = sending.dispatch_message(message_id)
-    _follow_up(result, lambda: send_message.apply_async((message_id,), countdown=result.retry_in or 0.0))
+    result = outbox.dispatch_message(message_id)
+    outbox.wake.follow_up(result, message_id=message_id)
     return result.as_dict()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_chunk(batch_id: int, chunk: int) -> dict[str, Any]:
     """Send the queued messages of one chunk of a batch through one ``sms/send-bulk`` call."""
-    from .services import sending
+    from .services import outbox
 
-    result = sending.dispatch_chunk(batch_id, chunk)
-    _follow_up(result, lambda: send_chunk.apply_async((batch_id, chunk), countdown=result.retry_in or 0.0))
+    result = outbox.dispatch_chunk(batch_id, chunk)
+    outbox.wake.follow_up(result, chunk=(batch_id, chunk))
     return result.as_dict()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_due() -> int:
     """Beat: enqueue scheduled messages that came due and messages whose task was lost."""
-    from .services import sending
+    from .services import outbox
 
-    return sending.dispatch_due()
+    return outbox.dispatch_due()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     """Beat: expired claims become uncertain, finished batches are closed, lost tasks re-enqueued."""
-    from .services import reconcile
+    from .services import outbox
 
-    return reconcile.sweep()
+    return outbox.sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def reconcile_uncertain() -> dict[str, Any]:
-    """Beat (and after an ambiguous send): look uncertain messages up by reference, adopt or resend."""
-    from .services import reconcile
+    """Beat (and after an ambiguous send): look uncertain messages up, adopt or resend."""
+    from .services import outbox
 
-    return reconcile.reconcile_uncertain().as_dict()
+    return outbox.reconcile_uncertain().as_dict()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_statuses() -> dict[str, Any]:
     """Beat: poll ``messages/all`` for sent messages that no delivery report has settled."""
-    from .services import reconcile
+    from .services import outbox
 
-    return reconcile.refresh_statuses().as_dict()
+    return outbox.refresh_statuses().as_dict()
 
 
 # --- sync (services/pull/, services/contacts.py) ---------------------------------------------

@@ -1,6 +1,6 @@
 """Fixtures and helpers shared by the sending tests: the simulator with outbox settings, and a driver.
 
-Imported by tests/test_sending*.py, test_tasks.py and test_reconcile.py (``from tests.outbox
+Imported by tests/test_outbox_*.py and test_tasks.py (``from tests.outbox
 import ...``); the fixtures build on the ``zoomconnect_simulator`` fixture of our pytest plugin.
 """
 
@@ -13,8 +13,10 @@ from django.conf import settings
 from django.test import override_settings
 
 from django_zoomconnect.models import Message, MessageStatus
-from django_zoomconnect.services import reconcile, sending
+from django_zoomconnect.services import outbox
+from django_zoomconnect.services.outbox import reconcile, wake
 from django_zoomconnect.simulator import Simulator
+from django_zoomconnect.types import SendResult
 
 #: Settings that make the outbox deterministic and free of waiting in tests.
 FAST = {
@@ -48,17 +50,15 @@ def holding_tasks() -> Iterator[list[tuple[Any, ...]]]:
     """Record the tasks the outbox would enqueue instead of enqueueing them (or running them)."""
     held: list[tuple[Any, ...]] = []
     with (
-        mock.patch.object(sending, "enqueue_message", lambda pk: held.append(("message", pk))),
-        mock.patch.object(
-            sending, "enqueue_chunk", lambda batch, chunk: held.append(("chunk", batch, chunk))
-        ),
+        mock.patch.object(wake, "enqueue_message", lambda pk: held.append(("message", pk))),
+        mock.patch.object(wake, "enqueue_chunk", lambda batch, chunk: held.append(("chunk", batch, chunk))),
     ):
         yield held
 
 
 def sent_count(simulator: Simulator, message: Message) -> int:
     """How many times the simulator accepted this message (its ``dataField``)."""
-    return simulator.counters().get("dataField:" + sending.wire_data_field(message), 0)
+    return simulator.counters().get("dataField:" + outbox.wire_data_field(message), 0)
 
 
 def drive(rounds: int = 200) -> int:
@@ -66,8 +66,18 @@ def drive(rounds: int = 200) -> int:
     for round_number in range(1, rounds + 1):
         reconcile.sweep()
         reconcile.reconcile_uncertain()
-        sending.dispatch_due()
+        outbox.dispatch_due()
         if not Message.objects.filter(status__in=PENDING).exists():
             return round_number
     pending = list(Message.objects.filter(status__in=PENDING).values_list("pk", "status", "last_error")[:5])
     raise AssertionError(f"still pending after {rounds} rounds: {pending}")
+
+
+class SameIdClient:
+    """A client that answers every send with one fixed message id, as a confused provider might."""
+
+    def __init__(self, message_id: str) -> None:
+        self.message_id = message_id
+
+    def send_sms(self, *args: Any, **kwargs: Any) -> SendResult:
+        return SendResult(message_id=self.message_id, error=None)

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from django_zoomconnect.models import Message, MessageStatus, SendingPause
-from django_zoomconnect.services import sending
+from django_zoomconnect.services import outbox
 from tests.outbox import fast_outbox, holding_tasks, zoomconnect_settings
 
 
@@ -68,7 +68,7 @@ def test_without_a_worker_the_message_waits_and_due_sends_it(sim):
 
 @pytest.mark.django_db(transaction=True)
 def test_resume_after_refused_credentials(sim):
-    sending.pause_sending("Zoom Connect refused the credentials (401)")
+    outbox.pause_sending("Zoom Connect refused the credentials (401)")
     out, err = run("zoomconnect_send", "+27821234567", "hi")
     assert "QUEUED" in out
     assert "--resume" in err

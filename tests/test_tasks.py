@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from django_zoomconnect import tasks
 from django_zoomconnect.models import Message, MessageStatus
-from django_zoomconnect.services import sending
-from django_zoomconnect.services.sending import send_bulk, send_sms
+from django_zoomconnect.services import outbox
+from django_zoomconnect.services.outbox import send_bulk, send_sms
 from tests.celery_app import app
 from tests.outbox import fast_outbox, sent_count, zoomconnect_settings
 
@@ -89,8 +89,8 @@ def test_a_broker_that_is_down_does_not_fail_the_caller(worker_mode, caplog):
     assert message.status == MessageStatus.QUEUED
     assert "dispatch_due task will pick it up" in caplog.text
     with mock.patch.object(tasks.send_message, "delay") as delay, zoomconnect_settings(REQUEUE_AFTER=120):
-        assert sending.dispatch_due() == 0  # its task may still be on its way
-        assert sending.dispatch_due(now=timezone.now() + timedelta(seconds=121)) == 1
+        assert outbox.dispatch_due() == 0  # its task may still be on its way
+        assert outbox.dispatch_due(now=timezone.now() + timedelta(seconds=121)) == 1
     delay.assert_called_once_with(message.pk)
 
 

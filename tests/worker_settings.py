@@ -1,4 +1,4 @@
-"""Settings for Celery worker processes started by the crash tests (test_sending_crash.py).
+"""Settings for Celery worker processes started by the crash tests (test_outbox_crash.py).
 
 The test process hands its test database, the live simulator's address and the outbox settings
 over in the environment, so that a worker in another process writes to the same rows and sends

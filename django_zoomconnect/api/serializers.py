@@ -27,7 +27,7 @@ from ..models import (
     SyncState,
     Template,
 )
-from ..services.sending import Recipient
+from ..services.outbox import Recipient
 from .filters import MAX_ID
 
 __all__ = [

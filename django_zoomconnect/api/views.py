@@ -1,7 +1,7 @@
 """REST API views: parse the request, call one service, render the rows; no business rules here.
 
-Sending goes through :func:`~django_zoomconnect.services.sending.send_sms` and
-:func:`~django_zoomconnect.services.sending.send_bulk` exactly as app code would, so the API
+Sending goes through :func:`~django_zoomconnect.services.outbox.send_sms` and
+:func:`~django_zoomconnect.services.outbox.send_bulk` exactly as app code would, so the API
 gets the same validation, opt-out rules and exactly-once outbox. Contacts, groups and
 memberships change through :mod:`~django_zoomconnect.services.contacts`, which stores the row and
 pushes it to the account, as the admin does. A refusal by a service is a 400 whose ``detail`` is
@@ -26,7 +26,7 @@ from rest_framework.serializers import BaseSerializer
 
 from ..exceptions import InvalidRequestError, PhoneNumberError
 from ..models import Batch, Contact, Group, Membership, Message, Template
-from ..services import contacts, sending
+from ..services import contacts, outbox
 from . import serializers
 from .filters import filter_contacts, filter_groups, filter_messages
 from .permissions import SettingsPermissionsMixin
@@ -81,8 +81,8 @@ def account_changes() -> Iterator[None]:
         raise ProviderRefused(f"Zoom Connect refused it, so nothing was changed: {exc}") from None
 
 
-def refused(exc: sending.SendError) -> APIException:
-    if isinstance(exc, sending.InsufficientCreditError):
+def refused(exc: outbox.SendError) -> APIException:
+    if isinstance(exc, outbox.InsufficientCreditError):
         return InsufficientCredit(str(exc))
     return SendRefused(str(exc))
 
@@ -127,7 +127,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
         """Queue one SMS; 201 with the message (``REJECTED`` when the number opted out)."""
         data = self._valid(request)
         try:
-            message = sending.send_sms(
+            message = outbox.send_sms(
                 data.get("to") or None,
                 data.get("body"),
                 send_at=data.get("send_at"),
@@ -137,7 +137,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
                 context=data.get("context"),
                 contact=data.get("contact"),
             )
-        except sending.SendError as exc:
+        except outbox.SendError as exc:
             raise refused(exc) from None
         message.refresh_from_db()
         return Response(serializers.MessageDetailSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -147,7 +147,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
         """Queue one batch; 201 with the batch and its counts by status."""
         data = self._valid(request)
         try:
-            batch = sending.send_bulk(
+            batch = outbox.send_bulk(
                 recipients=data.get("recipients"),
                 contacts=data.get("contacts"),
                 group=data.get("group"),
@@ -157,7 +157,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
                 send_at=data.get("send_at"),
                 campaign=data.get("campaign"),
             )
-        except sending.SendError as exc:
+        except outbox.SendError as exc:
             raise refused(exc) from None
         batch = serializers.with_status_counts(Batch.objects.filter(pk=batch.pk)).get()
         return Response(serializers.BatchSerializer(batch).data, status=status.HTTP_201_CREATED)
@@ -166,7 +166,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel the message if it has not been sent yet; ``{"cancelled": 0 or 1, ...}``."""
         message = self.get_object()
-        count = sending.cancel(message)
+        count = outbox.cancel(message)
         message.refresh_from_db()
         return Response({"cancelled": count, "message": serializers.MessageSerializer(message).data})
 
@@ -174,7 +174,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Send a failed message again (a copy when the provider had accepted it); ``{"queued": n}``."""
         message = self.get_object()
-        return Response({"queued": sending.retry(message)})
+        return Response({"queued": outbox.retry(message)})
 
     def _valid(self, request: Request) -> dict[str, Any]:
         serializer = self.get_serializer(data=request.data)
@@ -197,14 +197,14 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet)
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel the batch's messages not sent yet; ``{"cancelled": n, "batch": {...}}``."""
         batch = self.get_object()
-        count = sending.cancel(batch)
+        count = outbox.cancel(batch)
         return Response({"cancelled": count, "batch": self._fresh(batch)})
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Send the batch's failed messages again; ``{"queued": n, "batch": {...}}``."""
         batch = self.get_object()
-        count = sending.retry(batch)
+        count = outbox.retry(batch)
         return Response({"queued": count, "batch": self._fresh(batch)})
 
     def _fresh(self, batch: Batch) -> Any:

@@ -1,7 +1,7 @@
 """``manage.py zoomconnect_send``: send one SMS, or run the outbox once in this process.
 
 ``zoomconnect_send +27821234567 "Your code is 4711"`` queues a message exactly as
-:func:`~django_zoomconnect.services.sending.send_sms` does (a worker sends it, or this process with
+:func:`~django_zoomconnect.services.outbox.send_sms` does (a worker sends it, or this process with
 ``SEND_EAGERLY``). ``--due`` does what the beat tasks do, once and without a worker: expired claims,
 uncertain sends, then every message that is due. ``--resume`` lifts a pause after refused
 credentials. Every action only calls the sending and reconcile services.
@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 
 from ...exceptions import ZoomConnectError
 from ...models import Message, MessageStatus, SendingPause
-from ...services import reconcile, sending
+from ...services import outbox
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         if pause is None:
             self.stdout.write("Sending is not paused.")
             return
-        enqueued = sending.resume_sending()
+        enqueued = outbox.resume_sending()
         self.stdout.write(f"Sending resumed (it was paused: {pause.reason}); {enqueued} task(s) enqueued.")
 
     def _send(self, options: dict[str, Any]) -> None:
@@ -71,7 +71,7 @@ class Command(BaseCommand):
             if timezone.is_naive(send_at):
                 send_at = timezone.make_aware(send_at)
         try:
-            message = sending.send_sms(
+            message = outbox.send_sms(
                 options["to"],
                 options["body"],
                 send_at=send_at,
@@ -82,21 +82,21 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         message.refresh_from_db()
         self.stdout.write(describe(message))
-        if message.status == MessageStatus.QUEUED and sending.is_paused():
+        if message.status == MessageStatus.QUEUED and outbox.is_paused():
             self.stderr.write("Sending is paused (refused credentials): fix them, then run with --resume.")
         elif message.status == MessageStatus.QUEUED and message.dispatch_after is None:
             self.stdout.write("A Celery worker sends it (or run this command with --due).")
 
     def _due(self) -> None:
-        swept = reconcile.sweep()
-        settled = reconcile.reconcile_uncertain()
-        enqueued = sending.dispatch_due()
+        swept = outbox.sweep()
+        settled = outbox.reconcile_uncertain()
+        enqueued = outbox.dispatch_due()
         self.stdout.write(
             f"Outbox: {swept['expired_claims']} expired claim(s), {settled.adopted} uncertain send(s) "
             f"found, {settled.requeued} to send again, {settled.failed} failed, "
             f"{swept['tasks_enqueued'] + enqueued} task(s) enqueued."
         )
-        if settled.paused or sending.is_paused():
+        if settled.paused or outbox.is_paused():
             self.stderr.write("Sending is paused (refused credentials): fix them, then run with --resume.")
 
 

@@ -1,10 +1,11 @@
-"""Tests for services/reconcile.py: expired claims, looking uncertain sends up, polling statuses."""
+"""Tests for services/outbox/reconcile.py: expired claims, looking uncertain sends up, polling statuses."""
 
 import json
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from django_zoomconnect import signals
@@ -18,8 +19,8 @@ from django_zoomconnect.models import (
     OptOut,
     SendingPause,
 )
-from django_zoomconnect.services import reconcile, sending
-from django_zoomconnect.services.sending import send_bulk, send_sms
+from django_zoomconnect.services import outbox
+from django_zoomconnect.services.outbox import dispatch, reconcile, send_bulk, send_sms
 from tests.outbox import fast_outbox, holding_tasks, sent_count, zoomconnect_settings
 
 NUMBER = "+27821234567"
@@ -49,7 +50,7 @@ def provider_has(message, *, to=None, body=None, data_field=None):
     result = client.send_sms(
         to or message.to_number,
         body or message.body,
-        data_field=data_field or sending.wire_data_field(message),
+        data_field=data_field or outbox.wire_data_field(message),
     )
     return result.message_id
 
@@ -83,11 +84,11 @@ def test_sweep_makes_expired_claims_uncertain_and_leaves_fresh_ones(sim):
 def test_a_late_worker_cannot_overwrite_what_the_sweeper_decided(sim):
     with holding_tasks():
         message = send_sms(NUMBER, "hi")
-    token, claimed = sending._claim(sending.Q(pk=message.pk), timezone.now())
+    token, claimed = dispatch._claim(Q(pk=message.pk), timezone.now())
     assert len(claimed) == 1
     reconcile.sweep(now=timezone.now() + timedelta(hours=1))
-    recorder = sending._Recorder(token, timezone.now())
-    recorder.outcomes[message.pk] = sending._Outcome(MessageStatus.SENT, remote_id="late-answer")
+    recorder = dispatch._Recorder(token, timezone.now())
+    recorder.outcomes[message.pk] = dispatch._Outcome(MessageStatus.SENT, remote_id="late-answer")
     recorder.write(claimed)
     message.refresh_from_db()
     assert message.status == MessageStatus.UNCERTAIN
@@ -536,7 +537,7 @@ def test_a_stalled_claim_holder_does_not_send_what_the_sweeper_took_back(sim):
 
     signals.pre_send.connect(stall)
     try:
-        result = sending.dispatch_message(message.pk)
+        result = outbox.dispatch_message(message.pk)
     finally:
         signals.pre_send.disconnect(stall)
     assert (result.claimed, result.sent) == (1, 0)
@@ -561,7 +562,7 @@ def test_the_claim_is_renewed_right_before_the_call(sim):
 
     signals.post_send.connect(note)
     try:
-        sending.dispatch_message(message.pk, now=claimed_at)
+        outbox.dispatch_message(message.pk, now=claimed_at)
     finally:
         signals.post_send.disconnect(note)
     assert len(renewed) == 1
@@ -589,7 +590,7 @@ def test_a_retried_message_goes_out_under_a_fresh_reference(sim):
     Message.objects.filter(pk=never.pk).update(status=MessageStatus.FAILED)
     Message.objects.filter(pk=accepted.pk).update(status=MessageStatus.FAILED, remote_id="r-1")
     with holding_tasks():
-        assert sending.retry(Message.objects.filter(pk__in=[never.pk, accepted.pk])) == 2
+        assert outbox.retry(Message.objects.filter(pk__in=[never.pk, accepted.pk])) == 2
     never_again = Message.objects.get(pk=never.pk)
     copy = Message.objects.exclude(pk__in=[never.pk, accepted.pk]).get()
     assert never_again.reference != never.reference

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from django_zoomconnect.models import Batch, Message, MessageStatus, SendingPause
-from django_zoomconnect.services import reconcile, sending
-from django_zoomconnect.services.sending import send_bulk, send_sms
+from django_zoomconnect.services import outbox
+from django_zoomconnect.services.outbox import reconcile, send_bulk, send_sms
 from tests.outbox import drive, fast_outbox, holding_tasks, sent_count, zoomconnect_settings
 
 NUMBER = "+27821234567"
@@ -49,7 +49,7 @@ def test_a_refused_connection_is_retried(sim):
     assert message.attempts == 1
     assert "Could not connect" in message.last_error
     assert message.enqueued_at is None  # eagerly, dispatch_due picks the retry up
-    assert sending.dispatch_due() == 1
+    assert outbox.dispatch_due() == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert message.attempts == 2
@@ -64,12 +64,12 @@ def test_a_retry_waits_for_its_backoff(sim):
         holding_tasks(),
     ):
         message = send_sms(NUMBER, "hi")
-        result = sending.dispatch_message(message.pk)
+        result = outbox.dispatch_message(message.pk)
     assert (result.requeued, result.retry_in) == (1, 30)
     message.refresh_from_db()
     assert (message.dispatch_after - message.claimed_at).total_seconds() == 30
     assert message.enqueued_at == message.dispatch_after  # the retry task is due then
-    assert sending.dispatch_message(message.pk).claimed == 0  # not due yet
+    assert outbox.dispatch_message(message.pk).claimed == 0  # not due yet
 
 
 @pytest.mark.django_db(transaction=True)
@@ -77,7 +77,7 @@ def test_a_rate_limit_waits_for_retry_after_and_costs_no_attempt(sim):
     sim.inject_fault("429", retry_after=7)
     with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
         message = send_sms(NUMBER, "hi")
-        result = sending.dispatch_message(message.pk)
+        result = outbox.dispatch_message(message.pk)
     assert result.retry_in == 7
     message.refresh_from_db()
     assert message.status == MessageStatus.QUEUED
@@ -133,7 +133,7 @@ def test_refused_credentials_pause_sending_instead_of_failing(sim, caplog):
     assert "Sending SMS is PAUSED" in caplog.text
     assert "wrong-token" not in caplog.text
     assert sum(1 for r in sim.requests if r.path.endswith("sms/send")) == 1
-    sending.check_balance()
+    outbox.check_balance()
     for message in (first, second):
         message.refresh_from_db()
         assert message.status == MessageStatus.SENT

@@ -15,7 +15,7 @@ from celery.contrib.testing.worker import start_worker
 
 from django_zoomconnect import signals
 from django_zoomconnect.models import Batch, Message, MessageStatus
-from django_zoomconnect.services.sending import send_bulk, send_sms
+from django_zoomconnect.services.outbox import send_bulk, send_sms
 from tests.celery_app import app
 from tests.outbox import fast_outbox, zoomconnect_settings
 

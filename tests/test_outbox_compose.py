@@ -1,4 +1,5 @@
-"""Tests for services/sending.py: validation, rows, enqueueing, dispatch, scheduling, cancel, retry."""
+"""Tests for services/outbox/compose.py: settings, validation and the rows of send_sms and send_bulk,
+the balance check."""
 
 import json
 import logging
@@ -6,12 +7,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 from django.utils import timezone
 
 import django_zoomconnect
-from django_zoomconnect import conf, signals
+from django_zoomconnect import conf
 from django_zoomconnect.exceptions import ConfigurationError
 from django_zoomconnect.models import (
     Batch,
@@ -20,23 +20,19 @@ from django_zoomconnect.models import (
     Membership,
     Message,
     MessageStatus,
-    MessageStatusChange,
     OptOut,
-    SendingPause,
     Template,
-    WebhookEvent,
 )
-from django_zoomconnect.services import sending
-from django_zoomconnect.services.sending import (
+from django_zoomconnect.services import outbox
+from django_zoomconnect.services.outbox import (
     InsufficientCreditError,
     Recipient,
     SendError,
-    SendVetoed,
     send_bulk,
     send_sms,
+    state,
 )
-from django_zoomconnect.types import SendResult
-from tests.outbox import fast_outbox, holding_tasks, sent_count, zoomconnect_settings
+from tests.outbox import fast_outbox, zoomconnect_settings
 
 NUMBER = "+27821234567"
 OTHER = "+27821234568"
@@ -105,9 +101,9 @@ def test_wrong_sending_settings_name_the_key(settings, key, value):
 
 def test_backoff_doubles_up_to_the_ceiling_with_jitter_below_it(settings):
     settings.ZOOMCONNECT = {"SEND_RETRY_BACKOFF": 2, "SEND_RETRY_BACKOFF_MAX": 10, "SEND_RETRY_JITTER": 0}
-    assert [sending._backoff(n) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 10, 10]
+    assert [state.backoff(n) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 10, 10]
     settings.ZOOMCONNECT = {"SEND_RETRY_BACKOFF": 2, "SEND_RETRY_BACKOFF_MAX": 10, "SEND_RETRY_JITTER": 0.5}
-    delays = {sending._backoff(3) for _ in range(50)}
+    delays = {state.backoff(3) for _ in range(50)}
     assert all(4 <= d <= 8 for d in delays)
     assert len(delays) > 1
 
@@ -136,7 +132,7 @@ def test_send_sms_writes_a_queued_row_and_enqueues_after_commit(django_capture_o
     assert message.credit_cost == Decimal("1.00")
     assert message.enqueued_at is not None
     assert message.dispatch_after is None
-    assert sending.wire_data_field(message) == message.reference
+    assert outbox.wire_data_field(message) == message.reference
     assert len(callbacks) == 1
 
 
@@ -153,7 +149,7 @@ def test_send_sms_estimates_encoding_parts_and_cost(settings):
 def test_send_sms_with_own_data_field_sends_it_instead_of_the_reference():
     message = send_sms(NUMBER, "hi", data_field="order:42")
     assert message.data_field == "order:42"
-    assert sending.wire_data_field(message) == "order:42"
+    assert outbox.wire_data_field(message) == "order:42"
 
 
 @pytest.mark.parametrize(
@@ -439,370 +435,3 @@ def test_an_unreadable_balance_does_not_block_the_send(zoomconnect_simulator, ca
         batch = send_bulk(recipients=[NUMBER], body="hi")
     assert batch.messages.count() == 1
     assert "Could not read the balance" in caplog.text
-
-
-# --- dispatch, end to end against the simulator -------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_send_sms_eagerly_sends_once_and_records_it(sim):
-    message = send_sms("0821234567", "Your code is 4711", campaign="otp")
-    assert message.status == MessageStatus.SENT
-    assert message.remote_id
-    assert message.sent_at is not None
-    assert message.attempts == 1
-    assert message.claim_token == ""
-    assert sent_count(sim, message) == 1
-    remote = sim.message(message.remote_id)
-    assert remote.to_number == NUMBER
-    assert remote.campaign == "otp"
-    assert remote.data_field == message.reference
-    change = MessageStatusChange.objects.get(message=message)
-    assert (change.old_status, change.new_status, change.source) == ("SENDING", "SENT", "send")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_second_dispatch_of_the_same_message_claims_nothing(sim):
-    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
-        message = send_sms(NUMBER, "once")
-    first = sending.dispatch_message(message.pk)
-    second = sending.dispatch_message(message.pk)
-    assert (first.claimed, first.sent) == (1, 1)
-    assert (second.claimed, second.sent) == (0, 0)
-    assert sent_count(sim, message) == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_dispatch_refuses_to_run_inside_a_transaction(sim):
-    message = send_sms(NUMBER, "hi")
-    with pytest.raises(RuntimeError, match="outside any transaction"), transaction.atomic():
-        sending.dispatch_message(message.pk)
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    ("fmt", "wire"), [("e164", NUMBER), ("digits", "27821234567"), ("national", "0821234567")]
-)
-def test_the_number_is_sent_in_the_configured_format(sim, fmt, wire):
-    with zoomconnect_settings(PHONE_NUMBER_FORMAT=fmt):
-        send_sms(NUMBER, "hi")
-    assert bodies(sim)[0]["recipientNumber"] == wire
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_bulk_send_goes_out_in_one_request_per_chunk(sim):
-    with zoomconnect_settings(BULK_CHUNK_SIZE=2, MESSAGES_PER_MINUTE=30):
-        batch = send_bulk(recipients=[f"+2782123456{i}" for i in range(5)], body="Sale!", campaign="sale")
-    assert batch.status == Batch.Status.DONE
-    assert batch.finished_at is not None
-    requests = bodies(sim, "sms/send-bulk")
-    assert [len(r["sendSmsRequests"]) for r in requests] == [2, 2, 1]
-    assert {r["messagesPerMinute"] for r in requests} == {30}
-    for message in batch.messages.all():
-        assert message.status == MessageStatus.SENT
-        assert sent_count(sim, message) == 1
-        assert sim.message(message.remote_id).data_field == message.reference
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_bulk_items_own_error_lands_on_its_message(sim):
-    batch = send_bulk(recipients=[NUMBER, "+27600000005", OTHER], body="hi")
-    statuses = {m.to_number: (m.status, m.last_error) for m in batch.messages.all()}
-    assert statuses[NUMBER][0] == MessageStatus.SENT
-    assert statuses[OTHER][0] == MessageStatus.SENT
-    assert statuses["+27600000005"] == (MessageStatus.FAILED, "Invalid mobile number")
-    assert batch.status == Batch.Status.DONE
-
-
-@pytest.mark.django_db(transaction=True)
-def test_post_send_and_status_signals_are_sent(sim):
-    seen = []
-
-    def on_post_send(sender, message, error, **kwargs):
-        seen.append(("post_send", message.status, message.remote_id is not None, error))
-
-    def on_changed(sender, message, old_status, new_status, source, **kwargs):
-        seen.append(("changed", old_status, new_status, source))
-
-    signals.post_send.connect(on_post_send)
-    signals.message_status_changed.connect(on_changed)
-    try:
-        send_sms(NUMBER, "hi")
-    finally:
-        signals.post_send.disconnect(on_post_send)
-        signals.message_status_changed.disconnect(on_changed)
-    assert seen == [("post_send", "SENT", True, None), ("changed", "SENDING", "SENT", "send")]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_pre_send_receiver_can_veto_one_message(sim):
-    posted = []
-
-    def quiet_hours(sender, message, **kwargs):
-        if message.to_number == OTHER:
-            raise SendVetoed("quiet hours")
-
-    def on_post_send(sender, message, **kwargs):
-        posted.append(message.to_number)
-
-    signals.pre_send.connect(quiet_hours)
-    signals.post_send.connect(on_post_send)
-    try:
-        batch = send_bulk(recipients=[NUMBER, OTHER], body="hi")
-        single = send_sms(OTHER, "hi")
-    finally:
-        signals.pre_send.disconnect(quiet_hours)
-        signals.post_send.disconnect(on_post_send)
-    vetoed = batch.messages.get(to_number=OTHER)
-    assert vetoed.status == MessageStatus.REJECTED
-    assert vetoed.last_error == "Vetoed by a pre_send receiver: quiet hours"
-    assert single.status == MessageStatus.REJECTED
-    assert batch.messages.get(to_number=NUMBER).status == MessageStatus.SENT
-    assert posted == [NUMBER]
-    assert [len(b["sendSmsRequests"]) for b in bodies(sim, "sms/send-bulk")] == [1]
-    assert bodies(sim) == []
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_broken_pre_send_receiver_does_not_stop_the_send(sim, caplog):
-    def broken(sender, message, **kwargs):
-        raise KeyError("oops")
-
-    signals.pre_send.connect(broken)
-    try:
-        message = send_sms(NUMBER, "hi")
-    finally:
-        signals.pre_send.disconnect(broken)
-    assert message.status == MessageStatus.SENT
-    assert "pre_send receiver" in caplog.text
-
-
-class _SameIdClient:
-    """Answers every send with one fixed message id, as a confused provider might."""
-
-    def __init__(self, message_id):
-        self.message_id = message_id
-
-    def send_sms(self, *args, **kwargs):
-        return SendResult(message_id=self.message_id, error=None)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_remote_id_taken_by_another_row_is_not_overwritten(sim, caplog):
-    message = send_sms(NUMBER, "first")
-    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
-        second = send_sms(OTHER, "second")
-    sending.dispatch_message(second.pk, client=_SameIdClient(message.remote_id))
-    second.refresh_from_db()
-    assert second.status == MessageStatus.SENT
-    assert second.remote_id is None
-    assert "already stored on another row" in caplog.text
-
-
-# --- scheduling ---------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_local_scheduling_sends_when_due_and_not_before(sim):
-    send_at = timezone.now() + timedelta(hours=1)
-    message = send_sms(NUMBER, "later", send_at=send_at)
-    assert sending.dispatch_due() == 0
-    assert sending.dispatch_due(now=send_at - timedelta(seconds=1)) == 0
-    message.refresh_from_db()
-    assert message.status == MessageStatus.QUEUED
-    Message.objects.filter(pk=message.pk).update(dispatch_after=timezone.now())  # the hour has passed
-    assert sending.dispatch_due() == 1
-    message.refresh_from_db()
-    assert message.status == MessageStatus.SENT
-    assert "dateToSend" not in bodies(sim)[0]
-    assert sending.dispatch_due() == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_scheduled_batch_is_dispatched_by_chunk_when_due(sim):
-    with zoomconnect_settings(BULK_CHUNK_SIZE=2):
-        batch = send_bulk(
-            recipients=[NUMBER, OTHER, "+27821234570"],
-            body="hi",
-            send_at=timezone.now() + timedelta(minutes=5),
-        )
-        Message.objects.filter(batch=batch).update(dispatch_after=timezone.now())
-        assert sending.dispatch_due() == 2
-    batch.refresh_from_db()
-    assert batch.status == Batch.Status.DONE
-    assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.SENT}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_provider_scheduling_hands_the_date_to_the_provider(sim):
-    tz = conf.api_timezone()
-    send_at = datetime(2031, 3, 4, 9, 30, tzinfo=tz)
-    with zoomconnect_settings(SCHEDULING="provider"):
-        message = send_sms(NUMBER, "later", send_at=send_at)
-        batch = send_bulk(recipients=[OTHER], body="later too", send_at=send_at)
-    assert message.status == MessageStatus.SCHEDULED
-    assert message.remote_id
-    assert message.sent_at is None
-    assert bodies(sim)[0]["dateToSend"] == "203103040930"
-    assert bodies(sim, "sms/send")[0]["dateToSend"] == "203103040930"
-    assert batch.messages.get().status == MessageStatus.SCHEDULED
-
-
-# --- cancel and retry ---------------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_cancel_a_locally_scheduled_message(sim):
-    message = send_sms(NUMBER, "later", send_at=timezone.now() + timedelta(hours=1))
-    assert sending.cancel(message) == 1
-    assert message.status == MessageStatus.CANCELLED
-    Message.objects.filter(pk=message.pk).update(dispatch_after=timezone.now())
-    assert sending.dispatch_due() == 0
-    assert sim.requests == []
-    change = MessageStatusChange.objects.get(message=message)
-    assert (change.old_status, change.new_status, change.source) == ("QUEUED", "CANCELLED", "user")
-    assert sending.cancel(message) == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_cancel_a_batch_leaves_sent_messages_alone(sim):
-    batch = send_bulk(recipients=[NUMBER], body="now")
-    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
-        later = send_bulk(
-            recipients=[NUMBER, OTHER], body="later", send_at=timezone.now() + timedelta(hours=1)
-        )
-    assert sending.cancel(batch) == 0
-    batch.refresh_from_db()
-    assert batch.status == Batch.Status.DONE
-    assert sending.cancel(later) == 2
-    assert later.status == Batch.Status.CANCELLED
-    assert set(later.messages.values_list("status", flat=True)) == {MessageStatus.CANCELLED}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_cancel_a_provider_scheduled_message_deletes_it_remotely(sim):
-    with zoomconnect_settings(SCHEDULING="provider"):
-        message = send_sms(NUMBER, "later", send_at=timezone.now() + timedelta(days=1))
-    assert sending.cancel(message) == 1
-    assert message.status == MessageStatus.CANCELLED
-    assert sim.message(message.remote_id).deleted is True
-    assert [r.method for r in sim.requests] == ["POST", "DELETE"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_cancel_keeps_a_provider_scheduled_message_the_provider_would_not_delete(sim, caplog):
-    with zoomconnect_settings(SCHEDULING="provider"):
-        message = send_sms(NUMBER, "later", send_at=timezone.now() + timedelta(days=1))
-    sim.inject_fault("500", method="DELETE")
-    assert sending.cancel(message) == 0
-    assert message.status == MessageStatus.SCHEDULED
-    assert "Could not delete" in caplog.text
-
-
-@pytest.mark.django_db(transaction=True)
-def test_retry_requeues_what_never_reached_the_provider(sim):
-    batch = send_bulk(recipients=[NUMBER, "+27600000005"], body="hi")
-    failed = batch.messages.get(status=MessageStatus.FAILED)
-    Message.objects.filter(pk=failed.pk).update(to_number=OTHER)  # fix the number, then retry
-    assert sending.retry(batch) == 1
-    failed.refresh_from_db()
-    assert failed.status == MessageStatus.SENT
-    assert failed.attempts == 1
-    assert sent_count(sim, failed) == 1
-    assert sending.retry(batch) == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_retry_copies_a_message_the_provider_failed_to_deliver(sim):
-    message = send_sms(NUMBER, "hi")
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED)
-    opted = send_sms(OTHER, "hi")
-    Message.objects.filter(pk=opted.pk).update(status=MessageStatus.FAILED)
-    OptOut.objects.create(phone_number=OTHER, source=OptOut.Source.MANUAL)
-    assert sending.retry(Message.objects.all()) == 1
-    copy = Message.objects.exclude(pk__in=[message.pk, opted.pk]).get()
-    assert copy.status == MessageStatus.SENT
-    assert copy.reference != message.reference
-    assert copy.body == "hi"
-    message.refresh_from_db()
-    assert message.status == MessageStatus.FAILED
-
-
-# --- pausing ------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_pause_keeps_messages_queued_and_resume_sends_them(sim):
-    sending.pause_sending("test")
-    message = send_sms(NUMBER, "hi")
-    assert message.status == MessageStatus.QUEUED
-    assert sending.dispatch_due() == 0
-    assert sim.requests == []
-    assert sending.resume_sending() == 1
-    message.refresh_from_db()
-    assert message.status == MessageStatus.SENT
-    assert not SendingPause.objects.exists()
-    assert sending.resume_sending() == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_successful_balance_check_lifts_a_pause(sim):
-    sending.pause_sending("the token was refused")
-    assert sending.check_balance() == sim.balance
-    assert not sending.is_paused()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_delivery_report_that_overtook_the_answer_is_applied(sim):
-    with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
-        message = send_sms(NUMBER, "hi")
-    WebhookEvent.objects.create(
-        kind=WebhookEvent.Kind.DELIVERY_REPORT,
-        params={"messageId": "remote-1", "status": "DELIVERED", "nonce": "n-1"},
-        nonce="n-1",
-        remote_message_id="remote-1",
-        state=WebhookEvent.State.DEFERRED,
-    )
-    sending.dispatch_message(message.pk, client=_SameIdClient("remote-1"))
-    message.refresh_from_db()
-    assert message.remote_id == "remote-1"
-    assert message.status == MessageStatus.DELIVERED
-    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
-
-
-# --- cost: queries and API calls grow with chunks, not messages ---------------------------------
-
-
-def creation_queries(messages):
-    # One opt-out lookup per 500 numbers; BEGIN, the batch, one insert per 1,000 messages, COMMIT;
-    # eagerly, the batch is read again once its chunks were sent.
-    return -(-messages // sending.SLICE) + 3 + -(-messages // 1000) + 1
-
-
-#: Per chunk: pause check; claim and batch state (BEGIN, 2 UPDATEs, COMMIT); read the claimed rows;
-#: read the batch's pacing; renew the claim right before the call (the fence); write the outcomes
-#: (BEGIN, failed, SAVEPOINT, accepted, RELEASE); read them back; history; finish the batch; COMMIT;
-#: the deferred-report check.
-QUERIES_PER_CHUNK = 17
-
-
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("messages", "chunk_size"), [(2_000, 500), (10_000, 500)])
-def test_queries_and_api_calls_of_a_bulk_send_grow_with_chunks(sim, messages, chunk_size):
-    sim.set_balance(100_000)
-    recipients = [f"+2782{n:07d}" for n in range(1_000_000, 1_000_000 + messages)]
-    chunks = messages // chunk_size
-    with zoomconnect_settings(BULK_CHUNK_SIZE=chunk_size, BALANCE_CHECK="refuse"):
-        with holding_tasks() as held, CaptureQueriesContext(connection) as created:
-            batch = send_bulk(recipients=recipients, body="Flash sale!")
-        with CaptureQueriesContext(connection) as dispatched:
-            for _, batch_id, chunk in held:
-                sending.dispatch_chunk(batch_id, chunk)
-    assert len(held) == chunks
-    assert len(created) == creation_queries(messages)
-    assert len(dispatched) == QUERIES_PER_CHUNK * chunks
-    assert [r.path.rsplit("/", 2)[-2:] for r in sim.requests] == [["account", "balance"]] + [
-        ["sms", "send-bulk"]
-    ] * chunks
-    assert batch.messages.filter(status=MessageStatus.SENT).count() == messages

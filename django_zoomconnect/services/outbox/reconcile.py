@@ -40,11 +40,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import conf, phone
-from .. import types as api
-from ..client import ZoomConnectClient
-from ..exceptions import AuthenticationError, ZoomConnectError
-from ..models import (
+from ... import conf, phone
+from ... import types as api
+from ...client import ZoomConnectClient
+from ...exceptions import AuthenticationError, ZoomConnectError
+from ...models import (
     PROVIDER_STATUSES,
     STATUS_RANK,
     Direction,
@@ -53,8 +53,11 @@ from ..models import (
     MessageStatusChange,
     OptOut,
 )
-from . import history, sending
-from .history import StatusChange
+from .. import history
+from ..clients import client_for
+from ..history import StatusChange
+from . import dispatch, wake
+from .state import is_paused, pause_sending, slices
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +118,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         logger.warning(
             "%d message(s) were claimed by a worker that never reported back; looking them up", expired
         )
-    finished = sending.finish_batches(now=now)
-    enqueued = sending.dispatch_due(now=now)
+    finished = dispatch.finish_batches(now=now)
+    enqueued = wake.dispatch_due(now=now)
     return {"expired_claims": expired, "batches_finished": finished, "tasks_enqueued": enqueued}
 
 
@@ -168,7 +171,7 @@ def is_this_attempt(remote: api.Message, message: Sent, *, claimed_at: datetime 
 
 def _listed(client: ZoomConnectClient, message: Message, limit: int) -> Iterator[api.Message]:
     """The provider's outbound messages with the ``dataField`` ``message`` was sent with."""
-    listing = client.iter_messages(data_field=sending.wire_data_field(message), type="OUTBOUND")
+    listing = client.iter_messages(data_field=dispatch.wire_data_field(message), type="OUTBOUND")
     return itertools.islice(listing, limit)
 
 
@@ -201,7 +204,7 @@ def find_remote(
 
 def _adopted_status(remote: api.Message, message: Message, now: datetime) -> str:
     status = remote.status if remote.status in PROVIDER_STATUSES else MessageStatus.SENT
-    if status == MessageStatus.SCHEDULED and sending._date_to_send(message, now) is None:
+    if status == MessageStatus.SCHEDULED and dispatch.date_to_send(message, now) is None:
         # The provider's SCHEDULED also means "accepted, not out yet" for an immediate send.
         return MessageStatus.SENT
     return str(status)
@@ -263,7 +266,7 @@ def _adopt(message: Message, candidates: list[api.Message], now: datetime) -> st
         if not decided:
             return _STALE
         message.remote_id = remote.message_id
-        transaction.on_commit(lambda: sending._apply_deferred_reports([message]))
+        transaction.on_commit(lambda: dispatch.apply_deferred_reports([message]))
         return status
     return _TAKEN
 
@@ -311,7 +314,7 @@ def reconcile_uncertain(
     """Look up each uncertain message that is due; adopt what the provider has, resend the rest."""
     now = timezone.now() if now is None else now
     result = ReconcileResult()
-    if sending.is_paused():
+    if is_paused():
         result.paused = True
         return result
     due = list(
@@ -323,77 +326,77 @@ def reconcile_uncertain(
     )
     if not due:
         return result
-    client = ZoomConnectClient.from_settings() if client is None else client
-    max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
-    retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
-    give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
-    errors_in_a_row = 0
-    settled_batches: set[int] = set()
-    requeued_chunks: set[tuple[int, int]] = set()
-    requeued_singles: list[int] = []
-    for message in due:
-        try:
-            candidates = find_remote(client, message)
-        except AuthenticationError as exc:
-            sending.pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
-            result.paused = True
-            break
-        except ZoomConnectError as exc:
-            errors_in_a_row += 1
-            if _uncertain_since(message) < give_up_before:
-                if _fail(
-                    message, now, f"Could not be looked up on Zoom Connect (it may have been sent): {exc}"
-                ):
-                    result.failed += 1
-                continue
-            logger.info("Could not look up uncertain message %s yet: %s", message.pk, exc)
-            _still_uncertain(message).update(dispatch_after=retry_later)
-            result.unresolved += 1
-            if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
-                break
-            continue
-        except Exception as exc:  # a surprise still ends in a decision
-            logger.exception("Looking up uncertain message %s failed unexpectedly", message.pk)
-            text = (
-                f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
-                "it may have been sent, so it is not sent again."
-            )
-            if _fail(message, now, text):
-                result.failed += 1
-                if message.batch_id is not None:
-                    settled_batches.add(message.batch_id)
-            continue
+    with client_for(client) as api:
+        max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
+        retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
+        give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
         errors_in_a_row = 0
-        adopted = _adopt(message, candidates, now) if candidates else _TAKEN
-        if adopted == _STALE:
-            result.unresolved += 1
-            continue
-        if adopted != _TAKEN:
-            result.adopted += 1
-        elif message.attempts >= max_attempts:
-            if not _give_up(message, now):
+        settled_batches: set[int] = set()
+        requeued_chunks: set[tuple[int, int]] = set()
+        requeued_singles: list[int] = []
+        for message in due:
+            try:
+                candidates = find_remote(api, message)
+            except AuthenticationError as exc:
+                pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
+                result.paused = True
+                break
+            except ZoomConnectError as exc:
+                errors_in_a_row += 1
+                if _uncertain_since(message) < give_up_before:
+                    if _fail(
+                        message, now, f"Could not be looked up on Zoom Connect (it may have been sent): {exc}"
+                    ):
+                        result.failed += 1
+                    continue
+                logger.info("Could not look up uncertain message %s yet: %s", message.pk, exc)
+                _still_uncertain(message).update(dispatch_after=retry_later)
+                result.unresolved += 1
+                if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
+                    break
                 continue
-            result.failed += 1
-        else:
-            if _requeue(message, now):
-                result.requeued += 1
-                if message.batch_id is not None and message.chunk is not None:
-                    requeued_chunks.add((message.batch_id, message.chunk))
-                else:
-                    requeued_singles.append(message.pk)
-            continue
-        if message.batch_id is not None:
-            settled_batches.add(message.batch_id)
-    for batch_id in sorted(settled_batches):
-        sending.finish_batches(batch_id=batch_id, now=now)
-    # Woken once per chunk, after the loop: the messages of a chunk go out together again.
-    for pk in requeued_singles:
-        sending.enqueue_message(pk)
-    for batch_id, chunk in sorted(requeued_chunks):
-        sending.enqueue_chunk(batch_id, chunk)
-    if result.adopted or result.requeued or result.failed:
-        logger.info("Reconciled uncertain sends: %s", result.as_dict())
-    return result
+            except Exception as exc:  # a surprise still ends in a decision
+                logger.exception("Looking up uncertain message %s failed unexpectedly", message.pk)
+                text = (
+                    f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
+                    "it may have been sent, so it is not sent again."
+                )
+                if _fail(message, now, text):
+                    result.failed += 1
+                    if message.batch_id is not None:
+                        settled_batches.add(message.batch_id)
+                continue
+            errors_in_a_row = 0
+            adopted = _adopt(message, candidates, now) if candidates else _TAKEN
+            if adopted == _STALE:
+                result.unresolved += 1
+                continue
+            if adopted != _TAKEN:
+                result.adopted += 1
+            elif message.attempts >= max_attempts:
+                if not _give_up(message, now):
+                    continue
+                result.failed += 1
+            else:
+                if _requeue(message, now):
+                    result.requeued += 1
+                    if message.batch_id is not None and message.chunk is not None:
+                        requeued_chunks.add((message.batch_id, message.chunk))
+                    else:
+                        requeued_singles.append(message.pk)
+                continue
+            if message.batch_id is not None:
+                settled_batches.add(message.batch_id)
+        for batch_id in sorted(settled_batches):
+            dispatch.finish_batches(batch_id=batch_id, now=now)
+        # Woken once per chunk, after the loop: the messages of a chunk go out together again.
+        for pk in requeued_singles:
+            wake.enqueue_message(pk)
+        for batch_id, chunk in sorted(requeued_chunks):
+            wake.enqueue_chunk(batch_id, chunk)
+        if result.adopted or result.requeued or result.failed:
+            logger.info("Reconciled uncertain sends: %s", result.as_dict())
+        return result
 
 
 def refresh_statuses(
@@ -407,7 +410,7 @@ def refresh_statuses(
     """
     now = timezone.now() if now is None else now
     result = PollResult()
-    if sending.is_paused():
+    if is_paused():
         result.paused = True
         return result
     after = now - timedelta(seconds=float(conf.get("STATUS_POLL_AFTER")))
@@ -423,54 +426,55 @@ def refresh_statuses(
     )
     if not stale:
         return result
-    client = ZoomConnectClient.from_settings() if client is None else client
-    polled: list[int] = []
-    errors_in_a_row = 0
-    for message in stale:
-        try:
-            remote = next(
-                (r for r in _listed(client, message, LOOKUP_LIMIT) if r.message_id == message.remote_id), None
-            )
-        except AuthenticationError as exc:
-            sending.pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
-            result.paused = True
-            break
-        except ZoomConnectError as exc:
-            logger.info("Could not poll the status of message %s: %s", message.pk, exc)
-            result.errors += 1
-            errors_in_a_row += 1
-            if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
-                break
-            continue
+    with client_for(client) as api:
+        polled: list[int] = []
         errors_in_a_row = 0
-        polled.append(message.pk)
-        if remote is None or remote.status not in PROVIDER_STATUSES:
-            continue
-        if STATUS_RANK[remote.status] <= STATUS_RANK.get(message.status, -1):
-            continue
-        fields: dict[str, Any] = {"status": remote.status, "updated_at": now}
-        if message.sent_at is None and remote.status != MessageStatus.SCHEDULED:
-            fields["sent_at"] = remote.sent_at or now
-        if remote.status == MessageStatus.DELIVERED:
-            fields["delivered_at"] = now
-        with transaction.atomic():
-            if not Message.objects.filter(pk=message.pk, status=message.status).update(**fields):
-                continue
-            change = StatusChange(
-                message.pk, message.status, str(remote.status), MessageStatusChange.Source.POLL
-            )
-            history.record([change], now=now)
-            if remote.status == MessageStatus.FAILED_OPTOUT:
-                OptOut.objects.get_or_create(
-                    phone_number=message.to_number,
-                    defaults={
-                        "source": OptOut.Source.DELIVERY_REPORT,
-                        "detail": "FAILED_OPTOUT (status poll)",
-                        "message": message,
-                    },
+        for message in stale:
+            try:
+                remote = next(
+                    (r for r in _listed(api, message, LOOKUP_LIMIT) if r.message_id == message.remote_id),
+                    None,
                 )
-        result.changed += 1
-    for part in sending._slices(polled):
-        Message.objects.filter(pk__in=part).update(polled_at=now)
-    result.polled = len(polled)
-    return result
+            except AuthenticationError as exc:
+                pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
+                result.paused = True
+                break
+            except ZoomConnectError as exc:
+                logger.info("Could not poll the status of message %s: %s", message.pk, exc)
+                result.errors += 1
+                errors_in_a_row += 1
+                if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
+                    break
+                continue
+            errors_in_a_row = 0
+            polled.append(message.pk)
+            if remote is None or remote.status not in PROVIDER_STATUSES:
+                continue
+            if STATUS_RANK[remote.status] <= STATUS_RANK.get(message.status, -1):
+                continue
+            fields: dict[str, Any] = {"status": remote.status, "updated_at": now}
+            if message.sent_at is None and remote.status != MessageStatus.SCHEDULED:
+                fields["sent_at"] = remote.sent_at or now
+            if remote.status == MessageStatus.DELIVERED:
+                fields["delivered_at"] = now
+            with transaction.atomic():
+                if not Message.objects.filter(pk=message.pk, status=message.status).update(**fields):
+                    continue
+                change = StatusChange(
+                    message.pk, message.status, str(remote.status), MessageStatusChange.Source.POLL
+                )
+                history.record([change], now=now)
+                if remote.status == MessageStatus.FAILED_OPTOUT:
+                    OptOut.objects.get_or_create(
+                        phone_number=message.to_number,
+                        defaults={
+                            "source": OptOut.Source.DELIVERY_REPORT,
+                            "detail": "FAILED_OPTOUT (status poll)",
+                            "message": message,
+                        },
+                    )
+            result.changed += 1
+        for part in slices(polled):
+            Message.objects.filter(pk__in=part).update(polled_at=now)
+        result.polled = len(polled)
+        return result

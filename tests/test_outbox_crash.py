@@ -21,8 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from django_zoomconnect.models import Batch, Message, MessageStatus, MessageStatusChange
-from django_zoomconnect.services import reconcile
-from django_zoomconnect.services.sending import send_bulk
+from django_zoomconnect.services.outbox import reconcile, send_bulk
 from tests.outbox import zoomconnect_settings
 
 pytestmark = [

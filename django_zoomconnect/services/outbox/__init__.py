@@ -1,0 +1,68 @@
+"""The outbox: every outbound SMS is a row first, handed to the provider exactly once.
+
+The database row is the source of truth; Celery only wakes workers. The modules, in the order a
+message meets them:
+
+* :mod:`.compose` validates and writes the rows (``send_sms``, ``send_bulk``, ``plan_chunks``);
+* :mod:`.wake` is the only module that enqueues tasks, after commit (and ``dispatch_due``, the
+  scheduler and safety net for lost tasks);
+* :mod:`.dispatch` claims rows, renews the claim right before the one API call, and records
+  every outcome;
+* :mod:`.reconcile` settles what the outbox cannot know by itself (expired claims, uncertain
+  sends, unreported statuses);
+* :mod:`.control` holds the operator's levers (resume, balance, cancel, retry);
+* :mod:`.state` holds what they all share (the pause, what is due, backoff).
+"""
+
+from __future__ import annotations
+
+from ...exceptions import InsufficientCreditError, SendError, SendVetoed
+from .compose import Recipient, plan_chunks, send_bulk, send_sms
+from .control import cancel, check_balance, resume_sending, retry
+from .dispatch import (
+    DispatchResult,
+    apply_deferred_reports,
+    date_to_send,
+    dispatch_chunk,
+    dispatch_message,
+    finish_batches,
+    wire_data_field,
+    wire_number,
+)
+from .reconcile import PollResult, ReconcileResult, reconcile_uncertain, refresh_statuses, sweep
+from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_sending
+from .wake import dispatch_due, enqueue_chunk, enqueue_message
+
+__all__ = [
+    "PENDING_STATUSES",
+    "RETRYABLE_STATUSES",
+    "DispatchResult",
+    "InsufficientCreditError",
+    "PollResult",
+    "Recipient",
+    "ReconcileResult",
+    "SendError",
+    "SendVetoed",
+    "apply_deferred_reports",
+    "cancel",
+    "check_balance",
+    "date_to_send",
+    "dispatch_chunk",
+    "dispatch_due",
+    "dispatch_message",
+    "enqueue_chunk",
+    "enqueue_message",
+    "finish_batches",
+    "is_paused",
+    "pause_sending",
+    "plan_chunks",
+    "reconcile_uncertain",
+    "refresh_statuses",
+    "resume_sending",
+    "retry",
+    "send_bulk",
+    "send_sms",
+    "sweep",
+    "wire_data_field",
+    "wire_number",
+]

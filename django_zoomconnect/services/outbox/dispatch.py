@@ -1,0 +1,636 @@
+"""Dispatching: claim queued messages, call the API once, and record every outcome.
+
+Why a claim: before calling the API a worker moves its rows from ``QUEUED`` to ``SENDING`` with
+one conditional ``UPDATE`` (stamped with a fresh claim token), outside any transaction, so a
+duplicate delivery of the same task, or a second worker, finds nothing left to claim. The
+claim is renewed, fenced by its token, right before the call (:func:`_fence`), and every later
+write is conditional on that token and on ``SENDING``, so a late worker whose lease the sweeper
+took away cannot overwrite what happened since.
+
+Why outcomes are classified, not retried blindly (see :mod:`django_zoomconnect.exceptions`):
+
+* not sent (connection refused, 429, other refusals that processed nothing) -> back to
+  ``QUEUED`` with exponential backoff and jitter (a 429 waits ``Retry-After`` and does not count
+  as an attempt); after ``SEND_MAX_ATTEMPTS`` attempts -> ``FAILED``;
+* may have been sent (read timeout, lost connection, 5xx) -> ``UNCERTAIN``; never resent before
+  :mod:`.reconcile` has looked the message up;
+* refused for good (400) -> ``FAILED`` with the provider's code and message; a bulk item's own
+  ``error`` -> ``FAILED`` on that message only;
+* credentials refused (401/403) -> sending is paused (:func:`.state.pause_sending`), the
+  messages go back to ``QUEUED`` untouched, until it is resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from ... import conf, phone, signals
+from ...client import ZoomConnectClient
+from ...exceptions import (
+    AuthenticationError,
+    InvalidRequestError,
+    MayHaveBeenSentError,
+    NotSentError,
+    RateLimitedError,
+    SendVetoed,
+    ZoomConnectAPIError,
+    ZoomConnectError,
+)
+from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, WebhookEvent
+from ...types import SendResult, SmsRequest
+from .. import inbound
+from .. import rows as bulk
+from ..clients import client_for
+from .state import PENDING_STATUSES, backoff, due, eager, is_paused, now_or, pause_sending, short, slices
+
+__all__ = [
+    "DispatchResult",
+    "apply_deferred_reports",
+    "date_to_send",
+    "dispatch_chunk",
+    "dispatch_message",
+    "finish_batches",
+    "wire_data_field",
+    "wire_number",
+]
+
+logger = logging.getLogger("django_zoomconnect.services.outbox")
+
+
+@dataclass
+class DispatchResult:
+    """What one dispatch did; tasks use ``retry_in`` and ``reconcile_in`` to schedule follow-ups."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    rejected: int = 0
+    requeued: int = 0
+    uncertain: int = 0
+    paused: bool = False
+    #: Seconds until messages put back in the queue are due again, if any were.
+    retry_in: float | None = None
+    #: Seconds until uncertain messages may be looked up, if any became uncertain.
+    reconcile_in: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _require_autocommit() -> None:
+    # The claim must be committed before the API call: inside a transaction, a crash or a
+    # rollback after the call would undo the claim of a message the provider already has.
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            "django_zoomconnect dispatches messages outside any transaction (the claim must be "
+            "committed before the API is called); run it from a task, a command, or "
+            "transaction.on_commit()."
+        )
+
+
+def wire_number(number: str, fmt: str | None = None) -> str:
+    """``recipientNumber`` for a stored E.164 number, per ``PHONE_NUMBER_FORMAT``."""
+    fmt = str(conf.get("PHONE_NUMBER_FORMAT")) if fmt is None else fmt
+    if fmt == "e164":
+        return number
+    if fmt == "digits":
+        return number.lstrip("+")
+    return phone.to_wire(number, fmt=fmt)
+
+
+def wire_data_field(message: Message | _Claimed) -> str:
+    """The ``dataField`` a message is sent with: the caller's own, else its unique reference."""
+    return message.data_field or message.reference
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """What a send needs of a claimed message, read without building a model instance."""
+
+    pk: int
+    to_number: str
+    body: str
+    campaign: str
+    data_field: str
+    reference: str
+    scheduled_at: datetime | None
+    attempts: int
+
+
+_CLAIMED_FIELDS = tuple(_Claimed.__dataclass_fields__)
+
+
+def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str, list[Message | _Claimed]]:
+    """Claim the due queued messages matching ``match``: one UPDATE, committed, then read what was won.
+
+    The claim is its own short transaction, committed before the API is called (with the batch's
+    move to ``DISPATCHING``, so that the two cost one commit).
+    """
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        claimed = (
+            Message.objects.filter(match, due(now), status=MessageStatus.QUEUED, direction=Direction.OUTBOUND)
+            .order_by()
+            .update(
+                status=MessageStatus.SENDING,
+                claim_token=token,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+        )
+        if claimed and batch_id is not None:
+            Batch.objects.filter(pk=batch_id, status=Batch.Status.PENDING).update(
+                status=Batch.Status.DISPATCHING
+            )
+    if not claimed:
+        return token, []
+    claimed_rows = Message.objects.filter(claim_token=token).order_by("pk")
+    if signals.pre_send.receivers:
+        # Receivers get the message; what a send does not need loads when they read it.
+        return token, list(claimed_rows.only(*_CLAIMED_FIELDS))
+    return token, [_Claimed(*row) for row in claimed_rows.values_list(*_CLAIMED_FIELDS)]
+
+
+def _held(token: str, pks: Sequence[int]) -> QuerySet[Message]:
+    return Message.objects.filter(pk__in=pks, claim_token=token, status=MessageStatus.SENDING)
+
+
+@dataclass
+class _Outcome:
+    """The outcome of one message, to be written, announced and recorded."""
+
+    status: str
+    error: ZoomConnectError | None = None
+    text: str = ""
+    code: int | None = None
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What is needed of a message after its outcome was written, when nobody listens for signals."""
+
+    pk: int
+    status: str
+    remote_id: str | None
+    reference: str
+    data_field: str
+    attempts: int
+
+
+#: Fields written for an accepted message; remote_id and sent_at keep what a webhook stored first.
+_ACCEPTED = (
+    "remote_id",
+    "status",
+    "sent_at",
+    "last_error",
+    "error_code",
+    "claim_token",
+    "dispatch_after",
+    "updated_at",
+)
+
+_REFUSED = ("status", "last_error", "error_code", "claim_token", "dispatch_after", "updated_at")
+
+_HOLDER = ("id", "claim_token", "status")
+
+#: Outcomes that put a message back in the outbox rather than moving its life forward.
+_BOOKKEEPING = frozenset({MessageStatus.QUEUED, MessageStatus.UNCERTAIN})
+
+
+@dataclass
+class _Recorder:
+    """Writes outcomes with conditional UPDATEs (a constant number per chunk) and announces them."""
+
+    token: str
+    now: datetime
+    outcomes: dict[int, _Outcome] = field(default_factory=dict)
+
+    def write(self, messages: Sequence[Message | _Claimed]) -> Sequence[Message | _Stored]:
+        now, token, sending_ = self.now, self.token, MessageStatus.SENDING
+        accepted = []
+        refused = []
+        for pk, o in self.outcomes.items():
+            if o.status in (MessageStatus.SENT, MessageStatus.SCHEDULED):
+                sent_at = now if o.status == MessageStatus.SENT else None
+                accepted.append(
+                    (o.remote_id, o.status, sent_at, "", None, "", None, now, pk, token, sending_)
+                )
+            elif o.status in (MessageStatus.FAILED, MessageStatus.REJECTED):
+                refused.append((o.status, o.text, o.code, "", None, now, pk, token, sending_))
+            # QUEUED and UNCERTAIN were written when the error was classified.
+        # In the caller's transaction (one per dispatch); the savepoint isolates a remote id clash.
+        bulk.update_each(Message, _REFUSED, _HOLDER, refused)
+        try:
+            with transaction.atomic():
+                bulk.update_each(
+                    Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at")
+                )
+        except IntegrityError:
+            self._write_one_by_one(accepted)
+        pks = [m.pk for m in messages]
+        if signals.post_send.receivers or signals.message_status_changed.receivers:
+            found: dict[int, Message | _Stored] = {}
+            for part in slices(pks):
+                found.update((m.pk, m) for m in Message.objects.filter(pk__in=part))
+        else:
+            found = {}
+            for part in slices(pks):
+                values = Message.objects.filter(pk__in=part).values_list(
+                    "pk", "status", "remote_id", "reference", "data_field", "attempts"
+                )
+                found.update((row[0], _Stored(*row)) for row in values)
+        return [found[pk] for pk in pks if pk in found]
+
+    @staticmethod
+    def _write_one_by_one(accepted: list[tuple[Any, ...]]) -> None:
+        # A remote id already stored on another row (a provider reusing ids, or a wrong
+        # adoption): keep every other message's, record this one's outcome without it.
+        for row in accepted:
+            try:
+                with transaction.atomic():
+                    bulk.update_each(
+                        Message, _ACCEPTED, _HOLDER, [row], keep_existing=("remote_id", "sent_at")
+                    )
+            except IntegrityError:
+                logger.error("Message %s: remote id %s is already stored on another row", row[-3], row[0])
+                bulk.update_each(Message, _ACCEPTED[1:], _HOLDER, [row[1:]], keep_existing=("sent_at",))
+
+    def record_history(self, stored: Sequence[Message | _Stored]) -> None:
+        history = []
+        for message in stored:
+            outcome = self.outcomes.get(message.pk)
+            if outcome is None or message.status != outcome.status:
+                continue
+            if outcome.status in _BOOKKEEPING:
+                continue  # outbox bookkeeping, not a step of the message's life
+            detail: dict[str, Any] = {"attempt": message.attempts}
+            if outcome.text:
+                detail["error"] = outcome.text
+            if outcome.code is not None:
+                detail["code"] = outcome.code
+            history.append(
+                {
+                    "message_id": message.pk,
+                    "old_status": MessageStatus.SENDING,
+                    "new_status": outcome.status,
+                    "source": MessageStatusChange.Source.SEND,
+                    "detail": detail,
+                }
+            )
+        bulk.insert(MessageStatusChange, history, now=self.now)
+
+    def announce(self, stored: Sequence[Message | _Stored], *, called: bool) -> None:
+        """After the commit: apply reports that overtook the answer, then send the signals."""
+        apply_deferred_reports([m for m in stored if m.remote_id])
+        if called and signals.post_send.receivers:
+            for message in stored:
+                outcome = self.outcomes.get(message.pk)
+                if outcome is not None and outcome.status != MessageStatus.REJECTED:
+                    signals.send_robustly(signals.post_send, Message, message=message, error=outcome.error)
+        if signals.message_status_changed.receivers:
+            for message in stored:
+                outcome = self.outcomes.get(message.pk)
+                if outcome is None or message.status != outcome.status or outcome.status in _BOOKKEEPING:
+                    continue
+                signals.send_robustly(
+                    signals.message_status_changed,
+                    Message,
+                    message=message,
+                    old_status=MessageStatus.SENDING,
+                    new_status=outcome.status,
+                    source=MessageStatusChange.Source.SEND,
+                    event=None,
+                )
+
+
+def apply_deferred_reports(messages: Sequence[Message | _Stored]) -> None:
+    """Apply delivery reports that overtook the send's answer (one query when there are none)."""
+    if not messages:
+        return
+    deferred = WebhookEvent.objects.filter(
+        state=WebhookEvent.State.DEFERRED, kind=WebhookEvent.Kind.DELIVERY_REPORT
+    )
+    if not deferred.exists():
+        return
+    keys: set[str] = set()
+    for remote_id, params in deferred.values_list("remote_message_id", "params"):
+        keys.add(remote_id)
+        if isinstance(params, Mapping) and params.get("dataField"):
+            keys.add(str(params["dataField"]))
+    for message in messages:
+        if {message.remote_id or "", message.reference, message.data_field} & keys:
+            full = message if isinstance(message, Message) else Message.objects.get(pk=message.pk)
+            inbound.apply_deferred_reports(full)
+
+
+def _put_back(
+    token: str,
+    pks: Sequence[int],
+    *,
+    now: datetime,
+    delay: float | None,
+    error: str,
+    count_attempt: bool = True,
+) -> None:
+    """Back to ``QUEUED`` (due after ``delay``, or left for a resume when ``delay`` is None)."""
+    due = None if delay is None else now + timedelta(seconds=delay)
+    fields: dict[str, Any] = {
+        "status": MessageStatus.QUEUED,
+        "claim_token": "",
+        "dispatch_after": due,
+        # The retry task is due then; dispatch_due steps in REQUEUE_AFTER later if it is lost.
+        # Eagerly (no retry task) and when paused, dispatch_due is the one to pick it up.
+        "enqueued_at": None if due is None or eager() else due,
+        "last_error": short(error),
+        "updated_at": now,
+    }
+    if not count_attempt:
+        fields["attempts"] = F("attempts") - 1
+    for part in slices(pks):
+        _held(token, part).update(**fields)
+
+
+def _mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str) -> float:
+    delay = float(conf.get("RECONCILE_AFTER"))
+    for part in slices(pks):
+        _held(token, part).update(
+            status=MessageStatus.UNCERTAIN,
+            dispatch_after=now + timedelta(seconds=delay),
+            last_error=short(error),
+            updated_at=now,
+        )
+    return delay
+
+
+def _veto(messages: Sequence[Message | _Claimed], recorder: _Recorder) -> list[Message | _Claimed]:
+    """Ask the ``pre_send`` receivers about each message; those vetoed are recorded REJECTED."""
+    if not signals.pre_send.receivers:
+        return list(messages)
+    going = []
+    for message in messages:
+        reason = None
+        for receiver, response in signals.pre_send.send_robust(Message, message=message):
+            if isinstance(response, SendVetoed):
+                reason = str(response) or "vetoed"
+            elif isinstance(response, Exception):
+                name = getattr(receiver, "__qualname__", repr(receiver))
+                logger.error(
+                    "pre_send receiver %s raised %s; the message is sent anyway",
+                    name,
+                    type(response).__name__,
+                    exc_info=(type(response), response, response.__traceback__),
+                )
+        if reason is None:
+            going.append(message)
+        else:
+            recorder.outcomes[message.pk] = _Outcome(
+                MessageStatus.REJECTED, text=short(f"Vetoed by a pre_send receiver: {reason}")
+            )
+    return going
+
+
+def _fence(
+    token: str, going: Sequence[Message | _Claimed], now: datetime
+) -> tuple[list[Message | _Claimed], datetime]:
+    """Renew the claim right before the API call; only the messages still held by ``token`` go.
+
+    Between the claim and the call a worker can stall (a slow ``pre_send`` receiver, a paused
+    VM) for longer than its lease; the sweeper then makes its messages ``UNCERTAIN`` and another
+    worker may send them. The renewal is a conditional UPDATE on the token and ``SENDING``, so a
+    stalled worker finds it has lost them and sends nothing; the messages it still holds get a
+    fresh lease (``claimed_at``) that covers the call with its timeouts. Returns those messages
+    and the time of the renewal.
+    """
+    pks = [m.pk for m in going]
+    renewed_at = max(now, timezone.now())
+    held = 0
+    for part in slices(pks):
+        held += _held(token, part).update(claimed_at=renewed_at)
+    if held == len(pks):
+        return list(going), renewed_at
+    still: set[int] = set()
+    for part in slices(pks):
+        still.update(_held(token, part).values_list("pk", flat=True))
+    lost = len(pks) - len(still)
+    logger.warning(
+        "%d claimed message(s) were taken back while their worker stalled before the API call; "
+        "not sending them from here",
+        lost,
+    )
+    return [m for m in going if m.pk in still], renewed_at
+
+
+def date_to_send(message: Message | _Claimed, now: datetime) -> datetime | None:
+    """``dateToSend`` for a message the provider is to hold (``SCHEDULING = "provider"``).
+
+    Locally scheduled messages are dispatched when due and never carry one. Seconds are dropped
+    by the API's ``yyyyMMddHHmm``, so a time within the next minute is sent now.
+    """
+    if conf.get("SCHEDULING") != "provider" or message.scheduled_at is None:
+        return None
+    if message.scheduled_at > now + timedelta(seconds=60):
+        return message.scheduled_at
+    return None
+
+
+def _provider_error(exc: ZoomConnectAPIError) -> str:
+    return short(exc.provider_message or exc.developer_message or str(exc))
+
+
+def _dispatch(
+    token: str,
+    messages: Sequence[Message | _Claimed],
+    *,
+    now: datetime,
+    client: ZoomConnectClient,
+    bulk: bool,
+    messages_per_minute: int | None = None,
+    batch_id: int | None = None,
+) -> DispatchResult:
+    """Call the API for claimed messages, then record every outcome in one transaction."""
+    result = DispatchResult(claimed=len(messages))
+    recorder = _Recorder(token, now)
+    going = _veto(messages, recorder)
+    result.rejected = len(messages) - len(going)
+    if going:
+        # From here on "now" is the attempt's time: the renewed claim, the backoff, sent_at.
+        going, now = _fence(token, going, now)
+        recorder.now = now
+    called = False
+    error: ZoomConnectError | None = None
+    if going:
+        fmt = str(conf.get("PHONE_NUMBER_FORMAT"))
+        dates = [date_to_send(m, now) for m in going]
+        requests = [
+            SmsRequest(
+                recipient_number=wire_number(m.to_number, fmt),
+                message=m.body,
+                date_to_send=when,
+                campaign=m.campaign or None,
+                data_field=wire_data_field(m),
+            )
+            for m, when in zip(going, dates, strict=True)
+        ]
+        answers: list[SendResult] | None = None
+        called = True
+        try:
+            if bulk:
+                answers = client.send_bulk(requests, messages_per_minute=messages_per_minute)
+            else:
+                request = requests[0]
+                answers = [
+                    client.send_sms(
+                        request.recipient_number,
+                        request.message,
+                        date_to_send=request.date_to_send,
+                        campaign=request.campaign,
+                        data_field=request.data_field,
+                    )
+                ]
+        except ZoomConnectError as exc:
+            error = exc
+        if answers is not None:
+            for message, answer, when in zip(going, answers, dates, strict=True):
+                if answer.ok:
+                    status = MessageStatus.SCHEDULED if when is not None else MessageStatus.SENT
+                    recorder.outcomes[message.pk] = _Outcome(status, remote_id=answer.message_id)
+                    result.sent += 1
+                else:
+                    text = answer.error or "The provider accepted the request but gave no message id."
+                    recorder.outcomes[message.pk] = _Outcome(MessageStatus.FAILED, text=short(text))
+                    result.failed += 1
+    with transaction.atomic():
+        if error is not None:
+            _classify(error, token, going, [m.pk for m in going], now, recorder, result)
+        stored = recorder.write(messages)
+        recorder.record_history(stored)
+        if batch_id is not None:
+            finish_batches(batch_id=batch_id, now=now)
+    recorder.announce(stored, called=called)
+    return result
+
+
+def _classify(
+    error: ZoomConnectError,
+    token: str,
+    going: Sequence[Message | _Claimed],
+    pks: Sequence[int],
+    now: datetime,
+    recorder: _Recorder,
+    result: DispatchResult,
+) -> None:
+    """Record what a failed call means for the messages it carried."""
+    max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
+    what = f"{len(pks)} message(s)" if len(pks) > 1 else f"message {pks[0]}"
+    if isinstance(error, AuthenticationError):
+        pause_sending(f"Zoom Connect refused the credentials ({error.status})")
+        _put_back(token, pks, now=now, delay=None, error=str(error), count_attempt=False)
+        result.paused = True
+        result.requeued += len(pks)
+        for pk in pks:
+            recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
+        return
+    if isinstance(error, InvalidRequestError):
+        logger.warning("Zoom Connect refused %s for good: %s", what, error)
+        for pk in pks:
+            recorder.outcomes[pk] = _Outcome(
+                MessageStatus.FAILED, error=error, text=_provider_error(error), code=error.code
+            )
+        result.failed += len(pks)
+        return
+    if isinstance(error, MayHaveBeenSentError):
+        logger.warning("Sending %s may have succeeded (%s); it will be looked up first", what, error)
+        result.reconcile_in = _mark_uncertain(token, pks, now=now, error=str(error))
+        result.uncertain += len(pks)
+        for pk in pks:
+            recorder.outcomes[pk] = _Outcome(MessageStatus.UNCERTAIN, error=error)
+        return
+    # Not sent: a refused connection, a 429, or an answer that says nothing was done.
+    rate_limited = isinstance(error, RateLimitedError)
+    attempts = max(m.attempts for m in going)
+    if not rate_limited and attempts >= max_attempts:
+        text = short(f"Gave up after {attempts} attempts: {error}")
+        logger.error("Sending %s failed: %s", what, text)
+        code = error.code if isinstance(error, ZoomConnectAPIError) else None
+        for pk in pks:
+            recorder.outcomes[pk] = _Outcome(MessageStatus.FAILED, error=error, text=text, code=code)
+        result.failed += len(pks)
+        return
+    if rate_limited and isinstance(error, RateLimitedError) and error.retry_after is not None:
+        delay = float(error.retry_after)
+    else:
+        delay = backoff(attempts)
+    logger.info("Sending %s was not done (%s); retrying in %.1fs", what, type(error).__name__, delay)
+    if not isinstance(error, NotSentError | ZoomConnectAPIError):
+        logger.warning("Unexpected error class %s treated as not sent", type(error).__name__)
+    _put_back(token, pks, now=now, delay=delay, error=str(error), count_attempt=not rate_limited)
+    result.requeued += len(pks)
+    result.retry_in = delay
+    for pk in pks:
+        recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
+
+
+def dispatch_message(
+    message_id: int, *, now: datetime | None = None, client: ZoomConnectClient | None = None
+) -> DispatchResult:
+    """Claim one queued message and send it through ``sms/send``; a no-op when nothing is claimable.
+
+    Batch messages are sent through their chunk: a single-message task for one of them sends
+    just that message (a retry of a batch message is dispatched like any other).
+    """
+    _require_autocommit()
+    now = now_or(now)
+    if is_paused():
+        return DispatchResult(paused=True)
+    with client_for(client) as api:
+        token, messages = _claim(Q(pk=message_id), now)
+        if not messages:
+            return DispatchResult()
+        return _dispatch(token, messages, now=now, client=api, bulk=False)
+
+
+def dispatch_chunk(
+    batch_id: int, chunk: int, *, now: datetime | None = None, client: ZoomConnectClient | None = None
+) -> DispatchResult:
+    """Claim the due queued messages of one chunk and send them in one ``sms/send-bulk`` call."""
+    _require_autocommit()
+    now = now_or(now)
+    if is_paused():
+        return DispatchResult(paused=True)
+    with client_for(client) as api:
+        token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
+        if not messages:
+            finish_batches(batch_id=batch_id, now=now)
+            return DispatchResult()
+        per_minute = Batch.objects.filter(pk=batch_id).values_list("messages_per_minute", flat=True).first()
+        bulk_call = len(messages) > 1 or per_minute is not None
+        return _dispatch(
+            token,
+            messages,
+            now=now,
+            client=api,
+            bulk=bulk_call,
+            messages_per_minute=per_minute,
+            batch_id=batch_id,
+        )
+
+
+def finish_batches(*, batch_id: int | None = None, now: datetime | None = None) -> int:
+    """Mark batches with nothing left to send ``DONE``; how many were."""
+    batches = Batch.objects.filter(status__in=(Batch.Status.PENDING, Batch.Status.DISPATCHING))
+    if batch_id is not None:
+        batches = batches.filter(pk=batch_id)
+    return batches.exclude(messages__status__in=PENDING_STATUSES).update(
+        status=Batch.Status.DONE, finished_at=now_or(now)
+    )
