@@ -23,9 +23,10 @@ from urllib.parse import parse_qsl
 
 from ..segments import SegmentInfo
 from . import state as st
+from .errors import ApiError, invalid_number, not_found
 from .faults import HTTP_FAULTS, FaultRule, TransportFault, TransportKind
 from .formats import ERROR_ROOT, XML_ROOTS, XML_TYPE, Negotiation, negotiate, split_suffix, to_xml
-from .state import ApiError, Contact, Group, Message, Template, User, VoiceMessage
+from .state import Contact, Group, Message, Template, User, VoiceMessage
 
 if TYPE_CHECKING:
     from .core import Simulator
@@ -285,7 +286,7 @@ def _path_int(value: str, kind: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise st.not_found(kind, value) from None
+        raise not_found(kind, value) from None
     return number
 
 
@@ -806,7 +807,7 @@ class HttpSurface:
             )
         number = st.normalize_number(fields["contactNumber"])
         if number is None:
-            raise st.invalid_number(fields["contactNumber"])
+            raise invalid_number(fields["contactNumber"])
         user_id = max(self.state.users) + 1
         user = User(
             user_id=user_id,
@@ -823,7 +824,7 @@ class HttpSurface:
     def _user(self, user_id: str) -> User:
         user = self.state.users.get(_path_int(user_id, "User"))
         if user is None:
-            raise st.not_found("User", user_id)
+            raise not_found("User", user_id)
         return user
 
     def op_get_user(self, request: Request, user_id: str) -> SimulatorResponse:
@@ -836,7 +837,7 @@ class HttpSurface:
         if number is not None:
             normalized = st.normalize_number(number)
             if normalized is None:
-                raise st.invalid_number(number)
+                raise invalid_number(number)
             user.contact_number = normalized
         for field_name, attribute in (
             ("firstName", "first_name"),
@@ -853,13 +854,13 @@ class HttpSurface:
     def _contact(self, contact_id: str) -> Contact:
         contact = self.state.contacts.get(contact_id)
         if contact is None:
-            raise st.not_found("Contact", contact_id)
+            raise not_found("Contact", contact_id)
         return contact
 
     def _group(self, group_id: str) -> Group:
         group = self.state.groups.get(group_id)
         if group is None:
-            raise st.not_found("Group", group_id)
+            raise not_found("Group", group_id)
         return group
 
     def op_list_contacts(self, request: Request) -> SimulatorResponse:
@@ -871,7 +872,7 @@ class HttpSurface:
         raw_number = body.get("contactNumber")
         number = st.normalize_number(raw_number)
         if number is None:
-            raise st.invalid_number(raw_number)
+            raise invalid_number(raw_number)
         contact = Contact(
             contact_id=self.state.new_id(),
             contact_number=number,
@@ -892,7 +893,7 @@ class HttpSurface:
         if body.get("contactNumber") is not None:
             number = st.normalize_number(body["contactNumber"])
             if number is None:
-                raise st.invalid_number(body["contactNumber"])
+                raise invalid_number(body["contactNumber"])
             old = contact.contact_number
             contact.contact_number = number
             self.state.index_contact(contact, old)
@@ -964,7 +965,7 @@ class HttpSurface:
     def _template(self, template_id: str) -> Template:
         template = self.state.templates.get(_path_int(template_id, "Template"))
         if template is None:
-            raise st.not_found("Template", template_id)
+            raise not_found("Template", template_id)
         return template
 
     def op_list_templates(self, request: Request) -> SimulatorResponse:
@@ -1095,7 +1096,7 @@ class HttpSurface:
         text = "" if text is None else str(text)
         number = body.get("recipientNumber")
         if check_number and number not in (None, "") and st.normalize_number(number) is None:
-            raise st.invalid_number(number)
+            raise invalid_number(number)
         return text, st.analyse_text(text)
 
     def op_analyse_full(self, request: Request) -> SimulatorResponse:
@@ -1274,7 +1275,7 @@ class HttpSurface:
     def _voice(self, voice_id: str) -> VoiceMessage:
         voice = self.state.voice.get(voice_id)
         if voice is None:
-            raise st.not_found("Voice message", voice_id)
+            raise not_found("Voice message", voice_id)
         return voice
 
     def op_get_voice(self, request: Request, voice_id: str) -> SimulatorResponse:

@@ -16,9 +16,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .api import CONFIG_FIELDS, ControlApi, HttpSurface, RecordedRequest, SimulatorResponse
+from .clock import Clock
 from .faults import FaultInjector, TransportFault
 from .formats import DEFAULT_FORMATS, DefaultFormat
-from .state import AccountState, Clock, Message
+from .state import AccountState, Message
 from .webhooks import (
     NONCE_DATE_DIGITS,
     PARAMS_IN,
