@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from ..segments import SegmentInfo
 from . import state as st
+from .config import CONFIG_FIELDS
 from .errors import ApiError, invalid_number, not_found
 from .faults import HTTP_FAULTS, FaultRule, TransportFault, TransportKind
 from .formats import ERROR_ROOT, XML_ROOTS, XML_TYPE, Negotiation, negotiate, split_suffix, to_xml
@@ -1545,22 +1546,3 @@ class ControlApi:
     def c_reset(self, request: Request) -> SimulatorResponse:
         self.sim.reset()
         return self._ok()
-
-
-#: The control API's ``config`` fields and the :meth:`Simulator.configure` options they set.
-CONFIG_FIELDS: dict[str, str] = {
-    "replyUrl": "reply_url",
-    "deliveryReportUrl": "delivery_report_url",
-    "secret": "secret",
-    "webhookSigning": "webhook_signing",
-    "webhookParamsIn": "webhook_params_in",
-    "webhookMaxAttempts": "webhook_max_attempts",
-    "webhookBackoff": "webhook_backoff",
-    "sendDelay": "send_delay",
-    "deliveryDelay": "delivery_delay",
-    "replyDelay": "reply_delay",
-    "dateFormat": "date_format",
-    "defaultFormat": "default_format",
-    "successStatuses": "success_statuses",
-    "nonceDateDigits": "nonce_date_digits",
-}
