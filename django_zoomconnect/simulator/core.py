@@ -15,12 +15,14 @@ from http import HTTPStatus
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .api import ControlApi, HttpSurface, RecordedRequest, SimulatorResponse
 from .clock import Clock
 from .config import CONFIG_FIELDS, DATE_FORMATS, SUCCESS_STATUSES, DateFormat, SuccessStatuses, check_choice
+from .control import ControlApi
 from .faults import FaultInjector, TransportFault
 from .formats import DEFAULT_FORMATS, DefaultFormat
+from .http import RecordedRequest, SimulatorResponse
 from .state import AccountState, Message
+from .surface import HttpSurface
 from .webhooks import (
     NONCE_DATE_DIGITS,
     PARAMS_IN,

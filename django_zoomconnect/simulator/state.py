@@ -106,6 +106,14 @@ def normalize_number(number: object) -> str | None:
     return result
 
 
+def valid_number(number: object) -> str:
+    """E.164 for a valid number, else the provider's refusal (code 2)."""
+    normalized = normalize_number(number)
+    if normalized is None:
+        raise invalid_number(number)
+    return normalized
+
+
 def _za_national(number: str) -> str | None:
     """The nine national digits of ``+27…``, ``27…`` or ``0…`` written without separators."""
     if len(number) == 12 and number.startswith("+27"):
