@@ -5,22 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from django_zoomconnect.simulator import Simulator
-from tests.simulator_calls import (
-    EMAIL,
-    call,
-    error,
-    frozen_simulator,
-    ok,
-    send,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import EMAIL, call, error, ok, send
 
 
 def test_statistics(sim):

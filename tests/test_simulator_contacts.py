@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_zoomconnect.simulator import Simulator
-from tests.simulator_calls import (
-    call,
-    create_contact,
-    create_group,
-    error,
-    frozen_simulator,
-    ok,
-    send,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import call, create_contact, create_group, error, ok, send
 
 
 def test_contact_crud(sim):

@@ -9,21 +9,7 @@ from typing import Any
 import pytest
 
 from django_zoomconnect.simulator import Simulator
-from tests.simulator_calls import (
-    AUTH,
-    REST,
-    T0,
-    call,
-    create_contact,
-    create_group,
-    frozen_simulator,
-    send,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import AUTH, REST, T0, call, create_contact, create_group, send
 
 
 def control(sim: Simulator, method: str, path: str, body: Any = None, query: str = "") -> Any:

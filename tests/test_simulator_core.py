@@ -3,12 +3,7 @@
 import pytest
 
 from django_zoomconnect.simulator import Simulator
-from tests.simulator_calls import AUTH, REST, frozen_simulator, send
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import AUTH, REST, send
 
 
 def test_recorded_requests_are_capped_but_counted(sim, monkeypatch):

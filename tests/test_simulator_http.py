@@ -8,25 +8,7 @@ import json
 import pytest
 
 from django_zoomconnect.simulator import Clock, Simulator
-from tests.simulator_calls import (
-    AUTH,
-    EMAIL,
-    JSON,
-    REST,
-    T0,
-    TOKEN,
-    call,
-    error,
-    frozen_simulator,
-    ok,
-    send,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
-
+from tests.simulator_calls import AUTH, EMAIL, JSON, REST, T0, TOKEN, call, error, ok, send
 
 # --- authentication ---------------------------------------------------------------------------
 

@@ -7,20 +7,7 @@ from typing import Any
 import pytest
 
 from django_zoomconnect.simulator import Clock, Simulator
-from tests.simulator_calls import (
-    T0,
-    call,
-    error,
-    frozen_simulator,
-    ok,
-    send,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
-
+from tests.simulator_calls import T0, call, error, ok, send
 
 # --- messages ---------------------------------------------------------------------------------------
 

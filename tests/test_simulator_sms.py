@@ -7,23 +7,7 @@ from urllib.parse import urlencode
 import pytest
 
 from django_zoomconnect.simulator import Clock, Simulator
-from tests.simulator_calls import (
-    EMAIL,
-    JSON,
-    REST,
-    T0,
-    TOKEN,
-    call,
-    error,
-    frozen_simulator,
-    ok,
-    send,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import EMAIL, JSON, REST, T0, TOKEN, call, error, ok, send
 
 
 def test_send_answers_the_message_id_and_charges_per_part(sim):

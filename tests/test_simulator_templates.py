@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from django_zoomconnect.simulator import Simulator
-from tests.simulator_calls import (
-    call,
-    error,
-    frozen_simulator,
-    ok,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import call, error, ok
 
 
 def test_templates(sim):

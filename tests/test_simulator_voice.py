@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pytest
-
-from django_zoomconnect.simulator import Simulator
-from tests.simulator_calls import (
-    AUTH,
-    REST,
-    call,
-    error,
-    frozen_simulator,
-    ok,
-)
-
-
-@pytest.fixture
-def sim() -> Simulator:
-    return frozen_simulator()
+from tests.simulator_calls import AUTH, REST, call, error, ok
 
 
 def test_voice_text_lifecycle_and_listing(sim):
