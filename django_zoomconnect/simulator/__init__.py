@@ -1,9 +1,10 @@
 """A faithful in-memory fake of the Zoom Connect REST API, for tests, demos and benchmarks."""
 
-from .api import RecordedRequest, SimulatorResponse
+from .clock import Clock
 from .core import Simulator
 from .faults import TransportFault
-from .state import MAGIC_NUMBERS, Clock, Message
+from .http import RecordedRequest, SimulatorResponse
+from .state import MAGIC_NUMBERS, Message
 from .webhooks import WebhookAttempt
 
 __all__ = [

@@ -26,8 +26,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError,
 from urllib3.util import Timeout
 
 if TYPE_CHECKING:
-    from .api import SimulatorResponse
     from .core import Simulator
+    from .http import SimulatorResponse
 
     TimeoutArg = float | tuple[float | None, float | None] | Timeout | None
 

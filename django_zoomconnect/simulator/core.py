@@ -15,10 +15,14 @@ from http import HTTPStatus
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .api import CONFIG_FIELDS, ControlApi, HttpSurface, RecordedRequest, SimulatorResponse
+from .clock import Clock
+from .config import CONFIG_FIELDS, DATE_FORMATS, SUCCESS_STATUSES, DateFormat, SuccessStatuses, check_choice
+from .control import ControlApi
 from .faults import FaultInjector, TransportFault
 from .formats import DEFAULT_FORMATS, DefaultFormat
-from .state import AccountState, Clock, Message
+from .http import RecordedRequest, SimulatorResponse
+from .state import AccountState, Message
+from .surface import HttpSurface
 from .webhooks import (
     NONCE_DATE_DIGITS,
     PARAMS_IN,
@@ -37,11 +41,6 @@ DEFAULT_EMAIL = "simulator@example.com"
 DEFAULT_TOKEN = "simulator-token"  # noqa: S105 (a published test credential)
 DEFAULT_SECRET = "simulator-secret"  # noqa: S105 (a published test credential)
 
-DATE_FORMATS = ("epoch", "iso")
-SuccessStatuses = Literal["200", "201/204"]
-#: "200": creates answer 200 with the resource and deletes 200 with an empty body (what the
-#: provider most likely does); "201/204": 201 and 204, the other codes the provider's spec lists.
-SUCCESS_STATUSES: tuple[SuccessStatuses, ...] = ("200", "201/204")
 #: At most this many requests are kept in :attr:`Simulator.requests` (the oldest are dropped).
 MAX_RECORDED_REQUESTS = 10_000
 
@@ -74,7 +73,7 @@ class Simulator:
         webhook_signing: Literal["raw", "form"] = "raw",
         webhook_params_in: Literal["body", "query", "both"] = "body",
         webhook_poster: WebhookPoster | None = None,
-        date_format: Literal["epoch", "iso"] = "epoch",
+        date_format: DateFormat = "epoch",
         seed_templates: bool = True,
         control: bool = True,
         webhook_max_attempts: int = 5,
@@ -91,10 +90,9 @@ class Simulator:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{timezone!r} is not a known IANA time zone") from None
-        if date_format not in DATE_FORMATS:
-            raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {date_format!r}")
-        _check_choice("default_format", default_format, DEFAULT_FORMATS)
-        _check_choice("success_statuses", success_statuses, SUCCESS_STATUSES)
+        check_choice("date_format", date_format, DATE_FORMATS)
+        check_choice("default_format", default_format, DEFAULT_FORMATS)
+        check_choice("success_statuses", success_statuses, SUCCESS_STATUSES)
         for name, value in (("send_delay", send_delay), ("delivery_delay", delivery_delay)):
             if value < 0:
                 raise ValueError(f"{name} must be zero or more seconds")
@@ -106,7 +104,7 @@ class Simulator:
         self.url_sending_token = url_sending_token or token
         self.clock = clock if clock is not None else Clock()
         self.control = control
-        self.date_format: Literal["epoch", "iso"] = date_format
+        self.date_format: DateFormat = date_format
         #: The format of an answer to a request naming none: ``"xml"`` (the provider's),
         #: ``"json"``, or ``"406"`` (refused).
         self.default_format: DefaultFormat = default_format
@@ -410,12 +408,11 @@ class Simulator:
                         raise ValueError(f"{name} must be a number of seconds, zero or more")
                     delays[name] = float(value)
             date_format = options.get("date_format", self.date_format)
-            if date_format not in DATE_FORMATS:
-                raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {date_format!r}")
+            check_choice("date_format", date_format, DATE_FORMATS)
             default_format = options.get("default_format", self.default_format)
-            _check_choice("default_format", default_format, DEFAULT_FORMATS)
+            check_choice("default_format", default_format, DEFAULT_FORMATS)
             success_statuses = options.get("success_statuses", self.success_statuses)
-            _check_choice("success_statuses", success_statuses, SUCCESS_STATUSES)
+            check_choice("success_statuses", success_statuses, SUCCESS_STATUSES)
             self.webhooks.config = candidate
             for name, value in delays.items():
                 setattr(self.state, name, value)
@@ -493,11 +490,6 @@ class Simulator:
 
     def _notify(self, kind: str, message: Message, at: Any) -> None:
         self.webhooks.enqueue(kind, message, at)
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, not {value!r}")
 
 
 # Kept for introspection by runners (e.g. CLI choices).

@@ -25,7 +25,10 @@ Format = Literal["json", "xml"]
 DefaultFormat = Literal["xml", "json", "406"]
 DEFAULT_FORMATS: tuple[DefaultFormat, ...] = ("xml", "json", "406")
 
+#: The content types of the simulator's answers.
+JSON_TYPE = "application/json;charset=UTF-8"
 XML_TYPE = "application/xml;charset=UTF-8"
+TEXT_TYPE = "text/plain;charset=UTF-8"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 SUFFIXES: dict[str, Format] = {".json": "json", ".xml": "xml"}
@@ -106,46 +109,6 @@ def negotiate(suffix: Format | None, accept: str | None, default: DefaultFormat)
 
 # --- XML ---------------------------------------------------------------------------------------
 
-#: The root element of each operation's successful answer (the spec's definition, see above).
-XML_ROOTS: dict[str, str] = {
-    "get_balance": "webServiceAccount",
-    "get_statistics": "webServiceAccountStatistics",
-    "transfer": "webServiceUser",
-    "search_users": "webServiceUsers",
-    "create_user": "webServiceUser",
-    "get_user": "webServiceUser",
-    "update_user": "webServiceUser",
-    "list_contacts": "webServiceContacts",
-    "create_contact": "webServiceContact",
-    "get_contact": "webServiceContact",
-    "update_contact": "webServiceContact",
-    "list_groups": "webServiceGroups",
-    "create_group": "webServiceGroup",
-    "get_group": "webServiceGroup",
-    "update_group": "webServiceGroup",
-    "list_messages": "webServiceMessages",
-    "get_message": "webServiceMessage",
-    "mark_read": "webServiceMessage",
-    "mark_unread": "webServiceMessage",
-    "analyse_full": "webServiceAnalyseMessageResponse",
-    "analyse_credit_cost": "messageCreditCost",
-    "analyse_encoding": "messageEncoding",
-    "analyse_length": "messageLength",
-    "analyse_within_max": "messageLengthWithinMaximumAllowed",
-    "analyse_number_of_messages": "numberOfMessages",
-    "send": "webServiceSendSmsResponse",
-    "send_example": "webServiceSendSmsRequest",
-    "send_bulk": "webServiceSendSmsResponses",
-    "send_bulk_example": "webServiceSendSmsRequests",
-    "send_url_parameters": "messageId",
-    "send_url_token": "messageId",
-    "list_templates": "webServiceTemplates",
-    "get_template": "webServiceTemplate",
-    "list_voice": "webServiceVoiceMessages",
-    "get_voice": "webServiceVoiceMessage",
-    "send_voice_text": "webServiceSendVoiceMessageResponse",
-    "send_voice_audio": "webServiceSendVoiceMessageResponse",
-}
 #: The root element of every error answer (the spec's ``RestErrorDTO``).
 ERROR_ROOT = "restErrorDTO"
 

@@ -21,108 +21,8 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from ..segments import SegmentInfo, analyse
-
-
-class Clock:
-    """The simulator's sense of time: follows real time until frozen, and can always be stepped.
-
-    ``advance`` moves it forward whether frozen or not, so a test can freeze it once and step
-    through a message's life without sleeping.
-    """
-
-    def __init__(self, start: datetime | None = None, *, frozen: bool = False) -> None:
-        self._lock = threading.Lock()
-        self._offset = timedelta(0)
-        self._frozen_at: datetime | None = None
-        if start is not None:
-            start = _aware(start)
-            if frozen:
-                self._frozen_at = start
-            else:
-                self._offset = start - datetime.now(UTC)
-        elif frozen:
-            self._frozen_at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        """The current simulated time, timezone-aware, in UTC."""
-        frozen_at = self._frozen_at
-        if frozen_at is not None:
-            return frozen_at
-        return datetime.now(UTC) + self._offset
-
-    @property
-    def frozen(self) -> bool:
-        return self._frozen_at is not None
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        step = timedelta(seconds=seconds)
-        with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at += step
-            else:
-                self._offset += step
-
-    def freeze(self, at: datetime | None = None) -> None:
-        """Stop following real time, at ``at`` or at the current simulated time."""
-        with self._lock:
-            self._frozen_at = _aware(at) if at is not None else self.now()
-
-    def unfreeze(self) -> None:
-        """Follow real time again, carrying on from the current simulated time."""
-        with self._lock:
-            if self._frozen_at is not None:
-                self._offset = self._frozen_at - datetime.now(UTC)
-                self._frozen_at = None
-
-    def __repr__(self) -> str:
-        state = "frozen" if self.frozen else "running"
-        return f"<Clock {state} at {self.now().isoformat()}>"
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("the clock needs an aware datetime (with a time zone)")
-    return value.astimezone(UTC)
-
-
-# --- errors the REST surface turns into error bodies ---------------------------------------------
-
-
-class ApiError(Exception):
-    """A refusal the provider would answer with its error body (``RestErrorDTO``).
-
-    ``code`` is the provider's code where one is published (2 invalid number, 3 empty message)
-    and otherwise the HTTP status, as the error-body pattern the provider follows does.
-    """
-
-    def __init__(
-        self, status: int, message: str, *, code: int | None = None, developer_message: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = status if code is None else code
-        self.message = message
-        self.developer_message = developer_message if developer_message is not None else message
-
-
-def invalid_number(number: object) -> ApiError:
-    return ApiError(
-        400,
-        "Invalid mobile number",
-        code=2,
-        developer_message=f"{number!r} is not a valid mobile number",
-    )
-
-
-def empty_message() -> ApiError:
-    return ApiError(400, "Message cannot be empty", code=3)
-
-
-def not_found(kind: str, identifier: object) -> ApiError:
-    return ApiError(404, f"{kind} not found", developer_message=f"No {kind.lower()} with id {identifier!r}")
-
+from .clock import Clock
+from .errors import ApiError, empty_message, invalid_number, lookup, not_found
 
 # --- statuses and magic numbers ------------------------------------------------------------------
 
@@ -204,6 +104,14 @@ def normalize_number(number: object) -> str | None:
         _number_cache.clear()
     _number_cache[number] = result
     return result
+
+
+def valid_number(number: object) -> str:
+    """E.164 for a valid number, else the provider's refusal (code 2)."""
+    normalized = normalize_number(number)
+    if normalized is None:
+        raise invalid_number(number)
+    return normalized
 
 
 def _za_national(number: str) -> str | None:
@@ -679,10 +587,7 @@ class AccountState:
             return voice
 
     def get_message(self, message_id: str) -> Message:
-        message = self.messages.get(message_id)
-        if message is None:
-            raise not_found("Message", message_id)
-        return message
+        return lookup(self.messages, message_id, "Message")
 
     # -- account
 
@@ -726,10 +631,7 @@ class AccountState:
     def group_members(self, group_id: str) -> set[str]:
         """Contact ids in a group (the API cannot list them; tests can)."""
         with self.lock:
-            group = self.groups.get(group_id)
-            if group is None:
-                raise not_found("Group", group_id)
-            return set(group.members)
+            return set(lookup(self.groups, group_id, "Group").members)
 
 
 def _optional_text(value: object) -> str | None:
