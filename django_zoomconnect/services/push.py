@@ -51,6 +51,7 @@ from ..models import Contact, Group, Membership, SyncState
 from ..types import Contact as RemoteContact
 from ..types import Group as RemoteGroup
 from .clients import client_for
+from .mapping import contact_body
 from .reports import SyncReport
 
 __all__ = [
@@ -113,20 +114,11 @@ class Kind(Generic[R]):
         return self.model._default_manager.all()
 
 
-def _contact_body(contact: Contact) -> dict[str, str]:
-    return {
-        "contact_number": phone.to_wire(contact.phone_number),
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "title": contact.title,
-    }
-
-
 CONTACTS: Kind[Contact] = Kind(
     name="contacts",
     model=Contact,
-    create=lambda api, row: api.create_contact(**_contact_body(row)),
-    update=lambda api, remote_id, row: api.update_contact(remote_id, **_contact_body(row)),
+    create=lambda api, row: api.create_contact(**contact_body(row)),
+    update=lambda api, remote_id, row: api.update_contact(remote_id, **contact_body(row)),
     delete=lambda api, remote_id: api.delete_contact(remote_id),
     remote_id_of=lambda remote: remote.contact_id,
 )

@@ -17,6 +17,7 @@ message meets them:
 from __future__ import annotations
 
 from ...exceptions import InsufficientCreditError, SendError, SendVetoed
+from ..mapping import wire_data_field, wire_number
 from .compose import Recipient, plan_chunks, send_bulk, send_sms
 from .control import cancel, check_balance, resume_sending, retry
 from .dispatch import (
@@ -26,8 +27,6 @@ from .dispatch import (
     dispatch_chunk,
     dispatch_message,
     finish_batches,
-    wire_data_field,
-    wire_number,
 )
 from .reconcile import PollResult, ReconcileResult, reconcile_uncertain, refresh_statuses, sweep
 from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_sending

@@ -33,7 +33,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from ... import conf, phone, signals
+from ... import conf, signals
 from ...client import ZoomConnectClient
 from ...exceptions import (
     AuthenticationError,
@@ -46,10 +46,11 @@ from ...exceptions import (
     ZoomConnectError,
 )
 from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, WebhookEvent
-from ...types import SendResult, SmsRequest
+from ...types import SendResult
 from .. import inbound
 from .. import rows as bulk
 from ..clients import client_for
+from ..mapping import sms_request
 from .state import PENDING_STATUSES, backoff, due, eager, is_paused, now_or, pause_sending, short, slices
 
 __all__ = [
@@ -59,8 +60,6 @@ __all__ = [
     "dispatch_chunk",
     "dispatch_message",
     "finish_batches",
-    "wire_data_field",
-    "wire_number",
 ]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
@@ -95,21 +94,6 @@ def _require_autocommit() -> None:
             "committed before the API is called); run it from a task, a command, or "
             "transaction.on_commit()."
         )
-
-
-def wire_number(number: str, fmt: str | None = None) -> str:
-    """``recipientNumber`` for a stored E.164 number, per ``PHONE_NUMBER_FORMAT``."""
-    fmt = str(conf.get("PHONE_NUMBER_FORMAT")) if fmt is None else fmt
-    if fmt == "e164":
-        return number
-    if fmt == "digits":
-        return number.lstrip("+")
-    return phone.to_wire(number, fmt=fmt)
-
-
-def wire_data_field(message: Message | _Claimed) -> str:
-    """The ``dataField`` a message is sent with: the caller's own, else its unique reference."""
-    return message.data_field or message.reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,14 +457,7 @@ def _dispatch(
         fmt = str(conf.get("PHONE_NUMBER_FORMAT"))
         dates = [date_to_send(m, now) for m in going]
         requests = [
-            SmsRequest(
-                recipient_number=wire_number(m.to_number, fmt),
-                message=m.body,
-                date_to_send=when,
-                campaign=m.campaign or None,
-                data_field=wire_data_field(m),
-            )
-            for m, when in zip(going, dates, strict=True)
+            sms_request(m, date_to_send=when, number_format=fmt) for m, when in zip(going, dates, strict=True)
         ]
         answers: list[SendResult] | None = None
         called = True

@@ -56,6 +56,7 @@ from ...models import (
 from .. import history
 from ..clients import client_for
 from ..history import StatusChange
+from ..mapping import wire_data_field
 from . import dispatch, wake
 from .state import is_paused, pause_sending, slices
 
@@ -171,7 +172,7 @@ def is_this_attempt(remote: api.Message, message: Sent, *, claimed_at: datetime 
 
 def _listed(client: ZoomConnectClient, message: Message, limit: int) -> Iterator[api.Message]:
     """The provider's outbound messages with the ``dataField`` ``message`` was sent with."""
-    listing = client.iter_messages(data_field=dispatch.wire_data_field(message), type="OUTBOUND")
+    listing = client.iter_messages(data_field=wire_data_field(message), type="OUTBOUND")
     return itertools.islice(listing, limit)
 
 

@@ -22,6 +22,7 @@ from ...client import ZoomConnectClient
 from ...exceptions import PhoneNumberError
 from ...models import Contact, Membership, SyncState
 from ...types import Contact as RemoteContact
+from ..mapping import contact_fields
 from ..reports import KindReport, SyncReport
 from ..rows import batched
 from .engine import (
@@ -34,7 +35,6 @@ from .engine import (
     load,
     new_row,
     refresh,
-    text,
     vanished,
     write,
     writing,
@@ -54,15 +54,6 @@ class _Action:
     values: dict[str, Any]
     row: Contact | None  # None: a new row
     adopt: bool = False
-
-
-def _contact_values(item: RemoteContact, number: str) -> dict[str, Any]:
-    return {
-        "phone_number": number,
-        "title": text(item.title, Contact, "title"),
-        "first_name": text(item.first_name, Contact, "first_name"),
-        "last_name": text(item.last_name, Contact, "last_name"),
-    }
 
 
 def pull_contacts(api: ZoomConnectClient, ctx: Context) -> None:
@@ -100,7 +91,7 @@ def pull_contacts(api: ZoomConnectClient, ctx: Context) -> None:
         actions: list[_Action] = []
         claimed: set[int] = set()
         for order, (remote_id, number, item) in enumerate(entries):
-            values = _contact_values(item, number)
+            values = contact_fields(item, number)
             row = by_remote.get(remote_id)
             if row is not None:
                 if row.sync_state in LOCAL_CHANGES:

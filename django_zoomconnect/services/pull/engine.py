@@ -18,11 +18,10 @@ from typing import Any, Generic, TypeVar
 from django.db import models, transaction
 from django.utils import timezone
 
-from ... import phone
 from ...client import ZoomConnectClient
-from ...exceptions import PhoneNumberError
 from ...models import SyncState
 from .. import rows as bulk
+from ..mapping import Numbers, text
 from ..reports import KindReport, SyncReport
 from ..rows import batched
 
@@ -63,36 +62,6 @@ Progress = Callable[[str, int, int | None], None]
 
 M = TypeVar("M", bound=models.Model)
 I = TypeVar("I")  # noqa: E741 - a listed item
-
-
-class Numbers:
-    """E.164 for valid numbers, the text as given otherwise (sender ids, opaque ids), cached:
-    a page of messages repeats the same few numbers, and a pull's contacts taught it most."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, value: str | None) -> str:
-        if not value:
-            return ""
-        try:
-            return self._cache[value]
-        except KeyError:
-            pass
-        try:
-            result = phone.normalize(value)
-        except PhoneNumberError:
-            result = value.strip()[:64]
-        self._cache[value] = result
-        return result
-
-    def learn(self, value: str, normalized: str) -> None:
-        self._cache[value] = normalized
-
-    def stored(self, value: str) -> None:
-        """A number as stored: E.164 ones were normalised when stored, no need to parse them."""
-        if value.startswith("+"):
-            self._cache.setdefault(value, value)
 
 
 @dataclass
@@ -147,14 +116,6 @@ def load_values(queryset: models.QuerySet[Any], fields: Sequence[str], dry_run: 
     if not dry_run:
         queryset = queryset.select_for_update()
     return [Loaded(values) for values in queryset.values("id", *fields)]
-
-
-def text(value: str | None, model: type[models.Model], name: str) -> str:
-    """A remote string as the model stores it: ``""`` for none, cut to the column's length."""
-    if not value:
-        return ""
-    max_length = getattr(model._meta.get_field(name), "max_length", None)
-    return value[:max_length] if max_length else value
 
 
 @dataclass

@@ -8,13 +8,10 @@ from typing import Any
 
 from ...models import Group, SyncState
 from ...types import Group as RemoteGroup
-from .engine import Listed, text
+from ..mapping import group_fields
+from .engine import Listed
 
 __all__ = ["GROUPS"]
-
-
-def _values(item: RemoteGroup) -> dict[str, Any]:
-    return {"name": text(item.name, Group, "name")}
 
 
 def _by_unique_name(
@@ -29,7 +26,7 @@ def _by_unique_name(
     fresh: dict[str, int] = defaultdict(int)
     for group_id, item in listed.items():
         if group_id not in linked:
-            fresh[_values(item)["name"]] += 1
+            fresh[group_fields(item)["name"]] += 1
 
     def find(remote_id: Any, values: dict[str, Any]) -> Group | None:
         name = values["name"]
@@ -44,7 +41,7 @@ GROUPS = Listed(
     model=Group,
     fetch=lambda api: api.list_groups(),
     remote_id=lambda item: item.group_id,
-    values=_values,
+    values=group_fields,
     rows=lambda: Group.objects.all(),
     adopter=_by_unique_name,
 )

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
@@ -28,7 +27,6 @@ from django.utils import timezone
 from ... import conf
 from ...client import ZoomConnectClient
 from ...models import (
-    PULLED_STATUSES,
     STATUS_RANK,
     Contact,
     Direction,
@@ -41,6 +39,7 @@ from ...models import (
 from ...types import Message as RemoteMessage
 from .. import history
 from ..history import StatusChange
+from ..mapping import message_fields, message_status
 from ..outbox.reconcile import is_this_attempt
 from ..reports import KindReport, SyncReport
 from ..rows import batched
@@ -55,7 +54,6 @@ from .engine import (
     load_values,
     mark_synced,
     new_row,
-    text,
     write,
     writing,
 )
@@ -68,7 +66,6 @@ MESSAGE_PAGE_SIZE = 100
 MESSAGE_OVERLAP = timedelta(days=1)
 SYNC = MessageStatusChange.Source.SYNC
 
-_MAX_PARTS = 32767
 #: Outbound rows whose send may be on the account: queued again after an attempt nobody found,
 #: being sent, or uncertain. Only these are adopted by a listed message.
 _ADOPTABLE_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.UNCERTAIN)
@@ -100,43 +97,6 @@ _MESSAGE_FIELDS = (
     "sync_error",
     "updated_at",
 )
-_MAX_CREDITS = Decimal("99999999.99")
-
-
-def _status(value: str | None, direction: str) -> str:
-    if not value:
-        return MessageStatus.RECEIVED if direction == Direction.INBOUND else MessageStatus.UNKNOWN
-    status = value.strip().upper()
-    return status if status in PULLED_STATUSES else MessageStatus.UNKNOWN
-
-
-def _credits(value: float | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-    return amount if abs(amount) <= _MAX_CREDITS else None
-
-
-def _message_values(item: RemoteMessage, numbers: Numbers) -> dict[str, Any]:
-    """The remote message as model fields, leaving out what the account did not say."""
-    parts = item.number_of_messages
-    values: dict[str, Any] = {
-        "from_number": numbers(item.from_number),
-        "to_number": numbers(item.to_number),
-        "body": item.message or "",
-        "campaign": text(item.campaign, Message, "campaign"),
-        "data_field": text(item.data_field, Message, "data_field"),
-        "scheduled_at": item.scheduled_at,
-        "sent_at": item.sent_at,
-        "received_at": item.received_at,
-        "parts": parts if parts is not None and 0 <= parts <= _MAX_PARTS else None,
-        "credit_cost": _credits(item.credit_cost),
-        "read": item.read,
-    }
-    return {name: value for name, value in values.items() if value is not None and value != ""}
 
 
 def _resume_from(direction: str, moment: str) -> datetime | None:
@@ -234,9 +194,9 @@ def _pull_message_batch(
         unlinked = _Unlinked([row for row in rows if row.remote_id is None], numbers)
         contact_for = _contact_finder(items.values(), direction, numbers)
         for message_id, item in items.items():
-            values = _message_values(item, numbers)
+            values = message_fields(item, numbers)
             state = SyncState.REMOTE_DELETED if item.deleted else SyncState.SYNCED
-            status = _status(item.status, direction)
+            status = message_status(item.status, direction)
             contact_id = contact_for(item)
             original = by_remote.get(item.replied_to_message_id or "")
             row = by_remote.get(message_id)

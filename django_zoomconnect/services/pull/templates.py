@@ -6,17 +6,11 @@ create templates, so nothing local is ever linked to the account's.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...models import Template
-from ...types import Template as RemoteTemplate
-from .engine import Listed, text
+from ..mapping import template_fields
+from .engine import Listed
 
 __all__ = ["TEMPLATES"]
-
-
-def _values(item: RemoteTemplate) -> dict[str, Any]:
-    return {"name": text(item.name, Template, "name"), "body": item.data or ""}
 
 
 TEMPLATES = Listed(
@@ -24,6 +18,6 @@ TEMPLATES = Listed(
     model=Template,
     fetch=lambda api: api.list_templates(),
     remote_id=lambda item: item.template_id,
-    values=_values,
+    values=template_fields,
     rows=lambda: Template.objects.filter(remote_id__isnull=False),
 )
