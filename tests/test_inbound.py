@@ -18,7 +18,7 @@ from django_zoomconnect.models import (
     OptOut,
     WebhookEvent,
 )
-from django_zoomconnect.services import inbound
+from django_zoomconnect.services import history, inbound
 from django_zoomconnect.webhooks import build_delivery_report_params, build_reply_params
 
 pytestmark = pytest.mark.django_db
@@ -123,10 +123,10 @@ def test_receive_stores_and_processes_in_one_go_and_refuses_a_seen_nonce(receive
 def test_receive_rolls_back_a_half_done_processing_and_keeps_the_event_as_failed(monkeypatch, caplog):
     message = outbound(status=MessageStatus.SENT)
 
-    def fail(**kwargs):
+    def fail(*args, **kwargs):
         raise RuntimeError("history table is gone")
 
-    monkeypatch.setattr(MessageStatusChange.objects, "create", fail)
+    monkeypatch.setattr(history, "record", fail)
     params = build_delivery_report_params("R1", "DELIVERED")
     event = inbound.receive("report", params, nonce=params["nonce"], nonce_expires_at=None)
     assert event is not None

@@ -4,12 +4,12 @@ Why together: a status change, its history row and its ``message_status_changed`
 fact. The row is written in the caller's transaction, with the UPDATE that made the decision,
 and the signal goes out only once that transaction has committed, so a process that dies
 midway leaves either the decision with its history (and the signal still to come from the
-commit hook) or neither.
+commit hook) or neither. Every service that moves a status records it here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,10 +20,7 @@ from .. import signals
 from ..models import Message, MessageStatusChange
 from . import rows as bulk
 
-__all__ = ["StatusChange", "record"]
-
-#: Messages read back per query when announcing changes.
-_SLICE = 500
+__all__ = ["StatusChange", "announce", "record"]
 
 
 @dataclass(frozen=True)
@@ -35,15 +32,18 @@ class StatusChange:
     new: str
     source: str
     detail: dict[str, Any] = field(default_factory=dict)
+    #: The webhook event (a ``DeliveryReport``) that caused it, when one did.
+    event: Any = None
 
 
-def record(changes: Sequence[StatusChange], *, now: datetime, batch_size: int = bulk.SLICE) -> None:
-    """Store ``changes`` (one statement per ``batch_size``) and send ``message_status_changed``
-    once they commit.
+def record(
+    changes: Sequence[StatusChange], *, now: datetime, batch_size: int = bulk.SLICE, announced: bool = True
+) -> None:
+    """Store ``changes`` (one statement per ``batch_size``) in the caller's transaction.
 
-    Call it inside the transaction that made the decisions. The signal's ``message`` is read
-    after the commit, so receivers see the row as it was stored; a receiver's exception is
-    logged, never raised into the caller.
+    With ``announced`` (the default), ``message_status_changed`` is sent for each once the
+    transaction commits; a caller that sends it with other signals, in its own order, passes
+    ``announced=False`` and calls :func:`announce` itself.
     """
     if not changes:
         return
@@ -62,16 +62,22 @@ def record(changes: Sequence[StatusChange], *, now: datetime, batch_size: int = 
         now=now,
         batch_size=batch_size,
     )
-    if signals.message_status_changed.has_listeners(Message):
+    if announced and signals.message_status_changed.has_listeners(Message):
         pending = list(changes)
-        transaction.on_commit(lambda: _announce(pending), robust=True)
+        transaction.on_commit(lambda: announce(pending), robust=True)
 
 
-def _announce(changes: Sequence[StatusChange]) -> None:
-    ids = [change.message_id for change in changes]
-    found: dict[int, Message] = {}
-    for start in range(0, len(ids), _SLICE):
-        found.update((m.pk, m) for m in Message.objects.filter(pk__in=ids[start : start + _SLICE]))
+def announce(changes: Sequence[StatusChange], messages: Mapping[int, Message] | None = None) -> None:
+    """Send ``message_status_changed`` for each change; a receiver's exception is logged, never raised.
+
+    The signal's ``message`` is the one in ``messages``, else the row as committed.
+    """
+    if not changes or not signals.message_status_changed.has_listeners(Message):
+        return
+    found = dict(messages or {})
+    missing = [change.message_id for change in changes if change.message_id not in found]
+    for start in range(0, len(missing), bulk.SLICE):
+        found.update((m.pk, m) for m in Message.objects.filter(pk__in=missing[start : start + bulk.SLICE]))
     for change in changes:
         message = found.get(change.message_id)
         if message is None:
@@ -83,5 +89,5 @@ def _announce(changes: Sequence[StatusChange]) -> None:
             old_status=change.old,
             new_status=change.new,
             source=change.source,
-            event=None,
+            event=change.event,
         )

@@ -28,7 +28,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
-from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import conf, phone, signals, storable
@@ -47,6 +46,8 @@ from ..models import (
     WebhookEvent,
 )
 from ..signing import CHECKSUM_PARAMETER
+from . import history
+from .history import StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ __all__ = [
 
 _SENT_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED})
 _MAX_ERROR = 2000
+WEBHOOK = MessageStatusChange.Source.WEBHOOK
 
 
 class UnknownStatusError(ValueError):
@@ -299,18 +301,6 @@ def _adopt_remote_id(pk: int, remote_id: str) -> None:
     Message.objects.filter(pk=pk, remote_id__isnull=True).update(remote_id=remote_id)
 
 
-def _send_about(message_pk: int, *sends: tuple[Signal, dict[str, Any]]) -> None:
-    """Send signals about one message, loading it (once, committed) only if anyone listens."""
-    listened = [(signal, kwargs) for signal, kwargs in sends if signal.has_listeners(Message)]
-    if not listened:
-        return
-    message = Message.objects.filter(pk=message_pk).first()
-    if message is None:
-        return  # deleted since
-    for signal, kwargs in listened:
-        signals.send_robustly(signal, Message, message=message, **kwargs)
-
-
 def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Signal]) -> int | None:
     """Apply a report to its message; the message's primary key, or ``None`` to defer."""
     status = report.status
@@ -323,40 +313,44 @@ def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Si
     if not row["remote_id"]:
         _adopt_remote_id(pk, report.message_id)
     old_status: str = row["status"]
-    changed = STATUS_RANK[status] > STATUS_RANK.get(old_status, -1)
-    sends: list[tuple[Signal, dict[str, Any]]] = [
-        (signals.delivery_report_received, {"event": report, "status_changed": changed})
-    ]
-    if changed:
+    change = None
+    if STATUS_RANK[status] > STATUS_RANK.get(old_status, -1):
         at = event.received_at
-        fields: dict[str, Any] = {"status": status, "updated_at": timezone.now()}
+        now = timezone.now()
+        fields: dict[str, Any] = {"status": status, "updated_at": now}
         if status in _SENT_STATUSES and row["sent_at"] is None:
             fields["sent_at"] = at
         if status == MessageStatus.DELIVERED and row["delivered_at"] is None:
             fields["delivered_at"] = at
         Message.objects.filter(pk=pk).update(**fields)
-        MessageStatusChange.objects.create(
-            message_id=pk,
-            old_status=old_status,
-            new_status=status,
-            source=MessageStatusChange.Source.WEBHOOK,
-            detail={"webhook_event": event.pk, "nonce": report.nonce},
+        detail = {"webhook_event": event.pk, "nonce": report.nonce}
+        change = StatusChange(
+            pk, old_status, status, MessageStatusChange.Source.WEBHOOK, detail, event=report
         )
-        sends.append(
-            (
-                signals.message_status_changed,
-                {
-                    "old_status": old_status,
-                    "new_status": status,
-                    "source": MessageStatusChange.Source.WEBHOOK,
-                    "event": report,
-                },
-            )
-        )
+        history.record([change], now=now, announced=False)
     if status == MessageStatus.FAILED_OPTOUT:
         _opt_out(row["to_number"], OptOut.Source.DELIVERY_REPORT, "FAILED_OPTOUT", pk)
-    pending.append(partial(_send_about, pk, *sends))
+    pending.append(partial(_announce_report, pk, report, change))
     return pk
+
+
+def _announce_report(pk: int, report: DeliveryReport, change: StatusChange | None) -> None:
+    """``delivery_report_received``, then ``message_status_changed`` if the report moved the status."""
+    listened = signals.delivery_report_received.has_listeners(Message) or (
+        change is not None and signals.message_status_changed.has_listeners(Message)
+    )
+    message = Message.objects.filter(pk=pk).first() if listened else None
+    if message is None:
+        return  # nobody listens, or deleted since
+    signals.send_robustly(
+        signals.delivery_report_received,
+        Message,
+        message=message,
+        event=report,
+        status_changed=change is not None,
+    )
+    if change is not None:
+        history.announce([change], {pk: message})
 
 
 def _normalized_or_raw(number: str) -> str:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["COLUMNS", "MAX_ISSUES", "Issue", "KindReport", "SyncReport"]
+__all__ = ["COLUMNS", "MAX_ISSUES", "Counts", "Issue", "KindReport", "SyncReport"]
 
 #: Issues kept in a report; the rest are only counted.
 MAX_ISSUES = 200
+
+
+class Counts:
+    """A dataclass of counters (and flags) that a task returns, and a log line shows, as primitives."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in getattr(self, "__dataclass_fields__", ())}
+
 
 COLUMNS = (
     "created",
@@ -26,7 +34,7 @@ _ALWAYS_SHOWN = ("created", "updated", "unchanged")
 
 
 @dataclass
-class KindReport:
+class KindReport(Counts):
     """What happened to one kind of object.
 
     ``deleted`` counts rows deleted, or marked ``REMOTE_DELETED`` under the "mark" policy, by a
@@ -43,9 +51,6 @@ class KindReport:
     conflicts: int = 0
     waiting: int = 0
     failed: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

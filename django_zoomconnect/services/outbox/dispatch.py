@@ -47,10 +47,12 @@ from ...exceptions import (
 )
 from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, WebhookEvent
 from ...types import SendResult
-from .. import inbound
+from .. import history, inbound
 from .. import rows as bulk
 from ..clients import client_for
+from ..history import StatusChange
 from ..mapping import sms_request
+from ..reports import Counts
 from .state import PENDING_STATUSES, backoff, due, eager, is_paused, now_or, pause_sending, short, slices
 
 __all__ = [
@@ -63,10 +65,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
+SEND = MessageStatusChange.Source.SEND
 
 
 @dataclass
-class DispatchResult:
+class DispatchResult(Counts):
     """What one dispatch did; tasks use ``retry_in`` and ``reconcile_in`` to schedule follow-ups."""
 
     claimed: int = 0
@@ -80,9 +83,6 @@ class DispatchResult:
     retry_in: float | None = None
     #: Seconds until uncertain messages may be looked up, if any became uncertain.
     reconcile_in: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def _require_autocommit() -> None:
@@ -199,6 +199,8 @@ class _Recorder:
     token: str
     now: datetime
     outcomes: dict[int, _Outcome] = field(default_factory=dict)
+    #: The status changes recorded, announced after the commit.
+    changes: list[StatusChange] = field(default_factory=list)
 
     def write(self, messages: Sequence[Message | _Claimed]) -> Sequence[Message | _Stored]:
         now, token, sending_ = self.now, self.token, MessageStatus.SENDING
@@ -251,7 +253,6 @@ class _Recorder:
                 bulk.update_each(Message, _ACCEPTED[1:], _HOLDER, [row[1:]], keep_existing=("sent_at",))
 
     def record_history(self, stored: Sequence[Message | _Stored]) -> None:
-        history = []
         for message in stored:
             outcome = self.outcomes.get(message.pk)
             if outcome is None or message.status != outcome.status:
@@ -263,16 +264,8 @@ class _Recorder:
                 detail["error"] = outcome.text
             if outcome.code is not None:
                 detail["code"] = outcome.code
-            history.append(
-                {
-                    "message_id": message.pk,
-                    "old_status": MessageStatus.SENDING,
-                    "new_status": outcome.status,
-                    "source": MessageStatusChange.Source.SEND,
-                    "detail": detail,
-                }
-            )
-        bulk.insert(MessageStatusChange, history, now=self.now)
+            self.changes.append(StatusChange(message.pk, MessageStatus.SENDING, outcome.status, SEND, detail))
+        history.record(self.changes, now=self.now, announced=False)
 
     def announce(self, stored: Sequence[Message | _Stored], *, called: bool) -> None:
         """After the commit: apply reports that overtook the answer, then send the signals."""
@@ -282,20 +275,7 @@ class _Recorder:
                 outcome = self.outcomes.get(message.pk)
                 if outcome is not None and outcome.status != MessageStatus.REJECTED:
                     signals.send_robustly(signals.post_send, Message, message=message, error=outcome.error)
-        if signals.message_status_changed.receivers:
-            for message in stored:
-                outcome = self.outcomes.get(message.pk)
-                if outcome is None or message.status != outcome.status or outcome.status in _BOOKKEEPING:
-                    continue
-                signals.send_robustly(
-                    signals.message_status_changed,
-                    Message,
-                    message=message,
-                    old_status=MessageStatus.SENDING,
-                    new_status=outcome.status,
-                    source=MessageStatusChange.Source.SEND,
-                    event=None,
-                )
+        history.announce(self.changes, {m.pk: m for m in stored if isinstance(m, Message)})
 
 
 def apply_deferred_reports(messages: Sequence[Message | _Stored]) -> None:

@@ -57,6 +57,7 @@ from .. import history
 from ..clients import client_for
 from ..history import StatusChange
 from ..mapping import wire_data_field
+from ..reports import Counts
 from . import dispatch, wake
 from .state import is_paused, pause_sending, slices
 
@@ -81,26 +82,20 @@ _MAX_ERROR = 2000
 
 
 @dataclass
-class ReconcileResult:
+class ReconcileResult(Counts):
     adopted: int = 0
     requeued: int = 0
     failed: int = 0
     unresolved: int = 0
     paused: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
 
 @dataclass
-class PollResult:
+class PollResult(Counts):
     polled: int = 0
     changed: int = 0
     errors: int = 0
     paused: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
