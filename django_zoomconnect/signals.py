@@ -63,18 +63,24 @@ __all__ = [
 ]
 
 
-def send_robustly(signal: Signal, sender: Any, **kwargs: Any) -> list[tuple[Any, Any]]:
+def send_robustly(
+    signal: Signal, sender: Any, *, expected: tuple[type[Exception], ...] = (), **kwargs: Any
+) -> list[tuple[Any, Any]]:
     """``signal.send_robust`` with every receiver's exception logged, traceback included.
 
     A receiver is app code: its failure must neither fail the webhook (which would make the
     provider retry and the event look unprocessed) nor keep the other receivers from running.
+    Exceptions of the ``expected`` classes are answers, not failures (``SendVetoed`` from a
+    ``pre_send`` receiver): they are returned without being logged.
     """
     responses = signal.send_robust(sender, **kwargs)
     for receiver, response in responses:
-        if isinstance(response, Exception):
+        if isinstance(response, Exception) and not isinstance(response, expected):
             name = getattr(receiver, "__qualname__", repr(receiver))
+            which = next((key for key, value in globals().items() if value is signal), "a")
             logger.error(
-                "Receiver %s of a django_zoomconnect signal raised %s",
+                "A %s receiver (%s) of django_zoomconnect raised %s; the others still ran",
+                which,
                 name,
                 type(response).__name__,
                 exc_info=(type(response), response, response.__traceback__),

@@ -141,22 +141,10 @@ def save_contact(contact: Contact, *, groups: Iterable[Group] = (), push: bool =
     _clean_contact(contact)
     creating = contact._state.adding or contact.pk is None
     with transaction.atomic():
-        before = None
-        if not creating:
-            before = Contact.objects.select_for_update().filter(pk=contact.pk).first()
-            if before is None:
-                raise ValidationError(f"Contact #{contact.pk} no longer exists.", code="deleted")
-            if before.sync_state == SyncState.DELETING:
-                raise ValidationError(
-                    f"Contact #{contact.pk} is being deleted; it cannot be changed.", code="deleting"
-                )
+        before = None if creating else _stored(contact, "Contact")
         changed = before is None or any(getattr(before, f) != getattr(contact, f) for f in CONTACT_FIELDS)
         if changed:
-            # A create that failed stays FAILED, so that its retry looks for it on the account first.
-            if before is None or not (before.sync_state == SyncState.FAILED and before.remote_id is None):
-                contact.sync_state = SyncState.PENDING
-            else:
-                contact.sync_state = SyncState.FAILED
+            contact.sync_state = _state_to_push(before)
             if before is not None:
                 _keep_remote_fields(contact, before)
             try:
@@ -175,6 +163,24 @@ def save_contact(contact: Contact, *, groups: Iterable[Group] = (), push: bool =
     elif any(added):
         pushing.schedule(lambda raise_refusal: pushing.push_memberships_now(contact))
     return contact
+
+
+def _stored(row: R, noun: str) -> R:
+    """The row as stored, locked until the transaction ends; refused if gone or being deleted."""
+    before = type(row)._default_manager.select_for_update().filter(pk=row.pk).first()
+    if before is None:
+        raise ValidationError(f"{noun} #{row.pk} no longer exists.", code="deleted")
+    if before.sync_state == SyncState.DELETING:
+        raise ValidationError(f"{noun} #{row.pk} is being deleted; it cannot be changed.", code="deleting")
+    return before
+
+
+def _state_to_push(before: Contact | Group | None) -> str:
+    """``PENDING``; but a create that failed stays ``FAILED``, so that its retry looks for it on
+    the account first (the failed request may have created it)."""
+    if before is not None and before.sync_state == SyncState.FAILED and before.remote_id is None:
+        return SyncState.FAILED
+    return SyncState.PENDING
 
 
 def _keep_remote_fields(row: Contact | Group, stored: Contact | Group) -> None:
@@ -245,22 +251,12 @@ def save_group(group: Group, *, push: bool = True) -> Group:
     _clean_group(group)
     creating = group._state.adding or group.pk is None
     with transaction.atomic():
-        before = None
-        if not creating:
-            before = Group.objects.select_for_update().filter(pk=group.pk).first()
-            if before is None:
-                raise ValidationError(f"Group #{group.pk} no longer exists.", code="deleted")
-            if before.sync_state == SyncState.DELETING:
-                raise ValidationError(
-                    f"Group #{group.pk} is being deleted; it cannot be changed.", code="deleting"
-                )
+        before = None if creating else _stored(group, "Group")
+        if before is not None:
             if before.name == group.name:
                 return group
             _keep_remote_fields(group, before)
-        if before is None or not (before.sync_state == SyncState.FAILED and before.remote_id is None):
-            group.sync_state = SyncState.PENDING
-        else:
-            group.sync_state = SyncState.FAILED
+        group.sync_state = _state_to_push(before)
         group.save()
     if push:
         undo = _undo_create(group) if before is None else _undo_update(group, before)

@@ -344,17 +344,10 @@ def _veto(messages: Sequence[Message | _Claimed], recorder: _Recorder) -> list[M
     going = []
     for message in messages:
         reason = None
-        for receiver, response in signals.pre_send.send_robust(Message, message=message):
+        answers = signals.send_robustly(signals.pre_send, Message, message=message, expected=(SendVetoed,))
+        for _, response in answers:
             if isinstance(response, SendVetoed):
                 reason = str(response) or "vetoed"
-            elif isinstance(response, Exception):
-                name = getattr(receiver, "__qualname__", repr(receiver))
-                logger.error(
-                    "pre_send receiver %s raised %s; the message is sent anyway",
-                    name,
-                    type(response).__name__,
-                    exc_info=(type(response), response, response.__traceback__),
-                )
         if reason is None:
             going.append(message)
         else:
