@@ -28,7 +28,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import phone
-from .exceptions import PhoneNumberError, ZoomConnectError
+from .exceptions import ConfigurationError, PhoneNumberError, ZoomConnectError
 from .models import (
     Batch,
     Contact,
@@ -127,7 +127,7 @@ class SyncedAdmin(_SyncedAdmin):
     def _pull(self, request: HttpRequest) -> None:
         try:
             report = sync.pull(kinds=[self.sync_kind])
-        except ZoomConnectError as exc:  # the settings are missing or wrong
+        except ConfigurationError as exc:  # sync.pull reports the API's failures in its report
             messages.error(request, str(exc))
             return
         _show_report(request, report, [self.sync_kind])
@@ -171,7 +171,7 @@ class PushedAdmin(SyncedAdmin):
         for pk in pks:
             try:
                 row = self._push_one(pk)
-            except ZoomConnectError as exc:
+            except (ConfigurationError, ZoomConnectError) as exc:
                 messages.error(request, f"Not pushed to Zoom Connect: {exc}")
                 return
             if row is not None and row.sync_state in (SyncState.FAILED, SyncState.DELETING):
@@ -183,7 +183,7 @@ class PushedAdmin(SyncedAdmin):
     def push_to_zoomconnect(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         try:
             report = self._push_many(queryset)
-        except ZoomConnectError as exc:
+        except (ConfigurationError, ZoomConnectError) as exc:
             messages.error(request, str(exc))
             return
         _show_report(request, report, [self.sync_kind, "memberships"])

@@ -224,6 +224,13 @@ def test_sync_now_pulls_the_whole_kind(admin_client, sim):
     assert Contact.objects.count() == 2
 
 
+def test_sync_now_with_missing_settings_says_so(admin_client, settings):
+    settings.ZOOMCONNECT = {}
+    response = admin_client.post(reverse("admin:zoomconnect_contact_sync_now"), follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("EMAIL" in m for m in shown), shown
+
+
 def test_the_sync_action_pulls_templates(admin_client, sim):
     local = Template.objects.create(name="Mine", body="Hi")
     response = admin_client.post(
