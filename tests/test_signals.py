@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 import pytest
@@ -43,10 +44,16 @@ def sent_message() -> Message:
 
 
 def test_every_signal_is_declared_and_documented():
+    source = inspect.getsource(signals).splitlines()
     for name in ALL:
         assert isinstance(getattr(signals, name), Signal)
-        assert f"``{name}``" in signals.__doc__
         assert name in signals.__all__
+        line = source.index(f"{name} = Signal()")
+        comment = []
+        while source[line - 1].startswith("#:"):
+            line -= 1
+            comment.insert(0, source[line])
+        assert "Arguments: ``message``" in " ".join(comment), f"{name} needs a #: comment with its arguments"
 
 
 def test_send_robustly_logs_a_failing_receiver_and_runs_the_others(connect, caplog):
