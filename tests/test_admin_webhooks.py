@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from django_zoomconnect.admin import shown_params
 from django_zoomconnect.models import Direction, Message, MessageStatus, OptOut, WebhookEvent
-from django_zoomconnect.webhooks import build_reply_params, signed_post
+from django_zoomconnect.testing import build_reply_params, signed_post
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django_zoomconnect import signals
 from django_zoomconnect.events import DeliveryReport, InboundReply
 from django_zoomconnect.models import Direction, Message, MessageStatus, WebhookEvent
 from django_zoomconnect.services import inbound
-from django_zoomconnect.webhooks import build_delivery_report_params, build_reply_params, signed_post
+from django_zoomconnect.testing import build_delivery_report_params, build_reply_params, signed_post
 
 urlpatterns = [path("zc/", include("django_zoomconnect.urls"))]
 
