@@ -2,8 +2,25 @@
 
 from importlib.metadata import entry_points
 
+import pytest
+import responses
+
 # The simulator's fixtures come from our own pytest plugin. An install registers it through its
 # entry point; a checkout whose metadata predates the entry point loads it here instead (loading
 # it twice would be an error).
 if not any(ep.value == "django_zoomconnect.testing" for ep in entry_points(group="pytest11")):
     pytest_plugins = ["django_zoomconnect.testing"]
+
+
+@pytest.fixture
+def api():
+    """The provider's API mocked with ``responses`` (tests of the client): every answer registered
+    must be asked for."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleeps():
+    """What a client built with ``sleep=sleeps.append`` waited, without waiting."""
+    return []
