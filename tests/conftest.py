@@ -24,3 +24,17 @@ def api():
 def sleeps():
     """What a client built with ``sleep=sleeps.append`` waited, without waiting."""
     return []
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    """A superuser's test client; pytest-django's hashes a password (slow), a forced login needs none."""
+    user = django_user_model.objects.create(username="admin", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def pushed(django_capture_on_commit_callbacks):
+    """Run the pushes that the test's transaction defers to its commit, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -13,14 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    # pytest-django's admin_client hashes a password (slow); a forced login needs none.
-    user = django_user_model.objects.create(username="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def rows():
     group = Group.objects.create(name="Customers", remote_id="g1", sync_state=SyncState.SYNCED)
     thandi = Contact.objects.create(phone_number="+27821234567", first_name="Thandi", remote_id="c1")
@@ -88,11 +80,6 @@ def test_remote_template_text_is_read_only_but_a_local_one_is_editable(admin_cli
 @pytest.fixture
 def sim(zoomconnect_simulator):
     return zoomconnect_simulator
-
-
-@pytest.fixture
-def pushed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def membership_forms(*group_or_contact_pks, field="group", initial=()):

@@ -10,13 +10,6 @@ from django_zoomconnect.testing import build_reply_params, signed_post
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create(username="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
-
-
 def event(nonce: str, state: str, status: str = "DELIVERED", remote_id: str = "R1") -> WebhookEvent:
     params = {"messageId": remote_id, "status": status, "nonce": nonce, "checksum": "c0ffee"}
     return WebhookEvent.objects.create(
