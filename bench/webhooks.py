@@ -116,7 +116,7 @@ def prepare_database(db: str, reports: int) -> list[bytes]:
     from django.db import connection
 
     from django_zoomconnect.models import Direction, Message, MessageStatus
-    from django_zoomconnect.webhooks import build_delivery_report_params
+    from django_zoomconnect.testing import build_delivery_report_params
 
     if db == "postgres":
         import psycopg

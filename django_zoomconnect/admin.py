@@ -12,9 +12,10 @@ and groups have a "Push to Zoom Connect" action. No setting and no secret is eve
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -28,7 +29,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import phone
-from .exceptions import PhoneNumberError, ZoomConnectError
+from .exceptions import ConfigurationError, PhoneNumberError, ZoomConnectError
 from .models import (
     Batch,
     Contact,
@@ -129,7 +130,7 @@ class SyncedAdmin(_SyncedAdmin):
     def _pull(self, request: HttpRequest) -> None:
         try:
             report = pull(kinds=[self.sync_kind])
-        except ZoomConnectError as exc:  # the settings are missing or wrong
+        except ConfigurationError as exc:  # a pull reports the API's failures in its report
             messages.error(request, str(exc))
             return
         _show_report(request, report, [self.sync_kind])
@@ -154,17 +155,26 @@ class SyncedAdmin(_SyncedAdmin):
         self._pull(request)
 
 
+@dataclass(frozen=True)
+class RowServices:
+    """The :mod:`~django_zoomconnect.services.contacts` functions behind one pushed model's admin."""
+
+    save: Callable[..., object]
+    delete: Callable[..., None]
+    push_one: Callable[[int], Contact | Group | None]
+    push_many: Callable[[Iterable[Any]], SyncReport]
+
+
 class PushedAdmin(SyncedAdmin):
     """Contacts and groups: saves, deletions and membership changes go through the services."""
 
     actions = ("pull_from_zoomconnect", "push_to_zoomconnect")
     readonly_fields = REMOTE_FIELDS
+    services: ClassVar[RowServices]
 
-    def _push_one(self, pk: int) -> Contact | Group | None:
-        raise NotImplementedError
-
-    def _push_many(self, rows: Iterable[Any]) -> SyncReport:
-        raise NotImplementedError
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        self.services.save(obj, push=False)
+        self._push_after_commit(request, [obj.pk])
 
     def _push_after_commit(self, request: HttpRequest, pks: list[int]) -> None:
         transaction.on_commit(partial(self._push_and_report, request, pks), robust=True)
@@ -172,8 +182,8 @@ class PushedAdmin(SyncedAdmin):
     def _push_and_report(self, request: HttpRequest, pks: list[int]) -> None:
         for pk in pks:
             try:
-                row = self._push_one(pk)
-            except ZoomConnectError as exc:
+                row = self.services.push_one(pk)
+            except (ConfigurationError, ZoomConnectError) as exc:
                 messages.error(request, f"Not pushed to Zoom Connect: {exc}")
                 return
             if row is not None and row.sync_state in (SyncState.FAILED, SyncState.DELETING):
@@ -184,8 +194,8 @@ class PushedAdmin(SyncedAdmin):
     @admin.action(description=_("Push to Zoom Connect"), permissions=["change"])
     def push_to_zoomconnect(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         try:
-            report = self._push_many(queryset)
-        except ZoomConnectError as exc:
+            report = self.services.push_many(queryset)
+        except (ConfigurationError, ZoomConnectError) as exc:
             messages.error(request, str(exc))
             return
         _show_report(request, report, [self.sync_kind, "memberships"])
@@ -208,16 +218,13 @@ class PushedAdmin(SyncedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         pks = []
         for row in queryset:
-            self._delete(row)
+            self.services.delete(row, push=False)
             pks.append(row.pk)
         self._push_after_commit(request, pks)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        self._delete(obj)
+        self.services.delete(obj, push=False)
         self._push_after_commit(request, [obj.pk])
-
-    def _delete(self, row: Any) -> None:
-        raise NotImplementedError
 
 
 # --- contacts and groups -------------------------------------------------------------------------
@@ -253,19 +260,9 @@ class ContactAdmin(PushedAdmin):
         (_("Zoom Connect"), {"fields": REMOTE_FIELDS}),
     )
     inlines = (ContactMembershipInline,)
-
-    def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
-        contacts.save_contact(obj, push=False)
-        self._push_after_commit(request, [obj.pk])
-
-    def _delete(self, row: Contact) -> None:
-        contacts.delete_contact(row, push=False)
-
-    def _push_one(self, pk: int) -> Contact | None:
-        return contacts.push_contact(pk)
-
-    def _push_many(self, rows: Iterable[Contact]) -> SyncReport:
-        return contacts.push_contacts(rows)
+    services = RowServices(
+        contacts.save_contact, contacts.delete_contact, contacts.push_contact, contacts.push_contacts
+    )
 
 
 @admin.register(Group)
@@ -279,23 +276,13 @@ class GroupAdmin(PushedAdmin):
         (_("Zoom Connect"), {"fields": REMOTE_FIELDS}),
     )
     inlines = (GroupMembershipInline,)
+    services = RowServices(
+        contacts.save_group, contacts.delete_group, contacts.push_group, contacts.push_groups
+    )
 
     @admin.display(description=_("members"))
     def member_count(self, obj: Group) -> int:
         return obj.memberships.count()
-
-    def save_model(self, request: HttpRequest, obj: Group, form: Any, change: bool) -> None:
-        contacts.save_group(obj, push=False)
-        self._push_after_commit(request, [obj.pk])
-
-    def _delete(self, row: Group) -> None:
-        contacts.delete_group(row, push=False)
-
-    def _push_one(self, pk: int) -> Group | None:
-        return contacts.push_group(pk)
-
-    def _push_many(self, rows: Iterable[Group]) -> SyncReport:
-        return contacts.push_groups(rows)
 
 
 # --- templates, messages, batches ----------------------------------------------------------------

@@ -6,8 +6,9 @@ Three questions decide what a caller does after a failure, and the classes answe
   :class:`MayHaveBeenSentError` says perhaps (look the message up before sending again).
 * Did the provider answer? :class:`ZoomConnectAPIError` carries the HTTP status, the provider's
   ``code``, ``message`` and ``developerMessage`` and the response.
-* Is it our own configuration? :class:`ConfigurationError` is also Django's
-  ``ImproperlyConfigured``.
+* Is it our own configuration? :class:`ConfigurationError` is Django's ``ImproperlyConfigured``
+  and deliberately not a :class:`ZoomConnectError`: ``except ZoomConnectError`` around API calls
+  must never swallow a missing or wrong setting.
 
 A server error (5xx) is both an API error and "may have been sent"; a rate limit (429) is both
 an API error and "not sent". Messages never contain credentials, nor does anything an error
@@ -26,7 +27,7 @@ from .redaction import scrubbed_response
 
 
 class ZoomConnectError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises, except :class:`ConfigurationError`."""
 
     #: True when the request may have reached the provider and been acted on.
     may_have_been_sent: bool = False
@@ -34,8 +35,12 @@ class ZoomConnectError(Exception):
     transient: bool = False
 
 
-class ConfigurationError(ZoomConnectError, ImproperlyConfigured):
-    """The ``ZOOMCONNECT`` setting (or a client argument) is missing or wrong."""
+class ConfigurationError(ImproperlyConfigured):
+    """The ``ZOOMCONNECT`` setting (or a client argument) is missing or wrong.
+
+    Not a :class:`ZoomConnectError`: a configuration mistake is the project's to fix, not a
+    failure of one call, so handlers of API errors let it through.
+    """
 
 
 class PhoneNumberError(ZoomConnectError, ValueError):

@@ -6,36 +6,7 @@ committed, so a receiver always sees committed rows, and a receiver that raises 
 or undoing what was stored. The sender is always the :class:`~django_zoomconnect.models.Message`
 model class. Receivers should accept ``**kwargs``: arguments may be added, never removed.
 
-``message_received``
-    An inbound reply was stored. Arguments: ``message`` (the new inbound
-    :class:`~django_zoomconnect.models.Message`, status ``RECEIVED``, with ``contact`` and
-    ``in_reply_to`` set when they could be found), ``event`` (an
-    :class:`~django_zoomconnect.events.InboundReply` with the raw parameters in ``event.params``).
-
-``delivery_report_received``
-    A delivery report was applied to a known message, whether or not it changed the status (a
-    late ``SENT`` after ``DELIVERED`` does not). Arguments: ``message`` (the outbound
-    :class:`~django_zoomconnect.models.Message`, as it is after the report), ``event`` (a
-    :class:`~django_zoomconnect.events.DeliveryReport`), ``status_changed`` (bool). A report
-    for a message not known yet is sent when it is applied, once the message appears.
-
-``message_status_changed``
-    A message's status moved forward. Arguments: ``message``, ``old_status`` and
-    ``new_status`` (values of :class:`~django_zoomconnect.models.MessageStatus`), ``source``
-    (a :class:`~django_zoomconnect.models.MessageStatusChange.Source` value: ``"webhook"`` for
-    a delivery report, ``"send"``, ``"poll"``, ``"sync"`` or ``"user"`` for the other services),
-    ``event`` (the :class:`~django_zoomconnect.events.DeliveryReport` that caused it, or
-    ``None``).
-
-``pre_send``
-    An outbound message is about to be handed to the provider. Arguments: ``message``. Sent by
-    the sending service; its documentation says how a receiver can veto a send.
-
-``post_send``
-    The provider was called for an outbound message. Arguments: ``message`` (with its remote id
-    and status as stored after the call), ``error`` (the
-    :class:`~django_zoomconnect.exceptions.ZoomConnectError` raised, or ``None``). Sent by the
-    sending service.
+Each signal's arguments are in the ``#:`` comment above it.
 """
 
 from __future__ import annotations
@@ -47,10 +18,33 @@ from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
+#: Sent after an inbound reply was stored. Arguments: ``message`` (the new inbound
+#: :class:`~django_zoomconnect.models.Message`, status ``RECEIVED``, with ``contact`` and
+#: ``in_reply_to`` set when they could be found), ``event`` (an
+#: :class:`~django_zoomconnect.events.InboundReply`, the raw parameters in ``event.params``).
 message_received = Signal()
+
+#: Sent after a delivery report was applied to a known message, whether or not it changed the
+#: status (a late ``SENT`` after ``DELIVERED`` does not); a report for a message not known yet
+#: is sent when the message appears. Arguments: ``message`` (the outbound
+#: :class:`~django_zoomconnect.models.Message` as it is after the report), ``event`` (a
+#: :class:`~django_zoomconnect.events.DeliveryReport`), ``status_changed`` (bool).
 delivery_report_received = Signal()
+
+#: Sent after a message's status moved forward. Arguments: ``message``, ``old_status`` and
+#: ``new_status`` (:class:`~django_zoomconnect.models.MessageStatus` values), ``source`` (a
+#: :class:`~django_zoomconnect.models.MessageStatusChange.Source` value: ``"webhook"`` for a
+#: delivery report, ``"send"``, ``"poll"``, ``"sync"`` or ``"user"``), ``event`` (the
+#: :class:`~django_zoomconnect.events.DeliveryReport` that caused it, or ``None``).
 message_status_changed = Signal()
+
+#: Sent before an outbound message is handed to the provider. Arguments: ``message``. A
+#: receiver raising :class:`~django_zoomconnect.exceptions.SendVetoed` stops that message.
 pre_send = Signal()
+
+#: Sent after the provider was called for an outbound message. Arguments: ``message`` (with its
+#: remote id and status as stored after the call), ``error`` (the
+#: :class:`~django_zoomconnect.exceptions.ZoomConnectError` raised, or ``None``).
 post_send = Signal()
 
 __all__ = [

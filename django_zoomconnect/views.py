@@ -22,6 +22,11 @@ Why each rule is here (the order matters too; nothing is written before the last
   processing failure is recorded on the stored event (which can be reprocessed) and the answer
   is 200 either way. The view opts out of ``ATOMIC_REQUESTS`` so that this transaction, and
   not the request's, decides what is committed.
+* The settings are read once, when a request arrives (:class:`WebhookConf`), and passed along;
+  a wrong one answers 503 before anything is read or written.
+
+:class:`WebhookView` runs the steps as hooks a project can override in a subclass:
+:meth:`~WebhookView.parse`, :meth:`~WebhookView.verify` and :meth:`~WebhookView.process`.
 """
 
 from __future__ import annotations
@@ -31,14 +36,19 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
+from django.utils.decorators import classonlymethod, method_decorator
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import conf, signing, storable
@@ -46,9 +56,20 @@ from .events import DELIVERY_REPORT, REPLY, parse_nonce_date
 from .exceptions import ConfigurationError
 from .services import inbound
 
+if TYPE_CHECKING:
+    from .models import WebhookEvent
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["delivery_report", "reply", "webhook_view"]
+__all__ = [
+    "WebhookConf",
+    "WebhookRejected",
+    "WebhookRequest",
+    "WebhookView",
+    "delivery_report",
+    "reply",
+    "webhook_view",
+]
 
 #: More fields than any webhook has; a form with more is refused before it is read further.
 MAX_FIELDS = 64
@@ -62,7 +83,10 @@ _MULTIPART = "multipart/form-data"
 
 
 class WebhookRejected(Exception):
-    """A request that must not be processed; ``status`` and ``reason`` are the answer."""
+    """A request that must not be processed; ``status`` and ``reason`` are the answer.
+
+    Raise it from an overridden :meth:`WebhookView.verify` to refuse a request (nothing is stored).
+    """
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -164,12 +188,11 @@ def _merge(sources: Iterable[list[tuple[str, str]]]) -> dict[str, str]:
     return merged
 
 
-def read_params(request: HttpRequest) -> dict[str, str]:
+def read_params(request: HttpRequest, max_body_size: int) -> dict[str, str]:
     """The webhook's parameters from the query string and the body, merged (``WebhookRejected``)."""
-    limit: int = conf.get("WEBHOOK_MAX_BODY_SIZE")
-    if _content_length(request) + len(request.META.get("QUERY_STRING", "")) > limit:
+    if _content_length(request) + len(request.META.get("QUERY_STRING", "")) > max_body_size:
         raise WebhookRejected(413, "request too large")
-    params = _merge((_query_pairs(request), _body_pairs(request, limit)))
+    params = _merge((_query_pairs(request), _body_pairs(request, max_body_size)))
     for key, value in params.items():
         # Before the checksum: a lone surrogate cannot even be signed (it has no UTF-8 bytes).
         found = storable.problem(key) or storable.problem(value)
@@ -180,61 +203,6 @@ def read_params(request: HttpRequest) -> dict[str, str]:
 
 def _client(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", "?"))
-
-
-def verify(request: HttpRequest, kind: str, params: dict[str, str]) -> None:
-    """Raise ``WebhookRejected`` unless the checksum is good and the nonce is fresh and usable."""
-    insecure: bool = conf.get("INSECURE_SKIP_WEBHOOK_VERIFICATION")
-    if not insecure:
-        secrets = conf.webhook_secrets()
-        if not secrets:
-            logger.error(
-                "Refused a %s webhook from %s: settings.ZOOMCONNECT['WEBHOOK_SECRET'] is not set.",
-                kind,
-                _client(request),
-            )
-            raise WebhookRejected(403, "webhook secret not configured")
-        encodings: tuple[signing.Encoding, ...] = conf.get("WEBHOOK_SIGNATURE_ENCODINGS")
-        checksum = params.get(signing.CHECKSUM_PARAMETER)
-        if not signing.verify_checksum(params, checksum, secrets, encodings=encodings):
-            logger.warning(
-                "Refused a %s webhook from %s: %s checksum (parameters: %s).",
-                kind,
-                _client(request),
-                "bad" if checksum else "missing",
-                # repr: the keys are the sender's text, and must not forge log lines.
-                ", ".join(repr(key) for key in sorted(params))[:500],
-            )
-            raise WebhookRejected(403, "bad checksum")
-    raw_date = params.get("nonce-date")
-    if raw_date is not None or not insecure:
-        expires = parse_nonce_date(raw_date, conf.api_timezone())
-        if expires is None:
-            raise WebhookRejected(400, "nonce-date missing, or not a valid yyyyMMddHHmmss time")
-        grace: float = conf.get("WEBHOOK_NONCE_GRACE")
-        if (timezone.now() - expires).total_seconds() > grace:
-            logger.warning(
-                "Refused a %s webhook from %s: its nonce expired at %s.",
-                kind,
-                _client(request),
-                expires.isoformat(),
-            )
-            raise WebhookRejected(403, "nonce expired")
-    if not insecure and not params.get("nonce"):
-        raise WebhookRejected(400, "nonce missing")
-    try:
-        inbound.check_params(kind, params)
-    except inbound.InvalidWebhookError as exc:
-        raise WebhookRejected(400, str(exc)) from None
-
-
-def _nonce_of(params: dict[str, str]) -> str:
-    nonce = params.get("nonce")
-    if nonce:
-        return nonce
-    # Only reachable with verification off: the same unsigned request twice is still a duplicate.
-    canonical = signing.signing_string(params).encode("utf-8")
-    return "unsigned:" + hashlib.sha256(canonical).hexdigest()[:64]
 
 
 def _enqueue(event_pk: int) -> None:
@@ -248,46 +216,154 @@ def _enqueue(event_pk: int) -> None:
         logger.exception("Could not enqueue webhook event %s; it stays pending", event_pk)
 
 
-def handle_webhook(request: HttpRequest, kind: str) -> HttpResponse:
-    """Verify, store and process one webhook of ``kind`` (``"reply"`` or ``"report"``)."""
-    if request.method == "HEAD":
-        return HttpResponse(status=200)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST", "HEAD"])
-    try:
-        params = read_params(request)
-        verify(request, kind, params)
-        mode: str = conf.get("WEBHOOK_PROCESSING")
-    except WebhookRejected as exc:
-        return _text(exc.status, exc.reason)
-    except ConfigurationError:
-        logger.exception("Refused a %s webhook: the ZOOMCONNECT setting is wrong.", kind)
-        return _text(503, "webhook endpoint misconfigured")
-    nonce = _nonce_of(params)
-    expires = parse_nonce_date(params.get("nonce-date"), conf.api_timezone())
-    if mode == "celery":
-        event = inbound.store_event(kind, params, nonce=nonce, nonce_expires_at=expires)
-        if event is not None:
+@dataclass(frozen=True, kw_only=True)
+class WebhookConf:
+    """The settings one webhook request is handled with, read once when it arrives."""
+
+    max_body_size: int
+    insecure: bool
+    secrets: tuple[str, ...]
+    encodings: tuple[signing.Encoding, ...]
+    nonce_grace: float
+    timezone: tzinfo
+    processing: str
+
+    @classmethod
+    def read(cls) -> WebhookConf:
+        """The ``ZOOMCONNECT`` settings as they are now (``ConfigurationError`` if one is wrong)."""
+        return cls(
+            max_body_size=conf.get("WEBHOOK_MAX_BODY_SIZE"),
+            insecure=conf.get("INSECURE_SKIP_WEBHOOK_VERIFICATION"),
+            secrets=conf.webhook_secrets(),
+            encodings=conf.get("WEBHOOK_SIGNATURE_ENCODINGS"),
+            nonce_grace=conf.get("WEBHOOK_NONCE_GRACE"),
+            timezone=conf.api_timezone(),
+            processing=conf.get("WEBHOOK_PROCESSING"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookRequest:
+    """One webhook as :meth:`WebhookView.parse` read it, before it is verified.
+
+    ``nonce`` is the request's own, or (only reachable with verification off) a hash of its
+    parameters, so that the same unsigned request twice is still a duplicate. ``expires`` is its
+    ``nonce-date`` as aware UTC, ``None`` when absent or unreadable.
+    """
+
+    params: dict[str, str]
+    nonce: str
+    expires: datetime | None
+
+
+@method_decorator([login_not_required, csrf_exempt, transaction.non_atomic_requests], name="dispatch")
+class WebhookView(View):
+    """The webhook endpoint for one ``kind`` (:data:`~django_zoomconnect.events.REPLY` or
+    :data:`~django_zoomconnect.events.DELIVERY_REPORT`).
+
+    A POST is read by :meth:`parse`, checked by :meth:`verify` and stored by :meth:`process`,
+    each given the request and the one :class:`WebhookConf` snapshot of the settings. Override
+    them in a subclass (calling ``super()``) to log, add checks or act on the stored event, and
+    route it with ``MyView.as_view(kind=...)``: the class is CSRF-exempt, ``login_not_required``
+    and outside ``ATOMIC_REQUESTS`` by itself. A :class:`WebhookRejected` raised by a hook is the
+    answer; nothing is stored before :meth:`process`.
+    """
+
+    kind: str = ""
+    http_method_names = ["post", "head"]
+
+    @classonlymethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
+        kind = initkwargs.get("kind", cls.kind)
+        if kind not in (REPLY, DELIVERY_REPORT):
+            raise ValueError(f"kind must be {REPLY!r} or {DELIVERY_REPORT!r}, not {kind!r}")
+        return super().as_view(**initkwargs)
+
+    def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(status=200)  # URL probes
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            settings = WebhookConf.read()
+            webhook = self.parse(request, settings)
+            self.verify(request, webhook, settings)
+            event = self.process(request, webhook, settings)
+        except WebhookRejected as exc:
+            return _text(exc.status, exc.reason)
+        except ConfigurationError:
+            logger.exception("Refused a %s webhook: the ZOOMCONNECT setting is wrong.", self.kind)
+            return _text(503, "webhook endpoint misconfigured")
+        return _text(200, "OK" if event is not None else "duplicate")
+
+    def parse(self, request: HttpRequest, settings: WebhookConf) -> WebhookRequest:
+        """The request's parameters, nonce and expiry; :class:`WebhookRejected` if unreadable."""
+        params = read_params(request, settings.max_body_size)
+        nonce = params.get("nonce")
+        if not nonce:
+            canonical = signing.signing_string(params).encode("utf-8")
+            nonce = "unsigned:" + hashlib.sha256(canonical).hexdigest()[:64]
+        expires = parse_nonce_date(params.get("nonce-date"), settings.timezone)
+        return WebhookRequest(params=params, nonce=nonce, expires=expires)
+
+    def verify(self, request: HttpRequest, webhook: WebhookRequest, settings: WebhookConf) -> None:
+        """Raise :class:`WebhookRejected` unless the checksum is good and the nonce fresh and usable."""
+        params = webhook.params
+        if not settings.insecure:
+            if not settings.secrets:
+                logger.error(
+                    "Refused a %s webhook from %s: settings.ZOOMCONNECT['WEBHOOK_SECRET'] is not set.",
+                    self.kind,
+                    _client(request),
+                )
+                raise WebhookRejected(403, "webhook secret not configured")
+            checksum = params.get(signing.CHECKSUM_PARAMETER)
+            if not signing.verify_checksum(params, checksum, settings.secrets, encodings=settings.encodings):
+                logger.warning(
+                    "Refused a %s webhook from %s: %s checksum (parameters: %s).",
+                    self.kind,
+                    _client(request),
+                    "bad" if checksum else "missing",
+                    # repr: the keys are the sender's text, and must not forge log lines.
+                    ", ".join(repr(key) for key in sorted(params))[:500],
+                )
+                raise WebhookRejected(403, "bad checksum")
+        if params.get("nonce-date") is not None or not settings.insecure:
+            if webhook.expires is None:
+                raise WebhookRejected(400, "nonce-date missing, or not a valid yyyyMMddHHmmss time")
+            if (timezone.now() - webhook.expires).total_seconds() > settings.nonce_grace:
+                logger.warning(
+                    "Refused a %s webhook from %s: its nonce expired at %s.",
+                    self.kind,
+                    _client(request),
+                    webhook.expires.isoformat(),
+                )
+                raise WebhookRejected(403, "nonce expired")
+        if not settings.insecure and not params.get("nonce"):
+            raise WebhookRejected(400, "nonce missing")
+
+    def process(
+        self, request: HttpRequest, webhook: WebhookRequest, settings: WebhookConf
+    ) -> WebhookEvent | None:
+        """Store the verified webhook and process it (or, with ``WEBHOOK_PROCESSING = "celery"``,
+        leave that to a worker); the stored event, or ``None`` for a duplicate.
+
+        Parameters that could never be stored (a value longer than its column, ...) are a 400:
+        the check runs once, where the event is stored.
+        """
+        store = inbound.store_event if settings.processing == "celery" else inbound.receive
+        try:
+            event = store(self.kind, webhook.params, nonce=webhook.nonce, nonce_expires_at=webhook.expires)
+        except inbound.InvalidWebhookError as exc:
+            raise WebhookRejected(400, str(exc)) from None
+        if event is not None and settings.processing == "celery":
             pk = event.pk
             transaction.on_commit(lambda: _enqueue(pk))
-    else:
-        event = inbound.receive(kind, params, nonce=nonce, nonce_expires_at=expires)
-    if event is None:
-        return _text(200, "duplicate")
-    return _text(200, "OK")
+        return event
 
 
-def webhook_view(kind: str) -> Callable[[HttpRequest], HttpResponse]:
+def webhook_view(kind: str) -> Callable[..., HttpResponseBase]:
     """A view for webhooks of ``kind``, for projects that route the endpoints themselves."""
-    if kind not in (REPLY, DELIVERY_REPORT):
-        raise ValueError(f"kind must be {REPLY!r} or {DELIVERY_REPORT!r}, not {kind!r}")
-
-    def view(request: HttpRequest) -> HttpResponse:
-        return handle_webhook(request, kind)
-
-    view.__name__ = view.__qualname__ = "reply" if kind == REPLY else "delivery_report"
-    view.__doc__ = f"The {'reply' if kind == REPLY else 'delivery report'} webhook endpoint."
-    return login_not_required(csrf_exempt(transaction.non_atomic_requests(view)))
+    return WebhookView.as_view(kind=kind)
 
 
 reply = webhook_view(REPLY)

@@ -3,6 +3,7 @@
 from importlib.metadata import entry_points
 
 import pytest
+import responses
 
 from django_zoomconnect.simulator import Simulator
 from tests.simulator_calls import frozen_simulator
@@ -19,3 +20,31 @@ def sim() -> Simulator:
     """A simulator with default options whose clock stands still (``tests.simulator_calls``),
     for the simulator's tests; a module that needs another simulator defines its own ``sim``."""
     return frozen_simulator()
+
+
+@pytest.fixture
+def api():
+    """The provider's API mocked with ``responses`` (tests of the client): every answer registered
+    must be asked for."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleeps():
+    """What a client built with ``sleep=sleeps.append`` waited, without waiting."""
+    return []
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    """A superuser's test client; pytest-django's hashes a password (slow), a forced login needs none."""
+    user = django_user_model.objects.create(username="admin", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def pushed(django_capture_on_commit_callbacks):
+    """Run the pushes that the test's transaction defers to its commit, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

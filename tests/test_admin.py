@@ -13,14 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    # pytest-django's admin_client hashes a password (slow); a forced login needs none.
-    user = django_user_model.objects.create(username="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def rows():
     group = Group.objects.create(name="Customers", remote_id="g1", sync_state=SyncState.SYNCED)
     thandi = Contact.objects.create(phone_number="+27821234567", first_name="Thandi", remote_id="c1")
@@ -88,11 +80,6 @@ def test_remote_template_text_is_read_only_but_a_local_one_is_editable(admin_cli
 @pytest.fixture
 def sim(zoomconnect_simulator):
     return zoomconnect_simulator
-
-
-@pytest.fixture
-def pushed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def membership_forms(*group_or_contact_pks, field="group", initial=()):
@@ -222,6 +209,13 @@ def test_sync_now_pulls_the_whole_kind(admin_client, sim):
     assert "Pulled from Zoom Connect: contacts: 2 created, 1 skipped." in shown
     assert any(m.startswith("contacts bad: '12' is not a valid phone number") for m in shown)
     assert Contact.objects.count() == 2
+
+
+def test_sync_now_with_missing_settings_says_so(admin_client, settings):
+    settings.ZOOMCONNECT = {}
+    response = admin_client.post(reverse("admin:zoomconnect_contact_sync_now"), follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("EMAIL" in m for m in shown), shown
 
 
 def test_the_sync_action_pulls_templates(admin_client, sim):

@@ -5,16 +5,9 @@ from django.urls import reverse
 
 from django_zoomconnect.admin import shown_params
 from django_zoomconnect.models import Direction, Message, MessageStatus, OptOut, WebhookEvent
-from django_zoomconnect.webhooks import build_reply_params, signed_post
+from django_zoomconnect.testing import build_reply_params, signed_post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create(username="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
 
 
 def event(nonce: str, state: str, status: str = "DELIVERED", remote_id: str = "R1") -> WebhookEvent:

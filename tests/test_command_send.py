@@ -95,3 +95,9 @@ def test_balance_errors_never_show_the_token(sim):
         run("zoomconnect_balance")
     assert "Could not read the balance" in str(caught.value)
     assert "very-secret-token" not in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_missing_settings_are_a_command_error(sim):
+    with zoomconnect_settings(EMAIL=None), pytest.raises(CommandError, match="EMAIL"):
+        run("zoomconnect_balance")

@@ -19,7 +19,7 @@ from django_zoomconnect.models import (
     WebhookEvent,
 )
 from django_zoomconnect.services import history, inbound
-from django_zoomconnect.webhooks import build_delivery_report_params, build_reply_params
+from django_zoomconnect.testing import build_delivery_report_params, build_reply_params
 
 pytestmark = pytest.mark.django_db
 

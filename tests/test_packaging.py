@@ -34,7 +34,7 @@ PROVIDED_BY = {
     "phonenumbers": "phonenumberslite",
 }
 # Modules that may import a test-only package, because only a test run imports them.
-TEST_ONLY_IMPORTS = {"testing.py": {"pytest", "responses"}}
+TEST_ONLY_IMPORTS = {"testing/__init__.py": {"pytest", "responses"}}
 
 
 @pytest.fixture(scope="module")

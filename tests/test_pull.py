@@ -626,7 +626,7 @@ def test_a_delivery_report_that_came_before_the_pull_is_applied_after_it(
 ):
     from django_zoomconnect.models import WebhookEvent
     from django_zoomconnect.services import inbound
-    from django_zoomconnect.webhooks import build_delivery_report_params
+    from django_zoomconnect.testing import build_delivery_report_params
 
     sent = sim.state.send(number(1), "Hello")
     sim.advance(1.5)  # the account still says SENT

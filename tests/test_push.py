@@ -18,12 +18,6 @@ def sim(zoomconnect_simulator):
     return zoomconnect_simulator
 
 
-@pytest.fixture
-def pushed(django_capture_on_commit_callbacks):
-    """Run the pushes that the test's transaction defers to its commit, as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 # --- push runs -----------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 import pytest
@@ -13,7 +14,7 @@ from django_zoomconnect import signals
 from django_zoomconnect.events import DeliveryReport, InboundReply
 from django_zoomconnect.models import Direction, Message, MessageStatus, WebhookEvent
 from django_zoomconnect.services import inbound
-from django_zoomconnect.webhooks import build_delivery_report_params, build_reply_params, signed_post
+from django_zoomconnect.testing import build_delivery_report_params, build_reply_params, signed_post
 
 urlpatterns = [path("zc/", include("django_zoomconnect.urls"))]
 
@@ -43,10 +44,16 @@ def sent_message() -> Message:
 
 
 def test_every_signal_is_declared_and_documented():
+    source = inspect.getsource(signals).splitlines()
     for name in ALL:
         assert isinstance(getattr(signals, name), Signal)
-        assert f"``{name}``" in signals.__doc__
         assert name in signals.__all__
+        line = source.index(f"{name} = Signal()")
+        comment = []
+        while source[line - 1].startswith("#:"):
+            line -= 1
+            comment.insert(0, source[line])
+        assert "Arguments: ``message``" in " ".join(comment), f"{name} needs a #: comment with its arguments"
 
 
 def test_send_robustly_logs_a_failing_receiver_and_runs_the_others(connect, caplog):

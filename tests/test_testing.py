@@ -236,7 +236,7 @@ def test_live_server_answers_the_control_api(zoomconnect_live_server: SimulatorS
 
 
 def test_the_signed_request_builders_are_those_of_the_webhooks_module() -> None:
-    from django_zoomconnect import webhooks
+    from django_zoomconnect.testing import webhooks
 
     for name in ("sign_params", "build_delivery_report_params", "build_reply_params", "signed_post"):
         assert getattr(testing, name) is getattr(webhooks, name)

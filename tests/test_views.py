@@ -15,15 +15,40 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from django_zoomconnect import views
+from django_zoomconnect.events import DELIVERY_REPORT
 from django_zoomconnect.models import Direction, Message, MessageStatus, OptOut, WebhookEvent
-from django_zoomconnect.webhooks import (
+from django_zoomconnect.services import inbound
+from django_zoomconnect.testing import (
     build_delivery_report_params,
     build_reply_params,
     sign_params,
     signed_post,
 )
+from tests.known_answers import FORM_CHECKSUM, FORM_PARAMS, RAW_CHECKSUM, RAW_PARAMS
 
-urlpatterns = [path("zc/", include("django_zoomconnect.urls"))]
+
+class GatewayReportView(views.WebhookView):
+    """A project's subclass: one more check in verify(), a note of every stored event in process()."""
+
+    kind = DELIVERY_REPORT
+    stored: list[int] = []
+
+    def verify(self, request, webhook, settings):
+        super().verify(request, webhook, settings)
+        if request.headers.get("X-Gateway") != "zoomconnect":
+            raise views.WebhookRejected(403, "not through the gateway")
+
+    def process(self, request, webhook, settings):
+        event = super().process(request, webhook, settings)
+        if event is not None:
+            self.stored.append(event.pk)
+        return event
+
+
+urlpatterns = [
+    path("zc/", include("django_zoomconnect.urls")),
+    path("gateway/report/", GatewayReportView.as_view(), name="gateway-report"),
+]
 
 pytestmark = [pytest.mark.urls("tests.test_views"), pytest.mark.django_db]
 
@@ -255,6 +280,42 @@ def test_the_views_opt_out_of_atomic_requests():
 def test_webhook_view_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="kind must be"):
         views.webhook_view("other")
+    with pytest.raises(ValueError, match="kind must be"):
+        views.WebhookView.as_view()
+
+
+def test_a_subclass_overriding_the_hooks_works_through_its_url(client, sent_message):
+    GatewayReportView.stored.clear()
+    url = reverse("gateway-report")
+    refused = signed_post(client, url, _fresh())
+    assert (refused.status_code, refused.content) == (403, b"not through the gateway\n")
+    assert not WebhookEvent.objects.exists()
+    response = signed_post(client, url, _fresh(), headers={"X-Gateway": "zoomconnect"})
+    assert (response.status_code, response.content) == (200, b"OK\n")
+    assert GatewayReportView.stored == [WebhookEvent.objects.get().pk]
+    sent_message.refresh_from_db()
+    assert sent_message.status == MessageStatus.DELIVERED
+    forged = {**_fresh(), "checksum": "0" * 40}
+    assert signed_post(client, url, forged, headers={"X-Gateway": "zoomconnect"}).status_code == 403
+    assert client.head(url).status_code == 200
+    assert client.get(url).status_code == 405
+
+
+def test_settings_are_read_once_and_the_nonce_date_parsed_once(client, monkeypatch, sent_message):
+    calls = {"settings": 0, "nonce-date": 0, "stored-checks": 0}
+
+    def counting(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(views.WebhookConf, "read", counting("settings", views.WebhookConf.read))
+    monkeypatch.setattr(views, "parse_nonce_date", counting("nonce-date", views.parse_nonce_date))
+    monkeypatch.setattr(inbound, "check_params", counting("stored-checks", inbound.check_params))
+    assert signed_post(client, REPORT, _fresh()).status_code == 200
+    assert calls == {"settings": 1, "nonce-date": 1, "stored-checks": 1}
 
 
 @pytest.mark.parametrize(
@@ -345,31 +406,10 @@ def test_insecure_switch_skips_the_checksum_but_still_stops_replays(client, zoom
 
 # --- known answers and captured shapes ----------------------------------------------------------------
 
-#: The getting-started page's example, signed over raw values (see docs/zoomconnect-api notes).
-RAW_EXAMPLE = {
-    "campaign": "campaign",
-    "dataField": "data",
-    "date": "201405161005",
-    "from": "+27726661234",
-    "message": "Test + Message",
-    "messageId": "24567",
-    "nonce": "e273f177-6275-974f-1a12-0d8b92c5b3cb",
-    "nonce-date": "2014051610050102",
-    "to": "+27725551234",
-    "checksum": "a8feae2be10989b7a9a3d1f38b087a0b5d6d6d9e",
-}
-#: The 2014 PDF guide's example, signed over form-encoded values.
-FORM_EXAMPLE = {
-    "to": "27725551234",
-    "from": "27726661234",
-    "dataField": "data",
-    "date": "201405161005",
-    "message": "Test Message",
-    "charset": "UTF-8",
-    "nonce": "e273f1776275974f1a120d8b92c5b3cb",
-    "nonce-date": "2014051610050102",
-    "checksum": "e0f97132b829301592874356f76e47edc355688f",
-}
+#: The getting-started page's example, signed over raw values; the 2014 PDF guide's, over
+#: form-encoded values.
+RAW_EXAMPLE = {**RAW_PARAMS, "checksum": RAW_CHECKSUM}
+FORM_EXAMPLE = {**FORM_PARAMS, "checksum": FORM_CHECKSUM}
 
 
 @pytest.mark.parametrize("params_in", ["body", "query"])
@@ -543,11 +583,10 @@ def test_the_insecure_switch_is_a_system_check_warning(zoomconnect):
     assert "zoomconnect.E004" in [m.id for m in check_settings()]
 
 
-def test_a_body_without_content_length_is_still_limited(rf, zoomconnect):
-    zoomconnect(WEBHOOK_MAX_BODY_SIZE=100)
+def test_a_body_without_content_length_is_still_limited(rf):
     request = rf.post(reverse(REPORT), "x=" + "y" * 200, content_type="application/x-www-form-urlencoded")
     del request.META["CONTENT_LENGTH"]
     request._body = request.read()  # as ASGI hands over a chunked body
     with pytest.raises(views.WebhookRejected) as excinfo:
-        views.read_params(request)
+        views.read_params(request, max_body_size=100)
     assert excinfo.value.status == 413

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from django_zoomconnect import views
 from django_zoomconnect.models import PROVIDER_STATUSES, Direction, Message, MessageStatus, WebhookEvent
 from django_zoomconnect.services import inbound
-from django_zoomconnect.webhooks import (
+from django_zoomconnect.testing import (
     build_delivery_report_params,
     build_reply_params,
     sign_params,

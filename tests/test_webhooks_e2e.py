@@ -19,7 +19,7 @@ from django.urls import include, path, reverse
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.models import Direction, Message, MessageStatus, OptOut, WebhookEvent
 from django_zoomconnect.services import inbound
-from django_zoomconnect.webhooks import build_delivery_report_params, signed_post
+from django_zoomconnect.testing import build_delivery_report_params, signed_post
 
 urlpatterns = [path("zc/", include("django_zoomconnect.urls"))]
 

@@ -266,7 +266,7 @@ def _record_success(
                 logger.error("Could not delete duplicate %s %s: %s", kind.name, remote_id, exc)
 
 
-def _record_failure(kind: Kind[R], row: R, version: Any, exc: ZoomConnectError) -> None:
+def _record_failure(kind: Kind[R], row: R, version: Any, exc: ZoomConnectError | ConfigurationError) -> None:
     text = _error_text(exc)
     logger.warning("Pushing %s #%s to Zoom Connect failed: %s", kind.name[:-1], row.pk, text)
     # Only the version that was pushed: a newer change records its own outcome.

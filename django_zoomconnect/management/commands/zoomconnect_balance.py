@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...exceptions import ZoomConnectError
+from ...exceptions import ConfigurationError, ZoomConnectError
 from ...services import outbox
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         was_paused = outbox.is_paused()
         try:
             balance = outbox.check_balance()
-        except ZoomConnectError as exc:
+        except (ConfigurationError, ZoomConnectError) as exc:
             raise CommandError(f"Could not read the balance: {exc}") from None
         self.stdout.write(f"Credit balance: {balance:g}")
         if was_paused:

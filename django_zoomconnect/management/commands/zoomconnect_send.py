@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ...exceptions import ZoomConnectError
+from ...exceptions import ConfigurationError, ZoomConnectError
 from ...models import Message, MessageStatus, SendingPause
 from ...services import outbox
 
@@ -78,7 +78,7 @@ class Command(BaseCommand):
                 campaign=options["campaign"],
                 data_field=options["data_field"],
             )
-        except ZoomConnectError as exc:
+        except (ConfigurationError, ZoomConnectError) as exc:
             raise CommandError(str(exc)) from None
         message.refresh_from_db()
         self.stdout.write(describe(message))

@@ -19,7 +19,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ... import conf, phone, storable
-from ...exceptions import InsufficientCreditError, PhoneNumberError, SendError, ZoomConnectError
+from ...exceptions import (
+    ConfigurationError,
+    InsufficientCreditError,
+    PhoneNumberError,
+    SendError,
+    ZoomConnectError,
+)
 from ...models import (
     Batch,
     Contact,
@@ -435,7 +441,7 @@ def _check_balance_for(cost: Decimal, count: int) -> None:
     try:
         with client_for() as api:
             balance = api.get_balance()
-    except ZoomConnectError as exc:
+    except (ConfigurationError, ZoomConnectError) as exc:
         logger.warning("Could not read the balance before a bulk send (%s); sending anyway.", exc)
         return
     if cost <= Decimal(str(balance)):

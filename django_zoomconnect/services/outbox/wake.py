@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from ... import conf
-from ...exceptions import ZoomConnectError
+from ...exceptions import ConfigurationError, ZoomConnectError
 from ...models import Batch, Direction, Message, MessageStatus
 from . import dispatch
 from .state import due, eager, is_paused, now_or, slices
@@ -38,8 +38,8 @@ def _task(name: str) -> Any:
 def _run_or_log(action: Callable[[], Any], what: str) -> None:
     try:
         action()
-    except ZoomConnectError:
-        raise
+    except (ConfigurationError, ZoomConnectError):
+        raise  # eagerly, the caller learns of wrong settings and API errors at once
     except Exception:
         # The row is committed: dispatch_due will enqueue it again. Never fail the caller for it.
         logger.warning("Could not enqueue %s; the dispatch_due task will pick it up", what, exc_info=True)

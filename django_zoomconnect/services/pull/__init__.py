@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from ... import conf
 from ...client import ZoomConnectClient
-from ...exceptions import ConfigurationError, ZoomConnectError
+from ...exceptions import ZoomConnectError
 from ..clients import client_for
 from ..reports import SyncReport
 from .contacts import pull_contacts
@@ -116,8 +116,6 @@ def pull(
             report.kind(kind)
             try:
                 KINDS[kind](api, ctx)
-            except ConfigurationError:
-                raise
             except ZoomConnectError as exc:
                 report.errors[kind] = str(exc)
                 logger.warning("Pulling %s from Zoom Connect failed: %s", kind, exc)

@@ -2,8 +2,9 @@
 
 Users' own tests need a reply or a delivery report that the webhook views accept, without
 knowing the checksum algorithm, the ``nonce-date`` format or the time zone; these helpers are
-what ``django_zoomconnect.testing`` re-exports. They read the secret and the time zone from the
-``ZOOMCONNECT`` setting at call time, so they sign with whatever the test configured.
+what :mod:`django_zoomconnect.testing` re-exports (import them from there). They read the
+secret and the time zone from the ``ZOOMCONNECT`` setting at call time, so they sign with
+whatever the test configured.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
-from . import conf
-from .exceptions import ConfigurationError
-from .signing import CHECKSUM_PARAMETER, Encoding, compute_checksum
+from .. import conf
+from ..exceptions import ConfigurationError
+from ..signing import CHECKSUM_PARAMETER, Encoding, compute_checksum
 
 __all__ = [
     "NONCE_LIFETIME",

@@ -16,7 +16,7 @@ are simply there in a project's test suite:
     override it to pass options to the simulator (balance, delays, webhook signing, ...).
 
 The helpers ``build_delivery_report_params``, ``build_reply_params``, ``sign_params`` and
-``signed_post`` (from :mod:`django_zoomconnect.webhooks`) build and post correctly signed webhook
+``signed_post`` (from :mod:`django_zoomconnect.testing.webhooks`) build and post correctly signed webhook
 requests for tests that call the webhook views directly. Importing this module needs no Django
 settings; the fixtures touch Django only when settings are configured.
 """
@@ -31,8 +31,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 if TYPE_CHECKING:  # imported when a fixture runs: the plugin loads in every pytest run
-    from .simulator import Simulator
-    from .simulator.server import SimulatorServer
+    from ..simulator import Simulator
+    from ..simulator.server import SimulatorServer
     from .webhooks import build_delivery_report_params, build_reply_params, sign_params, signed_post
 
 __all__ = [
@@ -68,7 +68,7 @@ def django_test_client_poster(fallback: WebhookPoster | None = None) -> WebhookP
     client, in the test's own thread and database transaction; any other URL goes to
     ``fallback`` (default: a real HTTP POST, e.g. to pytest-django's ``live_server``)."""
     if fallback is None:
-        from .simulator.webhooks import default_poster
+        from ..simulator.webhooks import default_poster
 
         fallback = default_poster
     other_hosts = fallback
@@ -132,7 +132,7 @@ def simulator_settings(simulator: Simulator, base_url: str) -> dict[str, Any]:
 
 
 def _build(simulator_class: type[Simulator], options: Mapping[str, Any]) -> Simulator:
-    from .simulator import Clock
+    from ..simulator import Clock
 
     kwargs: dict[str, Any] = {
         "email": EMAIL,
@@ -167,9 +167,9 @@ def zoomconnect_simulator_options() -> dict[str, Any]:
 @pytest.fixture
 def zoomconnect_simulator(zoomconnect_simulator_options: dict[str, Any]) -> Iterator[Simulator]:
     """An in-process simulator at :data:`SIMULATOR_BASE_URL`, with settings pointed at it."""
-    from .client import mount_transport, unmount_transport
-    from .simulator import Simulator
-    from .simulator.adapter import SimulatorAdapter
+    from ..client import mount_transport, unmount_transport
+    from ..simulator import Simulator
+    from ..simulator.adapter import SimulatorAdapter
 
     simulator = _build(Simulator, zoomconnect_simulator_options)
     with ExitStack() as stack:
@@ -186,7 +186,7 @@ def zoomconnect_live_server(zoomconnect_simulator_options: dict[str, Any]) -> It
     Its background thread is off: step the clock and call ``flush_webhooks()`` in the test, so
     webhooks reach the project in the test's own thread and transaction.
     """
-    from .simulator.server import ServedSimulator, SimulatorServer
+    from ..simulator.server import ServedSimulator, SimulatorServer
 
     simulator = _build(ServedSimulator, zoomconnect_simulator_options)
     with SimulatorServer(simulator, background=False) as server:
@@ -204,7 +204,7 @@ def zoomconnect_live_simulator(zoomconnect_live_server: SimulatorServer) -> Iter
 
 # --- signed webhook requests for tests that post to the views themselves ----------------------
 
-#: Re-exported from :mod:`django_zoomconnect.webhooks`, imported on first use so that loading
+#: Re-exported from :mod:`django_zoomconnect.testing.webhooks`, imported on first use so that loading
 #: the plugin imports nothing of Django's URL machinery.
 _WEBHOOK_HELPERS = ("sign_params", "build_delivery_report_params", "build_reply_params", "signed_post")
 

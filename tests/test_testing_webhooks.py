@@ -1,4 +1,4 @@
-"""Tests for webhooks.py: the signed-request builders that users' tests rely on."""
+"""Tests for testing/webhooks.py: the signed-request builders that users' tests rely on."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_zoomconnect import signing
 from django_zoomconnect.events import parse_nonce_date
 from django_zoomconnect.exceptions import ConfigurationError
-from django_zoomconnect.webhooks import (
+from django_zoomconnect.testing import (
     build_delivery_report_params,
     build_reply_params,
     sign_params,
