@@ -35,7 +35,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from . import __version__, conf
-from ._wire import ignore, query
+from ._codec import ignore, query
 from .exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -55,7 +55,7 @@ from .exceptions import (
     ZoomConnectError,
 )
 from .redaction import scrubbed_response
-from .types import read_int
+from .wire import read_int
 
 # The documented logger name: the engine logs for the client it serves.
 logger = logging.getLogger("django_zoomconnect.client")

@@ -2,10 +2,10 @@
 
 :class:`ZoomConnectClient` knows nothing of models or services. Each of its methods is one
 operation of the provider's spec, with typed arguments and a typed result from
-:mod:`django_zoomconnect.types`; the HTTP engine it inherits (:mod:`django_zoomconnect._http`)
+:mod:`django_zoomconnect.wire`; the HTTP engine it inherits (:mod:`django_zoomconnect._http`)
 sends it and turns every failure into an exception whose class says whether the request may
 have reached the provider. Sends are never retried here: that is the sending layer's decision.
-How options are named on the wire and answers read is :mod:`django_zoomconnect._wire`'s part.
+How options are named on the wire and answers read is :mod:`django_zoomconnect._codec`'s part.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import IO, Any, Literal, TypedDict, TypeVar, Unpack
 
-from . import _wire as wire
+from . import _codec as codec
 from ._http import (
     DEFAULT_BASE_URL,
     MAX_RETRY_AFTER,
@@ -25,7 +25,7 @@ from ._http import (
     unmount_transport,
 )
 from .exceptions import InvalidResponseError
-from .types import (
+from .wire import (
     AccountStatistics,
     CampaignStatistics,
     Contact,
@@ -206,22 +206,22 @@ class ZoomConnectClient(HttpClient):
 
     def _update(self, path: str, build: Callable[[Any], T], body: Any, secrets: Sequence[str] = ()) -> T:
         """POST a change; the answer, or the object read back when the answer has no body."""
-        updated = self._call("POST", path, wire.or_none(build), json_body=body, secrets=secrets)
+        updated = self._call("POST", path, codec.or_none(build), json_body=body, secrets=secrets)
         return updated if updated is not None else self._get(path, build)
 
     def _link(self, *parts: str) -> None:
         """The membership operations: a POST to ``kind/{id}/action/{id}`` that answers nothing."""
-        self._post(wire.path(*parts), wire.ignore)
+        self._post(codec.path(*parts), codec.ignore)
 
     def _sms_query(self, recipient_number: str, message: str, options: SmsOptions) -> list[tuple[str, str]]:
         """One SMS's fields as URL parameters, named and written as in a ``sms/send`` body."""
-        return wire.query(**SmsRequest(recipient_number, message, **options).to_api(self._timezone))
+        return codec.query(**SmsRequest(recipient_number, message, **options).to_api(self._timezone))
 
     # -- account --------------------------------------------------------------------------------
 
     def get_balance(self) -> float:
         """The account's credit balance."""
-        return self._get("account/balance", wire.scalar("creditBalance", read_float, "creditBalance"))
+        return self._get("account/balance", codec.scalar("creditBalance", read_float, "creditBalance"))
 
     def get_statistics(
         self,
@@ -262,11 +262,11 @@ class ZoomConnectClient(HttpClient):
             "transferToEmailAddress": to_email,
             "numberOfCreditsToTransfer": credits,
         }
-        return self._post("account/transfer", wire.or_none(User.from_api), body)
+        return self._post("account/transfer", codec.or_none(User.from_api), body)
 
     def search_users(self, email: str) -> list[User]:
         """The team's users with this email address."""
-        return self._get("account/user", wire.items("webServiceUserList", User.from_api), searchEmail=email)
+        return self._get("account/user", codec.items("webServiceUserList", User.from_api), searchEmail=email)
 
     def create_user(
         self, *, email_address: str, company: str | None = None, **fields: Unpack[UserFields]
@@ -276,10 +276,10 @@ class ZoomConnectClient(HttpClient):
         When the provider answers without a body, the new user is looked up by email address.
         The password is sent, never logged, and never kept in the result.
         """
-        body = wire.fields(email_address=email_address, company=company, **wire.options(UserFields, fields))
+        body = codec.fields(email_address=email_address, company=company, **codec.options(UserFields, fields))
         secrets = (fields["password"],)
         created = self._call(
-            "PUT", "account/user", wire.or_none(User.from_api), json_body=body, secrets=secrets
+            "PUT", "account/user", codec.or_none(User.from_api), json_body=body, secrets=secrets
         )
         if created is not None:
             return created
@@ -293,14 +293,14 @@ class ZoomConnectClient(HttpClient):
 
     def get_user(self, user_id: int) -> User:
         """One user of the team."""
-        return self._get(wire.path("account/user", wire.int_id(user_id, "user_id")), User.from_api)
+        return self._get(codec.path("account/user", codec.int_id(user_id, "user_id")), User.from_api)
 
     def update_user(self, user_id: int, **changes: Unpack[UserChanges]) -> User:
         """Change a sub-account; only the fields given are sent. Reads the user back if needed."""
-        path = wire.path("account/user", wire.int_id(user_id, "user_id"))
+        path = codec.path("account/user", codec.int_id(user_id, "user_id"))
         password = changes.get("password")
         secrets = () if password is None else (password,)
-        body = wire.fields(user_id=user_id, **wire.options(UserChanges, changes))
+        body = codec.fields(user_id=user_id, **codec.options(UserChanges, changes))
         return self._update(path, User.from_api, body, secrets)
 
     # -- sms ------------------------------------------------------------------------------------
@@ -330,12 +330,12 @@ class ZoomConnectClient(HttpClient):
         for item in requests:
             if not isinstance(item, SmsRequest):
                 raise TypeError(f"send_bulk takes SmsRequest items, not {type(item).__name__}")
-        body = wire.fields(
+        body = codec.fields(
             send_sms_requests=[item.to_api(self._timezone) for item in requests],
             default_date_to_send=self._datetime(default_date_to_send, "default_date_to_send"),
             messages_per_minute=messages_per_minute,
         )
-        parse_all = wire.items("sendSmsResponses", SendResult.from_api)
+        parse_all = codec.items("sendSmsResponses", SendResult.from_api)
 
         def parse(answer: Any) -> list[SendResult]:
             results = parse_all(answer)
@@ -350,7 +350,7 @@ class ZoomConnectClient(HttpClient):
     ) -> str:
         """Send one SMS with its fields as URL parameters; returns the message id. Never retried."""
         params = self._sms_query(recipient_number, message, options)
-        return self._call("POST", "sms/send-url-parameters", wire.message_id_text, params=params)
+        return self._call("POST", "sms/send-url-parameters", codec.message_id_text, params=params)
 
     def send_sms_url(
         self, url_token: str, recipient_number: str, message: str, **options: Unpack[SmsOptions]
@@ -365,8 +365,8 @@ class ZoomConnectClient(HttpClient):
             raise ValueError("url_token must be the account's URL sending token")
         return self._call(
             "POST",
-            wire.path("sms/send-url", url_token),
-            wire.message_id_text,
+            codec.path("sms/send-url", url_token),
+            codec.message_id_text,
             params=self._sms_query(recipient_number, message, options),
             authenticate=False,
             secrets=(url_token,),
@@ -385,27 +385,27 @@ class ZoomConnectClient(HttpClient):
 
     def list_contacts(self) -> list[Contact]:
         """Every contact of the account (the API does not page them)."""
-        return self._get("contacts/all", wire.items("webServiceContacts", Contact.from_api))
+        return self._get("contacts/all", codec.items("webServiceContacts", Contact.from_api))
 
     def create_contact(self, *, contact_number: str, **fields: Unpack[ContactFields]) -> Contact:
         """Create a contact; the result carries the provider's ``contact_id``."""
-        body = wire.fields(contact_number=contact_number, **wire.options(ContactFields, fields))
+        body = codec.fields(contact_number=contact_number, **codec.options(ContactFields, fields))
         return self._post("contacts/create", Contact.from_api, body)
 
     def get_contact(self, contact_id: str) -> Contact:
-        return self._get(wire.path("contacts", contact_id), Contact.from_api)
+        return self._get(codec.path("contacts", contact_id), Contact.from_api)
 
     def update_contact(
         self, contact_id: str, *, contact_number: str | None = None, **fields: Unpack[ContactFields]
     ) -> Contact:
         """Change a contact; only the fields given are sent. Reads the contact back if needed."""
-        body = wire.fields(
-            contact_id=contact_id, contact_number=contact_number, **wire.options(ContactFields, fields)
+        body = codec.fields(
+            contact_id=contact_id, contact_number=contact_number, **codec.options(ContactFields, fields)
         )
-        return self._update(wire.path("contacts", contact_id), Contact.from_api, body)
+        return self._update(codec.path("contacts", contact_id), Contact.from_api, body)
 
     def delete_contact(self, contact_id: str) -> None:
-        self._delete(wire.path("contacts", contact_id))
+        self._delete(codec.path("contacts", contact_id))
 
     def add_contact_to_group(self, contact_id: str, group_id: str) -> None:
         """Add a contact to a group (``contacts/{contactId}/addToGroup/{groupId}``)."""
@@ -422,23 +422,23 @@ class ZoomConnectClient(HttpClient):
     # -- groups ---------------------------------------------------------------------------------
 
     def list_groups(self) -> list[Group]:
-        return self._get("groups/all", wire.items("webServiceGroups", Group.from_api))
+        return self._get("groups/all", codec.items("webServiceGroups", Group.from_api))
 
     def create_group(self, name: str) -> Group:
         """Create a group; the provider refuses an empty name (400)."""
         return self._post("groups/create", Group.from_api, {"name": name})
 
     def get_group(self, group_id: str) -> Group:
-        return self._get(wire.path("groups", group_id), Group.from_api)
+        return self._get(codec.path("groups", group_id), Group.from_api)
 
     def update_group(self, group_id: str, *, name: str) -> Group:
         """Rename a group. Reads the group back when the provider answers without a body."""
         return self._update(
-            wire.path("groups", group_id), Group.from_api, {"groupId": group_id, "name": name}
+            codec.path("groups", group_id), Group.from_api, {"groupId": group_id, "name": name}
         )
 
     def delete_group(self, group_id: str) -> None:
-        self._delete(wire.path("groups", group_id))
+        self._delete(codec.path("groups", group_id))
 
     def group_add_contact(self, group_id: str, contact_id: str) -> None:
         """Add a contact to a group from the group's side (``groups/{groupId}/addContact/{contactId}``)."""
@@ -468,7 +468,7 @@ class ZoomConnectClient(HttpClient):
                 continue
             if name in _DATE_FILTERS:
                 value = format_date(value, self._timezone, "%Y%m%d", what=name)
-            params.append((wire_name, wire.query_value(value)))
+            params.append((wire_name, codec.query_value(value)))
         return params
 
     def list_messages(
@@ -519,15 +519,15 @@ class ZoomConnectClient(HttpClient):
 
     def get_message(self, message_id: str) -> Message:
         return self._get(
-            wire.path("messages", message_id), lambda body: Message.from_api(body, self._timezone)
+            codec.path("messages", message_id), lambda body: Message.from_api(body, self._timezone)
         )
 
     def delete_message(self, message_id: str) -> None:
-        self._delete(wire.path("messages", message_id))
+        self._delete(codec.path("messages", message_id))
 
     def _mark(self, message_id: str, action: str) -> Message | None:
-        parse = wire.or_none(lambda body: Message.from_api(body, self._timezone))
-        return self._post(wire.path("messages", message_id, action), parse)
+        parse = codec.or_none(lambda body: Message.from_api(body, self._timezone))
+        return self._post(codec.path("messages", message_id, action), parse)
 
     def mark_read(self, message_id: str) -> Message | None:
         """Mark an inbound message read; the message as the provider now has it, if it says."""
@@ -542,7 +542,7 @@ class ZoomConnectClient(HttpClient):
     def _analyse(
         self, operation: str, message: str, recipient_number: str | None, parse: Callable[[Any], T]
     ) -> T:
-        body = wire.fields(message=message, recipient_number=recipient_number)
+        body = codec.fields(message=message, recipient_number=recipient_number)
         return self._post(f"messages/analyse/{operation}", parse, body)
 
     def analyse_message(self, message: str, recipient_number: str | None = None) -> MessageAnalysis:
@@ -551,41 +551,41 @@ class ZoomConnectClient(HttpClient):
 
     def message_credit_cost(self, message: str, recipient_number: str | None = None) -> float:
         """Credits that sending ``message`` (to ``recipient_number``) would cost."""
-        parse = wire.scalar("messageCreditCost", read_float, "credit cost")
+        parse = codec.scalar("messageCreditCost", read_float, "credit cost")
         return self._analyse("message-credit-cost", message, recipient_number, parse)
 
     def message_encoding(self, message: str, recipient_number: str | None = None) -> str:
         """The encoding ``message`` needs, as the provider names it (for example ``GSM7``)."""
-        parse = wire.scalar("messageEncoding", wire.unquoted, "encoding")
+        parse = codec.scalar("messageEncoding", codec.unquoted, "encoding")
         return self._analyse("message-encoding", message, recipient_number, parse)
 
     def message_length(self, message: str, recipient_number: str | None = None) -> int:
         """The length of ``message`` as the provider counts it."""
         return self._analyse(
-            "message-length", message, recipient_number, wire.scalar("messageLength", read_int, "length")
+            "message-length", message, recipient_number, codec.scalar("messageLength", read_int, "length")
         )
 
     def message_within_max_length(self, message: str, recipient_number: str | None = None) -> bool:
         """Whether ``message`` is within the longest message the provider allows."""
-        parse = wire.scalar("messageLengthWithinMaximumAllowed", read_bool, "answer")
+        parse = codec.scalar("messageLengthWithinMaximumAllowed", read_bool, "answer")
         return self._analyse("message-length-within-max-allowed", message, recipient_number, parse)
 
     def number_of_messages(self, message: str, recipient_number: str | None = None) -> int:
         """How many SMS parts sending ``message`` would take."""
-        parse = wire.scalar("numberOfMessages", read_int, "number of messages")
+        parse = codec.scalar("numberOfMessages", read_int, "number of messages")
         return self._analyse("number-of-messages", message, recipient_number, parse)
 
     # -- templates ------------------------------------------------------------------------------
 
     def list_templates(self) -> list[Template]:
         """Every template. The API can read and delete templates, but not create or change them."""
-        return self._get("templates/all", wire.items("webServiceTemplates", Template.from_api))
+        return self._get("templates/all", codec.items("webServiceTemplates", Template.from_api))
 
     def get_template(self, template_id: int) -> Template:
-        return self._get(wire.path("templates", wire.int_id(template_id, "template_id")), Template.from_api)
+        return self._get(codec.path("templates", codec.int_id(template_id, "template_id")), Template.from_api)
 
     def delete_template(self, template_id: int) -> None:
-        self._delete(wire.path("templates", wire.int_id(template_id, "template_id")))
+        self._delete(codec.path("templates", codec.int_id(template_id, "template_id")))
 
     # -- voice (beta) ---------------------------------------------------------------------------
 
@@ -607,8 +607,8 @@ class ZoomConnectClient(HttpClient):
         **options: Unpack[VoiceOptions],
     ) -> VoiceSendResult:
         """Call ``recipient_number`` and read ``message`` out (beta). Never retried."""
-        fields = wire.options(VoiceOptions, options)
-        body = wire.fields(recipient_number=recipient_number, message=message, language=language, **fields)
+        fields = codec.options(VoiceOptions, options)
+        body = codec.fields(recipient_number=recipient_number, message=message, language=language, **fields)
         return self._post("voice/single-text", VoiceSendResult.from_api, body)
 
     def send_voice_audio(
@@ -620,8 +620,8 @@ class ZoomConnectClient(HttpClient):
         **options: Unpack[VoiceOptions],
     ) -> VoiceSendResult:
         """Call ``recipient_number`` and play an MP3 or WAV file (beta; multipart upload). Never retried."""
-        params = wire.query(
-            **wire.fields(recipient_number=recipient_number, **wire.options(VoiceOptions, options))
+        params = codec.query(
+            **codec.fields(recipient_number=recipient_number, **codec.options(VoiceOptions, options))
         )
         kind = "audio/wav" if filename.lower().endswith(".wav") else "audio/mpeg"
         return self._call(
@@ -634,8 +634,8 @@ class ZoomConnectClient(HttpClient):
 
     def get_voice_message(self, voice_message_id: str) -> VoiceMessage:
         return self._get(
-            wire.path("voice", voice_message_id), lambda body: VoiceMessage.from_api(body, self._timezone)
+            codec.path("voice", voice_message_id), lambda body: VoiceMessage.from_api(body, self._timezone)
         )
 
     def delete_voice_message(self, voice_message_id: str) -> None:
-        self._delete(wire.path("voice", voice_message_id))
+        self._delete(codec.path("voice", voice_message_id))

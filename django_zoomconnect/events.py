@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from types import MappingProxyType
 from typing import ClassVar, TypedDict
 
-from .types import parse_datetime
+from .wire import parse_datetime
 
 __all__ = ["DeliveryReport", "InboundReply", "WebhookPayload", "event_from_params", "parse_nonce_date"]
 

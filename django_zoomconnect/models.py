@@ -48,6 +48,9 @@ class SyncState(models.TextChoices):
 class RemoteObject(models.Model):
     """Fields shared by every model mirrored from the account."""
 
+    #: ``None`` until the object exists on the account. Ids are opaque strings, except a
+    #: template's, which the API writes as an integer (:class:`Template` says so).
+    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
     remote_data = models.JSONField(
         _("remote data"), default=dict, blank=True, help_text=_("The last payload read from Zoom Connect.")
     )
@@ -66,7 +69,6 @@ class RemoteObject(models.Model):
 
 
 class Group(RemoteObject):
-    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=255)
 
     class Meta:
@@ -79,7 +81,6 @@ class Group(RemoteObject):
 
 
 class Contact(RemoteObject):
-    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
     title = models.CharField(_("title"), max_length=32, blank=True)
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
@@ -155,10 +156,13 @@ class Template(RemoteObject):
     """A message template: pulled from the account, or local (the API cannot create templates).
 
     Placeholders are written ``{{ name }}``; :meth:`render` fills them from a context and refuses
-    to send a message with a hole in it.
+    to send a message with a hole in it. Its ``remote_id`` is the one integer among the mirrored
+    models' ids: the API numbers templates.
     """
 
-    remote_id = models.BigIntegerField(_("remote id"), unique=True, null=True, blank=True)
+    remote_id = models.BigIntegerField(  # type: ignore[assignment]
+        _("remote id"), unique=True, null=True, blank=True
+    )
     name = models.CharField(_("name"), max_length=255)
     body = models.TextField(_("body"), help_text=_("Placeholders are written {{ name }}."))
 
@@ -289,7 +293,6 @@ class Message(RemoteObject):
     direction = models.CharField(
         _("direction"), max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
-    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
     reference = models.CharField(
         _("reference"),
         max_length=64,

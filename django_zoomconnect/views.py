@@ -55,6 +55,7 @@ from . import conf, signing, storable
 from .events import DELIVERY_REPORT, REPLY, parse_nonce_date
 from .exceptions import ConfigurationError
 from .services import inbound
+from .services.outbox import wake
 
 if TYPE_CHECKING:
     from .models import WebhookEvent
@@ -205,17 +206,6 @@ def _client(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", "?"))
 
 
-def _enqueue(event_pk: int) -> None:
-    try:
-        from .tasks import process_webhook_event
-
-        process_webhook_event.delay(event_pk)
-    except Exception:
-        # The event is stored as PENDING: `zoomconnect_webhooks reprocess --state pending` or the
-        # admin action picks it up once the broker is back.
-        logger.exception("Could not enqueue webhook event %s; it stays pending", event_pk)
-
-
 @dataclass(frozen=True, kw_only=True)
 class WebhookConf:
     """The settings one webhook request is handled with, read once when it arrives."""
@@ -356,8 +346,7 @@ class WebhookView(View):
         except inbound.InvalidWebhookError as exc:
             raise WebhookRejected(400, str(exc)) from None
         if event is not None and settings.processing == "celery":
-            pk = event.pk
-            transaction.on_commit(lambda: _enqueue(pk))
+            wake.process_event_later(event.pk)
         return event
 
 

@@ -16,7 +16,7 @@ from django_zoomconnect.models import Message, MessageStatus
 from django_zoomconnect.services import outbox
 from django_zoomconnect.services.outbox import reconcile, wake
 from django_zoomconnect.simulator import Simulator
-from django_zoomconnect.types import SendResult
+from django_zoomconnect.wire import SendResult
 
 #: Settings that make the outbox deterministic and free of waiting in tests.
 FAST = {

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from django_zoomconnect import signals
-from django_zoomconnect import types as api
+from django_zoomconnect import wire as api
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.models import (
     Batch,

@@ -11,7 +11,7 @@ from django_zoomconnect import exceptions
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.simulator import Clock, Simulator
 from django_zoomconnect.simulator.server import SimulatorServer
-from django_zoomconnect.types import SmsRequest
+from django_zoomconnect.wire import SmsRequest
 
 NUMBER = "+27821234567"
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)  # 10:00 in Johannesburg

@@ -17,11 +17,11 @@ from django.db import models
 from .. import conf, phone
 from ..exceptions import PhoneNumberError
 from ..models import PULLED_STATUSES, Contact, Direction, Group, Message, MessageStatus, Template
-from ..types import Contact as RemoteContact
-from ..types import Group as RemoteGroup
-from ..types import Message as RemoteMessage
-from ..types import SmsRequest
-from ..types import Template as RemoteTemplate
+from ..wire import Contact as RemoteContact
+from ..wire import Group as RemoteGroup
+from ..wire import Message as RemoteMessage
+from ..wire import SmsRequest
+from ..wire import Template as RemoteTemplate
 
 __all__ = [
     "Numbers",

@@ -48,8 +48,8 @@ from ..exceptions import (
     ZoomConnectError,
 )
 from ..models import Contact, Group, Membership, SyncState
-from ..types import Contact as RemoteContact
-from ..types import Group as RemoteGroup
+from ..wire import Contact as RemoteContact
+from ..wire import Group as RemoteGroup
 from .clients import client_for
 from .mapping import contact_body
 from .reports import SyncReport

@@ -46,7 +46,7 @@ from ...exceptions import (
     ZoomConnectError,
 )
 from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, WebhookEvent
-from ...types import SendResult
+from ...wire import SendResult
 from .. import history, inbound
 from .. import rows as bulk
 from ..clients import client_for

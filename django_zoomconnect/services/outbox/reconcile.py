@@ -41,7 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ... import conf, phone
-from ... import types as api
+from ... import wire as api
 from ...client import ZoomConnectClient
 from ...exceptions import AuthenticationError, ZoomConnectError
 from ...models import (

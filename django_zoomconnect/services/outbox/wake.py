@@ -140,5 +140,15 @@ def follow_up(
 
 
 def process_event_later(event_id: int) -> None:
-    """Hand a stored webhook event to a worker (``WEBHOOK_PROCESSING = "celery"``)."""
-    _task("process_webhook_event").delay(event_id)
+    """Hand a stored webhook event to a worker once the transaction commits (``WEBHOOK_PROCESSING
+    = "celery"``). A broker that cannot be reached is logged, never raised: the event stays
+    ``PENDING`` and the ``sweep_webhook_events`` beat task (or ``zoomconnect_webhooks
+    reprocess``) picks it up."""
+
+    def run() -> None:
+        try:
+            _task("process_webhook_event").delay(event_id)
+        except Exception:
+            logger.exception("Could not enqueue webhook event %s; it stays pending", event_id)
+
+    transaction.on_commit(run)

@@ -21,7 +21,7 @@ from ... import phone
 from ...client import ZoomConnectClient
 from ...exceptions import PhoneNumberError
 from ...models import Contact, Membership, SyncState
-from ...types import Contact as RemoteContact
+from ...wire import Contact as RemoteContact
 from ..mapping import contact_fields
 from ..reports import KindReport, SyncReport
 from ..rows import batched

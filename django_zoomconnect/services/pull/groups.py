@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...models import Group, SyncState
-from ...types import Group as RemoteGroup
+from ...wire import Group as RemoteGroup
 from ..mapping import group_fields
 from .engine import Listed
 

@@ -36,7 +36,7 @@ from ...models import (
     SyncState,
     WebhookEvent,
 )
-from ...types import Message as RemoteMessage
+from ...wire import Message as RemoteMessage
 from .. import history
 from ..history import StatusChange
 from ..mapping import message_fields, message_status

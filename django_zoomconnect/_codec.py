@@ -1,4 +1,4 @@
-"""The provider's wire format, for the client: option names, paths and the shapes of answers.
+"""Encoding requests and decoding answers for the client: option names, paths, the shapes of answers.
 
 Options are written under the provider's names by one rule (``first_name`` as ``firstName``),
 and only when given: absent means "not given", never "set to null". Ids are quoted into paths
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from .types import read_list, read_object, read_str
+from .wire import read_list, read_object, read_str
 
 T = TypeVar("T")
 

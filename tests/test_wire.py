@@ -1,4 +1,4 @@
-"""Tests for types.py: wire formats of dates, lenient readers and the result dataclasses."""
+"""Tests for wire.py: wire formats of dates, lenient readers and the result dataclasses."""
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from django_zoomconnect.types import (
+from django_zoomconnect.wire import (
     AccountStatistics,
     Contact,
     Group,
