@@ -14,10 +14,10 @@ from ``raw`` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 __all__ = [
     "AccountStatistics",
@@ -42,6 +42,8 @@ __all__ = [
     "parse_date",
     "parse_datetime",
 ]
+
+T = TypeVar("T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -410,31 +412,46 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
-class MessagePage:
-    """One page of ``messages/all``; ``page`` counts from 1."""
+class _Page(Generic[T]):
+    """One page of a paged listing; ``page`` counts from 1."""
 
     elements: int | None
     page: int | None
     page_size: int | None
     total_elements: int | None
     total_pages: int | None
-    messages: list[Message]
+    messages: list[T]
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    #: The key holding the page's items, and what the page is called in errors.
+    _ITEMS: ClassVar[str]
+    _WHAT: ClassVar[str]
+
     @classmethod
-    def from_api(cls, payload: Any, tz: tzinfo) -> MessagePage:
-        data = read_object(payload, "a page of messages")
-        if "webServiceMessages" not in data:
-            raise ValueError("a page of messages has no 'webServiceMessages'")
+    def _read(cls, payload: Any, tz: tzinfo, item: Callable[[Any, tzinfo], T]) -> Self:
+        data = read_object(payload, cls._WHAT)
+        if cls._ITEMS not in data:
+            raise ValueError(f"{cls._WHAT} has no {cls._ITEMS!r}")
         return cls(
             elements=read_int(data.get("elements")),
             page=read_int(data.get("page")),
             page_size=read_int(data.get("pageSize")),
             total_elements=read_int(data.get("totalElements")),
             total_pages=read_int(data.get("totalPages")),
-            messages=[Message.from_api(m, tz) for m in read_list(data["webServiceMessages"], "messages")],
+            messages=[item(m, tz) for m in read_list(data[cls._ITEMS], "messages")],
             raw=dict(data),
         )
+
+
+class MessagePage(_Page[Message]):
+    """One page of ``messages/all``; ``page`` counts from 1."""
+
+    _ITEMS = "webServiceMessages"
+    _WHAT = "a page of messages"
+
+    @classmethod
+    def from_api(cls, payload: Any, tz: tzinfo) -> MessagePage:
+        return cls._read(payload, tz, Message.from_api)
 
 
 @dataclass(frozen=True, slots=True)
@@ -646,29 +663,12 @@ class VoiceMessage:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class VoiceMessagePage:
+class VoiceMessagePage(_Page[VoiceMessage]):
     """One page of ``voice/all``; ``page`` counts from 1."""
 
-    elements: int | None
-    page: int | None
-    page_size: int | None
-    total_elements: int | None
-    total_pages: int | None
-    messages: list[VoiceMessage]
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _ITEMS = "messages"
+    _WHAT = "a page of voice messages"
 
     @classmethod
     def from_api(cls, payload: Any, tz: tzinfo) -> VoiceMessagePage:
-        data = read_object(payload, "a page of voice messages")
-        if "messages" not in data:
-            raise ValueError("a page of voice messages has no 'messages'")
-        return cls(
-            elements=read_int(data.get("elements")),
-            page=read_int(data.get("page")),
-            page_size=read_int(data.get("pageSize")),
-            total_elements=read_int(data.get("totalElements")),
-            total_pages=read_int(data.get("totalPages")),
-            messages=[VoiceMessage.from_api(m, tz) for m in read_list(data["messages"], "messages")],
-            raw=dict(data),
-        )
+        return cls._read(payload, tz, VoiceMessage.from_api)
