@@ -8,11 +8,13 @@ import responses
 from django_zoomconnect.simulator import Simulator
 from tests.simulator_calls import frozen_simulator
 
-# The simulator's fixtures come from our own pytest plugin. An install registers it through its
-# entry point; a checkout whose metadata predates the entry point loads it here instead (loading
-# it twice would be an error).
+# The browser fixtures (tests/browser.py), for the admin's end-to-end tests. The simulator's
+# fixtures come from our own pytest plugin: an install registers it through its entry point; a
+# checkout whose metadata predates the entry point loads it here instead (loading it twice would
+# be an error).
+pytest_plugins = ["tests.browser"]
 if not any(ep.value == "django_zoomconnect.testing" for ep in entry_points(group="pytest11")):
-    pytest_plugins = ["django_zoomconnect.testing"]
+    pytest_plugins.append("django_zoomconnect.testing")
 
 
 @pytest.fixture

@@ -37,14 +37,17 @@ def test_reprocess_action(admin_client):
     message = Message.objects.create(direction=Direction.OUTBOUND, remote_id="R1", status=MessageStatus.SENT)
     failed = event("n-1", "failed")
     done = event("n-2", "processed", status="FAILED")
-    response = admin_client.post(
-        reverse("admin:zoomconnect_webhookevent_changelist"),
-        {"action": "reprocess_selected", "_selected_action": [failed.pk, done.pk]},
-        follow=True,
-    )
+    chosen = {"action": "reprocess_selected", "_selected_action": [failed.pk, done.pk]}
+    url = reverse("admin:zoomconnect_webhookevent_changelist")
+    asked = admin_client.post(url, chosen)
+    assert asked.status_code == 200
+    assert "Process these webhook events again?" in asked.text
+    failed.refresh_from_db()
+    assert failed.state == "failed"  # nothing happens before the operator confirms
+    response = admin_client.post(url, {**chosen, "post": "yes"}, follow=True)
     assert response.status_code == 200
     text = [str(m) for m in response.context["messages"]]
-    assert text == ["Reprocessed 1 event(s): 1 processed. 1 already processed, left alone."]
+    assert text == ["Reprocess selected webhook events: 1 processed, 1 skipped: already processed."]
     message.refresh_from_db()
     assert message.status == MessageStatus.DELIVERED
     done.refresh_from_db()

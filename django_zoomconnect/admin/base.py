@@ -8,20 +8,29 @@ No setting and no secret is ever shown in the admin.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    StrOrPromise = str | _StrPromise
+else:
+    StrOrPromise = str
 
 from ..exceptions import ConfigurationError, ZoomConnectError
 from ..models import (
@@ -209,3 +218,67 @@ class PushedAdmin(SyncedAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self.services.delete(obj, push=False)
         self._push_after_commit(request, [obj.pk])
+
+
+# --- actions with a confirmation page -------------------------------------------------------------
+
+
+#: What an action did: a count for each result, e.g. ``{"retried": 12, "skipped: not failed": 3}``.
+Outcome = Mapping[str, int]
+#: Rows listed by name on a confirmation page; the rest are counted.
+_SHOWN = 20
+
+
+def outcome_text(outcome: Outcome) -> str:
+    """One line from an action's counts: ``"12 retried, 3 skipped: not failed"``."""
+    parts = [f"{count:,} {result}" for result, count in outcome.items() if count]
+    return ", ".join(parts) or str(_("nothing to do"))
+
+
+def confirmed(
+    *,
+    description: StrOrPromise,
+    question: StrOrPromise,
+    confirm_label: StrOrPromise,
+    permissions: Sequence[str],
+    preview: Callable[[Any, QuerySet[Any]], Sequence[str]] | None = None,
+) -> Callable[[Callable[[Any, HttpRequest, QuerySet[Any]], Outcome]], Callable[..., HttpResponse | None]]:
+    """An admin action that asks first: a confirmation page, then the work, then one message.
+
+    The decorated method does the work (through a service) and returns its :data:`Outcome`;
+    this wrapper renders ``confirm_action.html`` on the first POST (with ``question`` and, from
+    ``preview``, lines saying what will happen) and reports the outcome in one message once the
+    operator confirms. ``permissions`` are the admin's ``has_<name>_permission`` checks.
+    """
+
+    def decorate(
+        work: Callable[[Any, HttpRequest, QuerySet[Any]], Outcome],
+    ) -> Callable[..., HttpResponse | None]:
+        @admin.action(description=description, permissions=list(permissions))
+        @wraps(work)
+        def action(model_admin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+            if request.POST.get("post") == "yes":
+                outcome = work(model_admin, request, queryset)
+                model_admin.message_user(request, f"{description}: {outcome_text(outcome)}.")
+                return None
+            rows = list(queryset[: _SHOWN + 1])
+            context = {
+                **model_admin.admin_site.each_context(request),
+                "title": description,
+                "opts": model_admin.opts,
+                "question": question,
+                "confirm_label": confirm_label,
+                "preview": preview(model_admin, queryset) if preview is not None else (),
+                "queryset": queryset,
+                "shown": rows[:_SHOWN],
+                "more": max(queryset.count() - _SHOWN, 0),
+                "action": work.__name__,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": model_admin.media,
+            }
+            request.current_app = model_admin.admin_site.name
+            return TemplateResponse(request, "admin/zoomconnect/confirm_action.html", context)
+
+        return action
+
+    return decorate

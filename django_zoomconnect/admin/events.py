@@ -13,7 +13,7 @@ from ..models import (
     WebhookEvent,
 )
 from ..services import inbound
-from .base import json_block, shown_params
+from .base import Outcome, confirmed, json_block, shown_params
 
 if TYPE_CHECKING:
     _WebhookEventAdmin = admin.ModelAdmin[WebhookEvent]
@@ -53,14 +53,20 @@ class WebhookEventAdmin(_WebhookEventAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description=_("Reprocess selected webhook events"), permissions=["change"])
-    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+    @confirmed(
+        description=_("Reprocess selected webhook events"),
+        question=_(
+            "Process these webhook events again? Failed and deferred ones are applied now if they can "
+            "be; processed ones are left alone (processing is idempotent)."
+        ),
+        confirm_label=_("Yes, reprocess them"),
+        permissions=["change"],
+    )
+    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> Outcome:
         selected = queryset.count()
         states = inbound.reprocess_events(queryset.exclude(state=WebhookEvent.State.PROCESSED))
-        summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or _("none")
         skipped = selected - sum(states.values())
-        self.message_user(
-            request,
-            _("Reprocessed %(count)d event(s): %(summary)s. %(skipped)d already processed, left alone.")
-            % {"count": sum(states.values()), "summary": summary, "skipped": skipped},
-        )
+        return {
+            **{str(state): count for state, count in sorted(states.items())},
+            "skipped: already processed": skipped,
+        }
