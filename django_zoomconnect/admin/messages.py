@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
@@ -15,6 +16,7 @@ from ..models import (
     MessageStatusChange,
     Template,
 )
+from . import dashboard, send
 from .base import REMOTE_FIELDS, SyncedAdmin, json_block, shown_params
 
 if TYPE_CHECKING:
@@ -53,6 +55,11 @@ class StatusChangeInline(_StatusChangeInline):
 
 @admin.register(Message)
 class MessageAdmin(SyncedAdmin):
+    """Messages, and the console's own pages: the send form and the dashboard."""
+
+    def get_urls(self) -> list[URLPattern]:
+        return [*send.urls(self), *dashboard.urls(self), *super().get_urls()]
+
     sync_kind = "messages"
     list_display = ("__str__", "direction", "status", "campaign", "sent_at", "received_at", "sync_state")
     list_filter = ("direction", "status", "sync_state", "read")
