@@ -103,3 +103,98 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return messages
+
+
+# --- wiring: the REST API's app, the beat schedule, the broker ------------------------------------
+
+#: The beat tasks without which queued messages wait for ever (``SEND_EAGERLY`` off).
+OUTBOX_BEAT_TASKS = (
+    "django_zoomconnect.tasks.dispatch_due",
+    "django_zoomconnect.tasks.sweep_outbox",
+    "django_zoomconnect.tasks.reconcile_uncertain",
+)
+_DATABASE_SCHEDULERS = ("django_celery_beat",)
+
+
+def _includes(patterns: Any, module: str) -> bool:
+    """Whether the URL patterns include ``module`` (``include("...")``), at any depth."""
+    from django.urls import URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            included = pattern.urlconf_name
+            name = included if isinstance(included, str) else getattr(included, "__name__", "")
+            if name == module or _includes(pattern.url_patterns, module):
+                return True
+    return False
+
+
+def _celery_conf() -> Any:
+    from celery import current_app
+
+    return current_app.conf
+
+
+def _sends_eagerly() -> bool:
+    try:
+        eager = bool(conf.get("SEND_EAGERLY"))
+    except ConfigurationError:
+        return True  # reported by check_settings
+    return eager or bool(_celery_conf().task_always_eager)
+
+
+@checks.register(checks.Tags.compatibility)
+def check_wiring(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """What a project must wire up around the app: each check names the step that is missing."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.urls import get_resolver
+
+    messages: list[checks.CheckMessage] = []
+    try:
+        api_included = _includes(get_resolver().url_patterns, "django_zoomconnect.api.urls")
+    except Exception:  # the URLconf does not import: Django's own checks say why
+        api_included = False
+    if api_included and not apps.is_installed("rest_framework"):
+        messages.append(
+            checks.Error(
+                "django_zoomconnect.api.urls is included in the URLconf, but 'rest_framework' is not "
+                "in INSTALLED_APPS: the browsable API cannot find its templates and answers 500.",
+                hint="Add 'rest_framework' to INSTALLED_APPS (the REST API is built on Django REST "
+                "framework), or remove the API's include.",
+                id="zoomconnect.E006",
+            )
+        )
+    if _sends_eagerly():
+        return messages
+    celery = _celery_conf()
+    scheduler = str(getattr(settings, "CELERY_BEAT_SCHEDULER", "") or celery.beat_scheduler or "")
+    schedule = {**(celery.beat_schedule or {}), **(getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {})}
+    scheduled = {str(entry.get("task", "")) for entry in schedule.values() if isinstance(entry, dict)}
+    missing = [task for task in OUTBOX_BEAT_TASKS if task not in scheduled]
+    if missing and not scheduler.startswith(_DATABASE_SCHEDULERS):
+        messages.append(
+            checks.Warning(
+                "No Celery beat schedule runs "
+                + ", ".join(task.rsplit(".", 1)[1] for task in missing)
+                + ": scheduled messages never go out, and messages whose task was lost or whose send "
+                "was uncertain wait for ever.",
+                hint="Copy the beat schedule from the README (CELERY_BEAT_SCHEDULE) and run "
+                "`celery -A <project> beat`, or set ZOOMCONNECT['SEND_EAGERLY'] = True to send "
+                "without a worker.",
+                id="zoomconnect.W006",
+            )
+        )
+    broker_given = getattr(settings, "CELERY_BROKER_URL", None) or celery.broker_url
+    if not broker_given:
+        messages.append(
+            checks.Warning(
+                "Celery's broker is left at its default (amqp://guest@localhost//) while "
+                "ZOOMCONNECT['SEND_EAGERLY'] is off: messages are handed to a broker this project "
+                "may not run.",
+                hint="Set CELERY_BROKER_URL (and configure your Celery app from the settings), or "
+                "set ZOOMCONNECT['SEND_EAGERLY'] = True to send without a worker.",
+                id="zoomconnect.W007",
+            )
+        )
+    return messages

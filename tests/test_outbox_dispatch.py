@@ -278,3 +278,27 @@ def test_queries_and_api_calls_of_a_bulk_send_grow_with_chunks(sim, messages, ch
         ["sms", "send-bulk"]
     ] * chunks
     assert batch.messages.filter(status=MessageStatus.SENT).count() == messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_cannot_be_reached_is_one_warning_line_and_the_message_waits(sim, caplog, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from django_zoomconnect.services.outbox import wake
+
+    class Unreachable:
+        def delay(self, *args):
+            raise OperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(wake, "_task", lambda name: Unreachable())
+    with zoomconnect_settings(SEND_EAGERLY=False), caplog.at_level("WARNING"):
+        message = send_sms(NUMBER, "hi")
+    records = [r for r in caplog.records if r.name.startswith("django_zoomconnect")]
+    assert len(records) == 1
+    assert records[0].exc_info is None
+    assert records[0].getMessage() == (
+        f"Could not hand message {message.pk} to a Celery worker (OperationalError: [Errno 111] Connection "
+        "refused); it stays queued, and the dispatch_due beat task sends it once the broker can be reached."
+    )
+    message.refresh_from_db()
+    assert message.status == MessageStatus.QUEUED

@@ -40,9 +40,16 @@ def _run_or_log(action: Callable[[], Any], what: str) -> None:
         action()
     except (ConfigurationError, ZoomConnectError):
         raise  # eagerly, the caller learns of wrong settings and API errors at once
-    except Exception:
-        # The row is committed: dispatch_due will enqueue it again. Never fail the caller for it.
-        logger.warning("Could not enqueue %s; the dispatch_due task will pick it up", what, exc_info=True)
+    except Exception as exc:
+        # The row is committed: dispatch_due will enqueue it again. Never fail the caller for it,
+        # and say it in one line: a broker that is down is an operations fact, not a bug.
+        logger.warning(
+            "Could not hand %s to a Celery worker (%s: %s); it stays queued, and the dispatch_due "
+            "beat task sends it once the broker can be reached.",
+            what,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def enqueue_message(message_id: int) -> None:
