@@ -15,6 +15,11 @@ are simply there in a project's test suite:
 ``zoomconnect_simulator_options``
     override it to pass options to the simulator (balance, delays, webhook signing, ...).
 
+The fixtures work in ordinary ``@pytest.mark.django_db`` tests: messages are sent in the test
+(``SEND_EAGERLY``) and commit hooks run as a real commit would run them, although the test's
+transaction is rolled back (:mod:`django_zoomconnect.testing.commits`).
+:class:`ZoomConnectTestMixin` gives the same to ``django.test.TestCase`` classes.
+
 The helpers ``build_delivery_report_params``, ``build_reply_params``, ``sign_params`` and
 ``signed_post`` (from :mod:`django_zoomconnect.testing.webhooks`) build and post correctly signed webhook
 requests for tests that call the webhook views directly. Importing this module needs no Django
@@ -24,8 +29,8 @@ settings; the fixtures touch Django only when settings are configured.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, suppress
-from typing import TYPE_CHECKING, Any
+from contextlib import ExitStack, contextmanager, suppress
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -38,9 +43,11 @@ if TYPE_CHECKING:  # imported when a fixture runs: the plugin loads in every pyt
 __all__ = [
     "SIMULATOR_BASE_URL",
     "SIMULATOR_ORIGIN",
+    "ZoomConnectTestMixin",
     "build_delivery_report_params",
     "build_reply_params",
     "django_test_client_poster",
+    "in_process_simulator",
     "sign_params",
     "signed_post",
     "simulator_settings",
@@ -113,11 +120,14 @@ def _django_ready() -> bool:
 
 def simulator_settings(simulator: Simulator, base_url: str) -> dict[str, Any]:
     """``ZOOMCONNECT`` as the project has it, pointed at ``simulator``: the connection settings are
-    replaced, everything else is kept. Retries are off and backoff zero, so nothing sleeps."""
+    replaced, everything else is kept. Retries are off and backoff zero, so nothing sleeps, and
+    messages are sent in the test (``SEND_EAGERLY``) unless the project set that itself."""
     from django.conf import settings
 
     current = dict(getattr(settings, "ZOOMCONNECT", None) or {})
     secret = simulator.webhooks.config.secret
+    # Sent in the test, not handed to a worker the test does not run (unless the project says so).
+    current.setdefault("SEND_EAGERLY", True)
     current.update(
         BASE_URL=base_url,
         EMAIL=simulator.email,
@@ -152,7 +162,10 @@ def _point_settings_at(stack: ExitStack, simulator: Simulator, base_url: str) ->
         return
     from django.test import override_settings
 
+    from .commits import commits_as_in_production
+
     stack.enter_context(override_settings(ZOOMCONNECT=simulator_settings(simulator, base_url)))
+    stack.enter_context(commits_as_in_production())
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -164,19 +177,52 @@ def zoomconnect_simulator_options() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def zoomconnect_simulator(zoomconnect_simulator_options: dict[str, Any]) -> Iterator[Simulator]:
-    """An in-process simulator at :data:`SIMULATOR_BASE_URL`, with settings pointed at it."""
+@contextmanager
+def in_process_simulator(options: Mapping[str, Any] | None = None) -> Iterator[Simulator]:
+    """A fresh simulator answering in-process at :data:`SIMULATOR_BASE_URL`, with the settings
+    pointed at it and commit hooks run as in production (:mod:`.commits`), until the block ends.
+
+    What the ``zoomconnect_simulator`` fixture and :class:`ZoomConnectTestMixin` use.
+    """
     from ..client import mount_transport, unmount_transport
     from ..simulator import Simulator
     from ..simulator.adapter import SimulatorAdapter
 
-    simulator = _build(Simulator, zoomconnect_simulator_options)
+    simulator = _build(Simulator, options or {})
     with ExitStack() as stack:
         mount_transport(SIMULATOR_ORIGIN, SimulatorAdapter(simulator))
         stack.callback(unmount_transport, SIMULATOR_ORIGIN)
         _point_settings_at(stack, simulator, SIMULATOR_BASE_URL)
         yield simulator
+
+
+@pytest.fixture
+def zoomconnect_simulator(zoomconnect_simulator_options: dict[str, Any]) -> Iterator[Simulator]:
+    """An in-process simulator at :data:`SIMULATOR_BASE_URL`, with settings pointed at it."""
+    with in_process_simulator(zoomconnect_simulator_options) as simulator:
+        yield simulator
+
+
+class ZoomConnectTestMixin:
+    """For ``manage.py test`` users: ``self.zoomconnect_simulator`` in every test of the class.
+
+    Put it before ``django.test.TestCase`` (or ``TransactionTestCase``) in the bases. Each test
+    gets a fresh in-process simulator with the settings pointed at it, messages sent in the test
+    (``SEND_EAGERLY``), and commit hooks run as a commit would run them, so ``send_sms``, then
+    ``self.zoomconnect_simulator.advance(60)`` and ``flush_webhooks()`` deliver the message and
+    call the project's signal receivers. ``zoomconnect_simulator_options`` passes options to the
+    simulator (balance, delays, ...).
+    """
+
+    zoomconnect_simulator_options: ClassVar[dict[str, Any]] = {}
+    zoomconnect_simulator: Simulator
+
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        stack = ExitStack()
+        simulator = in_process_simulator(self.zoomconnect_simulator_options)
+        self.zoomconnect_simulator = stack.enter_context(simulator)
+        self.addCleanup(stack.close)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
