@@ -12,6 +12,8 @@ message meets them:
 * :mod:`.reconcile` settles what the outbox cannot know by itself (expired claims, uncertain
   sends, unreported statuses);
 * :mod:`.control` holds the operator's levers (resume, balance, cancel, retry);
+* :mod:`.preview` previews an operator's send with nothing written, then sends it all or nothing
+  (the admin's send form);
 * :mod:`.state` holds what they all share (the pause, what is due, backoff).
 """
 

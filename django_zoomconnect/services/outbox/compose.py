@@ -52,6 +52,7 @@ __all__ = [
     "opted_out",
     "plan_bulk",
     "plan_chunks",
+    "refuse_opted_out",
     "resolve_recipients",
     "send_bulk",
     "send_sms",
@@ -196,6 +197,16 @@ def opted_out(numbers: Iterable[str]) -> set[str]:
     for part in slices(unique):
         found.update(OptOut.objects.filter(phone_number__in=part).values_list("phone_number", flat=True))
     return found
+
+
+def refuse_opted_out(drafts: Iterable[Draft]) -> set[str]:
+    """Reject each draft not yet rejected whose number opted out; the numbers that had."""
+    drafts = [draft for draft in drafts if not draft.rejection]
+    stopped = opted_out(draft.to for draft in drafts)
+    for draft in drafts:
+        if draft.to in stopped:
+            draft.rejection = f"{draft.to} opted out of messages; nothing is sent to it."
+    return stopped
 
 
 def _message_fields(draft: Draft) -> dict[str, Any]:
@@ -431,10 +442,7 @@ def plan_bulk(send: BulkSend, *, now: datetime | None = None) -> Plan:
             if draft.info is not None:
                 analyses[draft.body] = draft.info
     drafts = [draft for draft, _ in resolved.drafts]
-    stopped = opted_out(draft.to for draft in drafts if not draft.rejection)
-    for draft in drafts:
-        if not draft.rejection and draft.to in stopped:
-            draft.rejection = f"{draft.to} opted out of messages; nothing is sent to it."
+    stopped = refuse_opted_out(drafts)
     return Plan(drafts, resolved.duplicates, stopped, scheduled_at, dispatch_after, campaign_text)
 
 
