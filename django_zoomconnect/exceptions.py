@@ -187,9 +187,14 @@ class SendRefused(SendError):
 
     def __init__(self, refusals: Sequence[tuple[str, str]]) -> None:
         self.refusals = list(refusals)
-        shown = "; ".join(why if who in why else f"{who}: {why}" for who, why in self.refusals[:3])
+        shown = "; ".join(self.line(who, why) for who, why in self.refusals[:3])
         more = f" (and {len(self.refusals) - 3} more)" if len(self.refusals) > 3 else ""
         super().__init__(f"Nothing was sent: {shown}{more}")
+
+    @staticmethod
+    def line(recipient: str, reason: str) -> str:
+        """One refusal for people: the reason, after its recipient unless the reason names it."""
+        return reason if recipient in reason else f"{recipient}: {reason}"
 
 
 class SendVetoed(ZoomConnectError):

@@ -17,7 +17,7 @@ from django_zoomconnect.services.outbox.preview import (
     read_balance,
     send_checked,
 )
-from tests.outbox import fast_outbox, zoomconnect_settings
+from tests.outbox import zoomconnect_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +26,9 @@ OTHER = "+27821234568"
 EMOJI = "\U0001f600"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_balance():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
-def sim(zoomconnect_simulator):
-    with fast_outbox(zoomconnect_simulator) as simulator, zoomconnect_settings(BALANCE_CHECK="warn"):
-        yield simulator
+def sim(sending_sim):
+    return sending_sim
 
 
 def balance_reads(simulator):
