@@ -297,7 +297,7 @@ def test_the_preview_says_encoding_parts_ucs2_characters_recipients_and_credits(
     assert answer["refusals"] == [f"{THIRD} opted out of messages; nothing is sent to it."]
     lines = answer["lines"]
     assert lines["encoding"] == "UCS-2, 2 parts, 76 characters — UCS-2 because of: á 😀"
-    assert lines["recipients"] == "2 messages (4 named: 1 duplicates, 1 opted out)"
+    assert lines["recipients"] == "2 messages (4 named: 1 duplicate, 1 opted out)"
     assert lines["credits"].startswith("about 4.00 credits; balance 1000 (read at ")
     assert lines["when"] == "now"
     assert not Message.objects.exists()

@@ -148,7 +148,8 @@ def summary(result: Preview) -> dict[str, str]:
     }
     left_out = []
     if result.duplicates:
-        left_out.append(_("%(count)d duplicates") % {"count": result.duplicates})
+        duplicates = ngettext("%(count)d duplicate", "%(count)d duplicates", result.duplicates)
+        left_out.append(duplicates % {"count": result.duplicates})
     if result.opted_out:
         left_out.append(_("%(count)d opted out") % {"count": result.opted_out})
     if result.refused - result.opted_out:
