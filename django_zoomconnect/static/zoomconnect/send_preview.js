@@ -42,7 +42,9 @@
         credentials: "same-origin",
         signal: controller.signal,
       });
-      show(await response.json(), "ready");
+      const json = (response.headers.get("Content-Type") || "").includes("json");
+      // Anything but JSON (a login page, a 403) is said as its status, never parsed.
+      show(json ? await response.json() : {refusals: [response.status + " " + response.statusText]}, "ready");
     } catch (error) {
       if (error.name !== "AbortError") {
         show({refusals: [String(error)]}, "error");
