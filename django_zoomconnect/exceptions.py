@@ -17,6 +17,7 @@ carries (its ``response`` is a copy without them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -174,6 +175,26 @@ class InsufficientCreditError(SendError):
         super().__init__(message)
         self.estimated_cost = estimated_cost
         self.balance = balance
+
+
+class SendRefused(SendError):
+    """A send refused as a whole, nothing written: ``refusals`` says which recipients and why.
+
+    Each refusal is a ``(recipient, reason)`` pair; the recipient is ``""`` when the reason is the
+    send's own (its text, its cost, its time). The admin's send form sends all or nothing this way,
+    where ``send_bulk`` would send to the others and record the refused ones as ``REJECTED``.
+    """
+
+    def __init__(self, refusals: Sequence[tuple[str, str]]) -> None:
+        self.refusals = list(refusals)
+        shown = "; ".join(self.line(who, why) for who, why in self.refusals[:3])
+        more = f" (and {len(self.refusals) - 3} more)" if len(self.refusals) > 3 else ""
+        super().__init__(f"Nothing was sent: {shown}{more}")
+
+    @staticmethod
+    def line(recipient: str, reason: str) -> str:
+        """One refusal for people: the reason, after its recipient unless the reason names it."""
+        return reason if recipient in reason else f"{recipient}: {reason}"
 
 
 class SendVetoed(ZoomConnectError):

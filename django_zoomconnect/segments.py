@@ -69,6 +69,16 @@ def encoding_of(text: str) -> Encoding:
     return "GSM7" if _GSM7.issuperset(text) else "UCS2"
 
 
+def ucs2_characters(text: str) -> list[str]:
+    """The characters of ``text`` with no GSM-7 encoding, once each, in order of appearance.
+
+    Any one of them makes the whole text UCS-2 (see :func:`encoding_of`): these are what a
+    person would replace to fit more in a part. ``ñ``, ``é`` and ``€`` are GSM-7; ``ó``, ``ç``,
+    curly quotes and emoji are not.
+    """
+    return list(dict.fromkeys(char for char in text if char not in _GSM7))
+
+
 def _units(text: str, encoding: Encoding) -> int:
     if encoding == "GSM7":
         return len(text) + sum(text.count(char) for char in GSM7_EXTENSION.intersection(text))

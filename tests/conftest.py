@@ -4,8 +4,10 @@ from importlib.metadata import entry_points
 
 import pytest
 import responses
+from django.core.cache import cache
 
 from django_zoomconnect.simulator import Simulator
+from tests.outbox import fast_outbox, zoomconnect_settings
 from tests.simulator_calls import frozen_simulator
 
 # The browser fixtures (tests/browser.py), for the admin's end-to-end tests. The simulator's
@@ -50,3 +52,13 @@ def admin_client(client, django_user_model):
 def pushed(django_capture_on_commit_callbacks):
     """Run the pushes that the test's transaction defers to its commit, as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def sending_sim(zoomconnect_simulator):
+    """The simulator for the admin's send form: the outbox sending eagerly (``tests.outbox.FAST``),
+    the balance checked (``BALANCE_CHECK="warn"``), and no balance read cached by another test."""
+    cache.clear()
+    with fast_outbox(zoomconnect_simulator) as simulator, zoomconnect_settings(BALANCE_CHECK="warn"):
+        yield simulator
+    cache.clear()

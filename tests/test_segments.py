@@ -19,6 +19,7 @@ from django_zoomconnect.segments import (
     encoding_of,
     is_gsm7,
     split,
+    ucs2_characters,
 )
 
 EMOJI = "\U0001f600"  # 😀, a surrogate pair in UTF-16
@@ -154,6 +155,18 @@ def test_emoji_count_two_units_in_a_single_part():
 
 def test_lone_surrogate_counts_one_unit():
     assert analyse("\ud83d") == SegmentInfo("UCS2", 1, 1, 1)
+
+
+def test_ucs2_characters_are_the_ones_outside_gsm7_once_each_in_order():
+    assert ucs2_characters("Mañana café, 10€ {ok}") == []
+    assert ucs2_characters(f"Olá {EMOJI} ça va? {EMOJI} “ok” ó") == ["á", EMOJI, "ç", "“", "”", "ó"]
+    assert encoding_of("ç") == "UCS2"
+    assert encoding_of("Ç") == "GSM7"
+
+
+@given(st.text())
+def test_ucs2_characters_are_empty_exactly_for_gsm7_text(text):
+    assert (ucs2_characters(text) == []) == is_gsm7(text)
 
 
 def test_empty_text_has_no_parts():

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from .. import phone
@@ -23,6 +24,7 @@ from ..models import (
     OptOut,
 )
 from ..services import contacts
+from . import send
 from .base import REMOTE_FIELDS, PushedAdmin, RowServices
 
 if TYPE_CHECKING:
@@ -68,6 +70,14 @@ class ContactAdmin(PushedAdmin):
     services = RowServices(
         contacts.save_contact, contacts.delete_contact, contacts.push_contact, contacts.push_contacts
     )
+    actions = (*PushedAdmin.actions, "send_sms_to_selected")  # type: ignore[assignment]  # one more
+
+    @admin.action(description=_("Send SMS to the selected contacts"), permissions=["send_message"])
+    def send_sms_to_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse:
+        return send.form_for_contacts(self.admin_site, queryset)
+
+    def has_send_message_permission(self, request: HttpRequest) -> bool:
+        return send.may_send(request)
 
 
 @admin.register(Group)

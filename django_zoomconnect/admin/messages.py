@@ -61,6 +61,7 @@ class MessageAdmin(SyncedAdmin):
         return [*send.urls(self), *dashboard.urls(self), *super().get_urls()]
 
     sync_kind = "messages"
+    change_list_template = "admin/zoomconnect/message/change_list.html"
     list_display = ("__str__", "direction", "status", "campaign", "sent_at", "received_at", "sync_state")
     list_filter = ("direction", "status", "sync_state", "read")
     search_fields = ("remote_id", "reference", "to_number", "from_number", "body", "campaign", "data_field")

@@ -3,7 +3,8 @@
 The database row is the source of truth; Celery only wakes workers. The modules, in the order a
 message meets them:
 
-* :mod:`.compose` validates and writes the rows (``send_sms``, ``send_bulk``, ``plan_chunks``);
+* :mod:`.compose` validates and writes the rows (``send_sms``, ``send_bulk``; ``plan_bulk`` plans
+  a bulk send without writing it, ``plan_chunks`` its chunks);
 * :mod:`.wake` is the only module that enqueues tasks, after commit (and ``dispatch_due``, the
   scheduler and safety net for lost tasks);
 * :mod:`.dispatch` claims rows, renews the claim right before the one API call, and records
@@ -11,6 +12,8 @@ message meets them:
 * :mod:`.reconcile` settles what the outbox cannot know by itself (expired claims, uncertain
   sends, unreported statuses);
 * :mod:`.control` holds the operator's levers (resume, balance, cancel, retry);
+* :mod:`.preview` previews an operator's send with nothing written, then sends it all or nothing
+  (the admin's send form);
 * :mod:`.state` holds what they all share (the pause, what is due, backoff).
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from ...exceptions import InsufficientCreditError, SendError, SendVetoed
 from ..mapping import wire_data_field, wire_number
-from .compose import Recipient, plan_chunks, send_bulk, send_sms
+from .compose import BulkSend, Plan, Recipient, plan_bulk, plan_chunks, send_bulk, send_sms
 from .control import cancel, check_balance, resume_sending, retry
 from .dispatch import (
     DispatchResult,
@@ -35,8 +38,10 @@ from .wake import dispatch_due, enqueue_chunk, enqueue_message
 __all__ = [
     "PENDING_STATUSES",
     "RETRYABLE_STATUSES",
+    "BulkSend",
     "DispatchResult",
     "InsufficientCreditError",
+    "Plan",
     "PollResult",
     "Recipient",
     "ReconcileResult",
@@ -54,6 +59,7 @@ __all__ = [
     "finish_batches",
     "is_paused",
     "pause_sending",
+    "plan_bulk",
     "plan_chunks",
     "reconcile_uncertain",
     "refresh_statuses",

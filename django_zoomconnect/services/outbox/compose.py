@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -43,7 +43,20 @@ from ..clients import client_for
 from . import wake
 from .state import MAX_ERROR, eager, slices
 
-__all__ = ["Recipient", "opted_out", "plan_chunks", "send_bulk", "send_sms"]
+__all__ = [
+    "BulkSend",
+    "Draft",
+    "Plan",
+    "Recipient",
+    "Resolved",
+    "opted_out",
+    "plan_bulk",
+    "plan_chunks",
+    "refuse_opted_out",
+    "resolve_recipients",
+    "send_bulk",
+    "send_sms",
+]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
 
@@ -65,14 +78,16 @@ def _estimated_cost(parts: int) -> Decimal:
 
 
 @dataclass
-class _Draft:
-    """One message as validated, before its row exists."""
+class Draft:
+    """One message as validated, before its row exists; ``rejection`` says why it cannot be sent."""
 
     to: str
     body: str = ""
     contact: Contact | None = None
     info: SegmentInfo | None = None
     rejection: str = ""
+    #: The rejection is the number's: it is not a phone number at all.
+    invalid_number: bool = False
 
 
 def _schedule(send_at: datetime | None, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -163,7 +178,7 @@ def _render(
         raise SendError(str(exc)) from None
 
 
-def _check_text(draft: _Draft, max_parts: int) -> None:
+def _check_text(draft: Draft, max_parts: int) -> None:
     """Fill in the draft's analysis, or its rejection when the text cannot be sent."""
     if not draft.body.strip():
         draft.rejection = "The message body is empty."
@@ -184,7 +199,17 @@ def opted_out(numbers: Iterable[str]) -> set[str]:
     return found
 
 
-def _message_fields(draft: _Draft) -> dict[str, Any]:
+def refuse_opted_out(drafts: Iterable[Draft]) -> set[str]:
+    """Reject each draft not yet rejected whose number opted out; the numbers that had."""
+    drafts = [draft for draft in drafts if not draft.rejection]
+    stopped = opted_out(draft.to for draft in drafts)
+    for draft in drafts:
+        if draft.to in stopped:
+            draft.rejection = f"{draft.to} opted out of messages; nothing is sent to it."
+    return stopped
+
+
+def _message_fields(draft: Draft) -> dict[str, Any]:
     """The fields of a new outbound message that come from its draft (attribute names)."""
     info = draft.info
     return {
@@ -238,7 +263,7 @@ def send_sms(
         number = phone.normalize(to)
     except PhoneNumberError as exc:
         raise SendError(str(exc)) from None
-    draft = _Draft(to=number, body=_render(template, body, context, None, contact), contact=contact)
+    draft = Draft(to=number, body=_render(template, body, context, None, contact), contact=contact)
     max_parts = int(conf.get("MAX_PARTS"))
     _check_text(draft, max_parts)
     if draft.rejection:
@@ -262,12 +287,13 @@ def send_sms(
     return message
 
 
-def _recipient_drafts(
-    recipients: Iterable[str | tuple[str, Mapping[str, Any]] | Recipient] | None,
-    group: Group | None,
-    contacts: Iterable[Contact] | None,
-) -> list[tuple[_Draft, Mapping[str, Any] | None]]:
-    """Every recipient with its own context, numbers normalised, duplicates dropped."""
+#: What ``send_bulk`` accepts as ``recipients``.
+Recipients = Iterable[str | tuple[str, Mapping[str, Any]] | Recipient]
+
+
+def _named_recipients(
+    recipients: Recipients | None, group: Group | None, contacts: Iterable[Contact] | None
+) -> list[Recipient]:
     raw: list[Recipient] = []
     if recipients is not None:
         if isinstance(recipients, str | bytes):
@@ -294,24 +320,135 @@ def _recipient_drafts(
             raise SendError(f"group must be a Group, not {type(group).__name__}.")
         for contact in Contact.objects.filter(memberships__group=group).order_by("pk"):
             raw.append(Recipient(contact.phone_number, contact=contact))
-    drafts: list[tuple[_Draft, Mapping[str, Any] | None]] = []
+    return raw
+
+
+@dataclass
+class Resolved:
+    """The recipients of a send: numbers normalised, each with its own context, duplicates dropped."""
+
+    drafts: list[tuple[Draft, Mapping[str, Any] | None]]
+    #: Recipients left out because an earlier one has the same number.
+    duplicates: int
+
+
+def resolve_recipients(
+    recipients: Recipients | None = None,
+    group: Group | None = None,
+    contacts: Iterable[Contact] | None = None,
+) -> Resolved:
+    """Every recipient of ``recipients``, ``contacts`` and ``group`` together, as :func:`send_bulk`
+    takes them: a number given twice is kept once, an invalid number is a rejected draft."""
+    drafts: list[tuple[Draft, Mapping[str, Any] | None]] = []
     seen: set[str] = set()
-    for recipient in raw:
+    duplicates = 0
+    for recipient in _named_recipients(recipients, group, contacts):
         try:
             number = phone.normalize(recipient.to)
         except PhoneNumberError as exc:
-            drafts.append((_Draft(to=str(recipient.to), rejection=str(exc)[:MAX_ERROR]), recipient.context))
+            rejected = Draft(to=str(recipient.to), rejection=str(exc)[:MAX_ERROR], invalid_number=True)
+            drafts.append((rejected, recipient.context))
             continue
         if number in seen:
+            duplicates += 1
             continue
         seen.add(number)
-        drafts.append((_Draft(to=number, contact=recipient.contact), recipient.context))
-    return drafts
+        drafts.append((Draft(to=number, contact=recipient.contact), recipient.context))
+    return Resolved(drafts, duplicates)
+
+
+@dataclass
+class Plan:
+    """A bulk send validated and rendered, before any row exists: what :func:`send_bulk` writes.
+
+    ``drafts`` holds every recipient in order, the refused ones with their ``rejection``; the
+    admin's preview (:mod:`.preview`) shows the same plan without writing it.
+    """
+
+    drafts: list[Draft]
+    duplicates: int
+    opted_out: set[str]
+    scheduled_at: datetime | None
+    dispatch_after: datetime | None
+    campaign: str
+
+    @property
+    def sendable(self) -> list[Draft]:
+        return [draft for draft in self.drafts if not draft.rejection]
+
+    @property
+    def cost(self) -> Decimal:
+        """The estimated credits of the sendable messages (``CREDITS_PER_PART`` a part)."""
+        return _estimated_cost(sum(draft.info.parts for draft in self.sendable if draft.info))
+
+    def check_recipients(self) -> None:
+        """:class:`SendError` when there is no recipient, or not one valid number."""
+        if not self.drafts:
+            raise SendError("send_bulk needs at least one recipient (recipients, contacts or group).")
+        if all(draft.invalid_number for draft in self.drafts):
+            first = self.drafts[0].rejection
+            raise SendError(f"None of the {len(self.drafts)} recipients is a valid number (first: {first}).")
+
+
+@dataclass(frozen=True)
+class BulkSend:
+    """The arguments of one :func:`send_bulk` call, as :func:`plan_bulk` takes them."""
+
+    recipients: Recipients | None = None
+    group: Group | None = None
+    contacts: Iterable[Contact] | None = None
+    body: str | None = None
+    template: Template | None = None
+    context: Mapping[str, Any] | None = None
+    send_at: datetime | None = None
+    campaign: str | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`send_bulk`."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def plan_bulk(send: BulkSend, *, now: datetime | None = None) -> Plan:
+    """Validate and render a bulk send without writing anything (reads contacts and opt-outs).
+
+    Raises :class:`SendError` for a call that cannot work as a whole (see :func:`send_bulk`);
+    a recipient that cannot be sent to is a draft with its ``rejection``. The caller checks
+    :meth:`Plan.check_recipients`.
+    """
+    body, template, context = send.body, send.template, send.context
+    _check_content(body, template, context)
+    scheduled_at, dispatch_after = _schedule(send.send_at, now or timezone.now())
+    campaign_text = _optional_text(send.campaign, "campaign")
+    max_parts = int(conf.get("MAX_PARTS"))
+    if body is not None:
+        probe = Draft(to="", body=body)
+        _check_text(probe, max_parts)
+        if probe.rejection:
+            raise SendError(probe.rejection)
+    resolved = resolve_recipients(send.recipients, send.group, send.contacts)
+    analyses: dict[str, SegmentInfo] = {}
+    for draft, own in resolved.drafts:
+        if draft.rejection:
+            draft.body = body or ""  # kept on the rejected row, for the record
+            continue
+        draft.body = _render(template, body, context, own, draft.contact)
+        cached = analyses.get(draft.body)
+        if cached is not None:
+            draft.info = cached
+            if cached.parts > max_parts:
+                _check_text(draft, max_parts)
+        else:
+            _check_text(draft, max_parts)
+            if draft.info is not None:
+                analyses[draft.body] = draft.info
+    drafts = [draft for draft, _ in resolved.drafts]
+    stopped = refuse_opted_out(drafts)
+    return Plan(drafts, resolved.duplicates, stopped, scheduled_at, dispatch_after, campaign_text)
 
 
 def send_bulk(
     *,
-    recipients: Iterable[str | tuple[str, Mapping[str, Any]] | Recipient] | None = None,
+    recipients: Recipients | None = None,
     group: Group | None = None,
     contacts: Iterable[Contact] | None = None,
     body: str | None = None,
@@ -340,42 +477,12 @@ def send_bulk(
     ``BULK_CHUNK_SIZE`` is enqueued once it commits.
     """
     now = timezone.now()
-    _check_content(body, template, context)
-    scheduled_at, dispatch_after = _schedule(send_at, now)
-    campaign_text = _optional_text(campaign, "campaign")
-    max_parts = int(conf.get("MAX_PARTS"))
-    if body is not None:
-        probe = _Draft(to="", body=body)
-        _check_text(probe, max_parts)
-        if probe.rejection:
-            raise SendError(probe.rejection)
-    drafts = _recipient_drafts(recipients, group, contacts)
-    if not drafts:
-        raise SendError("send_bulk needs at least one recipient (recipients, contacts or group).")
-    if all(draft.rejection for draft, _ in drafts):
-        first = drafts[0][0].rejection
-        raise SendError(f"None of the {len(drafts)} recipients is a valid number (first: {first}).")
-    analyses: dict[str, SegmentInfo] = {}
-    for draft, own in drafts:
-        if draft.rejection:
-            draft.body = body or ""  # kept on the rejected row, for the record
-            continue
-        draft.body = _render(template, body, context, own, draft.contact)
-        cached = analyses.get(draft.body)
-        if cached is not None:
-            draft.info = cached
-            if cached.parts > max_parts:
-                _check_text(draft, max_parts)
-        else:
-            _check_text(draft, max_parts)
-            if draft.info is not None:
-                analyses[draft.body] = draft.info
-    stopped = opted_out(draft.to for draft, _ in drafts if not draft.rejection)
-    for draft, _ in drafts:
-        if not draft.rejection and draft.to in stopped:
-            draft.rejection = f"{draft.to} opted out of messages; nothing is sent to it."
-    sendable = [draft for draft, _ in drafts if not draft.rejection]
-    cost = _estimated_cost(sum(draft.info.parts for draft in sendable if draft.info))
+    send = BulkSend(recipients, group, contacts, body, template, context, send_at, campaign)
+    plan = plan_bulk(send, now=now)
+    plan.check_recipients()
+    sendable = plan.sendable
+    cost = plan.cost
+    scheduled_at, dispatch_after = plan.scheduled_at, plan.dispatch_after
     _check_balance_for(cost, len(sendable))
 
     # One transaction (the caller's, or our own): never a half-written batch.
@@ -385,7 +492,7 @@ def send_bulk(
         chunk_count = planned[-1] + 1 if planned else 0
         batch = Batch.objects.create(
             status=Batch.Status.PENDING if sendable else Batch.Status.DONE,
-            campaign=campaign_text,
+            campaign=plan.campaign,
             template=template,
             group=group,
             send_at=scheduled_at,
@@ -398,13 +505,13 @@ def send_bulk(
         new_rows = []
         chunks = iter(planned)
         shared = {
-            "campaign": campaign_text,
+            "campaign": plan.campaign,
             "template_id": template.pk if template is not None else None,
             "batch_id": batch.pk,
             "scheduled_at": scheduled_at,
             "dispatch_after": dispatch_after,
         }
-        for draft, _ in drafts:
+        for draft in plan.drafts:
             chunk = None if draft.rejection else next(chunks)
             new_rows.append(
                 {
