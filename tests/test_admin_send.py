@@ -363,6 +363,8 @@ def test_send_message_without_add_message_is_not_enough(django_user_model, sim):
     client = staff_client(django_user_model, *VIEWING, "send_message")
     assert client.get(FORM).status_code == 403
     assert client.post(PREVIEW, {"numbers": NUMBER, "body": "hi"}).status_code == 403
+    app_index = client.get(reverse("admin:app_list", args=["zoomconnect"])).content.decode()
+    assert f'href="{FORM}"' not in app_index
 
 
 def test_with_both_permissions_a_staff_user_sees_the_links_and_sends(django_user_model, sim):
