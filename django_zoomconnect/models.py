@@ -358,6 +358,8 @@ class Message(RemoteObject):
             models.Index(fields=("batch", "status"), name="zoomconnect_msg_batch"),
             models.Index(fields=("to_number",), name="zoomconnect_msg_to"),
             models.Index(fields=("from_number",), name="zoomconnect_msg_from"),
+            # Messages sent in a period: the dashboard's days and the status poller.
+            models.Index(fields=("direction", "sent_at"), name="zoomconnect_msg_sent"),
         ]
 
     def __str__(self) -> str:
