@@ -11,24 +11,17 @@ from django_zoomconnect.models import Direction, Message, MessageStatus, Sending
 from django_zoomconnect.services import dashboard
 from django_zoomconnect.services.dashboard import BALANCE_CACHE_KEY, cached_balance, overview, refresh_balance
 from django_zoomconnect.services.heartbeats import record
-from tests.outbox import fast_outbox, zoomconnect_settings
+from tests.dashboard import funded, no_cached_balance
+from tests.outbox import zoomconnect_settings
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def no_cached_balance():
-    cache.delete(BALANCE_CACHE_KEY)
-    yield
-    cache.delete(BALANCE_CACHE_KEY)
-
-
 @pytest.fixture
 def sim(zoomconnect_simulator):
-    zoomconnect_simulator.set_balance(321.5)
-    with fast_outbox(zoomconnect_simulator) as simulator:
+    with funded(zoomconnect_simulator, 321.5) as simulator:
         yield simulator
 
 
@@ -51,7 +44,7 @@ def test_an_empty_site_has_an_empty_dashboard():
     assert board.campaign is None
     assert board.balance.reading is None
     assert not board.balance.low
-    assert board.pause is None
+    assert not board.sending.paused
     assert board.outbox.queued == 0
     assert board.deliveries.rate is None
     assert len(board.deliveries.days) == dashboard.CHART_DAYS
@@ -77,7 +70,7 @@ def test_the_overview_is_seven_queries_however_many_messages(django_assert_num_q
     assert small.deliveries.handed_over == 5
     assert large.deliveries.handed_over == 22  # (5 + 60 + 1) // 3 sent to "spring 1"
     assert large.outbox.queued == 22
-    assert large.pause.reason == "401 from the provider"
+    assert large.sending.reason == "401 from the provider"
     assert large.campaign_choices == ["spring 0", "spring 1", "spring 2"]
 
 
@@ -117,6 +110,13 @@ def test_a_balance_read_proves_the_credentials_and_lifts_a_pause(sim):
     assert not SendingPause.objects.exists()
 
 
+def test_resume_lifts_a_pause_and_says_whether_there_was_one(sim):
+    assert dashboard.resume() is None
+    SendingPause.objects.create(reason="credentials refused")
+    assert dashboard.resume() == 0  # nothing was due
+    assert not SendingPause.objects.exists()
+
+
 def test_a_failed_read_raises_and_keeps_the_last_reading(sim):
     first = refresh_balance(now=NOW).reading
     SendingPause.objects.create(reason="credentials refused")
@@ -133,5 +133,6 @@ def test_a_failed_read_raises_and_keeps_the_last_reading(sim):
     "junk", ["321", {"balance": "321", "checked_at": NOW}, {"balance": 3, "checked_at": "x"}]
 )
 def test_a_cached_value_of_another_shape_is_no_reading(junk):
-    cache.set(BALANCE_CACHE_KEY, junk)
-    assert cached_balance() is None
+    with no_cached_balance():
+        cache.set(BALANCE_CACHE_KEY, junk)
+        assert cached_balance() is None

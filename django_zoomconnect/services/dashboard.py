@@ -21,7 +21,7 @@ from .. import conf
 from ..client import ZoomConnectClient
 from ..models import SendingPause
 from .heartbeats import BeatHealth, beat_health
-from .outbox import check_balance, is_paused
+from .outbox import check_balance, is_paused, resume_sending
 from .stats import (
     CampaignStats,
     Deliveries,
@@ -39,11 +39,12 @@ __all__ = [
     "Balance",
     "BalanceReading",
     "Dashboard",
-    "Pause",
     "Refreshed",
+    "Sending",
     "cached_balance",
     "overview",
     "refresh_balance",
+    "resume",
 ]
 
 #: Where the last balance read is kept in the ``default`` cache (a shared cache such as Redis or
@@ -77,11 +78,12 @@ class Balance:
 
 
 @dataclass(frozen=True)
-class Pause:
-    """Sending is paused (the provider refused the credentials): why, and since when."""
+class Sending:
+    """Whether sending is paused (the provider refused the credentials), why, and since when."""
 
-    reason: str
-    since: datetime
+    paused: bool
+    reason: str = ""
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Dashboard:
     campaign: str | None
     window: Window
     balance: Balance
-    pause: Pause | None
+    sending: Sending
     outbox: OutboxCounts
     deliveries: Deliveries
     #: Every campaign in the window, whatever ``campaign`` is: they are compared.
@@ -116,7 +118,7 @@ def overview(
         campaign=campaign,
         window=window,
         balance=Balance(cached_balance(), conf.get("LOW_BALANCE_WARNING")),
-        pause=None if paused is None else Pause(paused.reason, paused.created_at),
+        sending=Sending(False) if paused is None else Sending(True, paused.reason, paused.created_at),
         outbox=outbox_counts(campaign=campaign, now=now),
         deliveries=deliveries(window, campaign=campaign),
         campaigns=by_campaign,
@@ -155,3 +157,10 @@ def refresh_balance(*, client: ZoomConnectClient | None = None, now: datetime | 
     reading = BalanceReading(float(balance), timezone.now() if now is None else now)
     cache.set(BALANCE_CACHE_KEY, {"balance": reading.balance, "checked_at": reading.checked_at}, None)
     return Refreshed(reading, resumed=was_paused)
+
+
+def resume() -> int | None:
+    """Lift a pause and dispatch what is due: the tasks enqueued, or ``None`` if it was not paused."""
+    if not is_paused():
+        return None
+    return resume_sending()
