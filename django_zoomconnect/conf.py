@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_GIVE_UP_AFTER": 86400.0,
     "STATUS_POLL_AFTER": 1800.0,
     "STATUS_POLL_MAX_AGE": 259200.0,
+    # The admin's dashboard: a balance under this many credits is shown as a warning.
+    "LOW_BALANCE_WARNING": None,
     # Dates and phone numbers.
     "API_TIMEZONE": "Africa/Johannesburg",
     "DEFAULT_REGION": "ZA",
@@ -159,6 +161,10 @@ def _positive_int(value: Any) -> int:
 
 def _optional_positive_int(value: Any) -> int | None:
     return None if value is None else _positive_int(value)
+
+
+def _optional_non_negative_number(value: Any) -> float | None:
+    return None if value is None else _non_negative_number(value)
 
 
 def _positive_number(value: Any) -> float:
@@ -270,6 +276,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "RECONCILE_GIVE_UP_AFTER": _positive_number,
     "STATUS_POLL_AFTER": _non_negative_number,
     "STATUS_POLL_MAX_AGE": _positive_number,
+    "LOW_BALANCE_WARNING": _optional_non_negative_number,
     "API_TIMEZONE": _timezone,
     "DEFAULT_REGION": _region,
     "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),

@@ -358,6 +358,8 @@ class Message(RemoteObject):
             models.Index(fields=("batch", "status"), name="zoomconnect_msg_batch"),
             models.Index(fields=("to_number",), name="zoomconnect_msg_to"),
             models.Index(fields=("from_number",), name="zoomconnect_msg_from"),
+            # Messages sent in a period: the dashboard's days and the status poller.
+            models.Index(fields=("direction", "sent_at"), name="zoomconnect_msg_sent"),
         ]
 
     def __str__(self) -> str:
@@ -479,3 +481,23 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.remote_message_id or self.nonce}"
+
+
+class BeatRun(models.Model):
+    """When a periodic task last finished, and what it returned: the dashboard's view of beat.
+
+    Written by :func:`django_zoomconnect.services.heartbeats.record`, one row per task, so that a
+    stopped beat or worker shows as a task that has not run for several of its intervals.
+    """
+
+    task = models.CharField(_("task"), max_length=100, unique=True)
+    last_run_at = models.DateTimeField(_("last run at"))
+    last_result = models.JSONField(_("last result"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("beat task run")
+        verbose_name_plural = _("beat task runs")
+        ordering = ("task",)
+
+    def __str__(self) -> str:
+        return f"{self.task} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"

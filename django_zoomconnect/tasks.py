@@ -2,6 +2,7 @@
 
 Tasks take primary keys, strings and numbers, never model instances, and hold no business rules:
 the admin, the management commands and the REST API call the same service functions directly.
+The outbox's beat tasks record each finished run (``services.heartbeats``) for the dashboard.
 """
 
 from __future__ import annotations
@@ -69,33 +70,33 @@ def send_chunk(batch_id: int, chunk: int) -> dict[str, Any]:
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_due() -> int:
     """Beat: enqueue scheduled messages that came due and messages whose task was lost."""
-    from .services import outbox
+    from .services import heartbeats, outbox
 
-    return outbox.dispatch_due()
+    return heartbeats.record("dispatch_due", outbox.dispatch_due())
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     """Beat: expired claims become uncertain, finished batches are closed, lost tasks re-enqueued."""
-    from .services import outbox
+    from .services import heartbeats, outbox
 
-    return outbox.sweep()
+    return heartbeats.record("sweep_outbox", outbox.sweep())
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def reconcile_uncertain() -> dict[str, Any]:
     """Beat (and after an ambiguous send): look uncertain messages up, adopt or resend."""
-    from .services import outbox
+    from .services import heartbeats, outbox
 
-    return outbox.reconcile_uncertain().as_dict()
+    return heartbeats.record("reconcile_uncertain", outbox.reconcile_uncertain().as_dict())
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_statuses() -> dict[str, Any]:
     """Beat: poll ``messages/all`` for sent messages that no delivery report has settled."""
-    from .services import outbox
+    from .services import heartbeats, outbox
 
-    return outbox.refresh_statuses().as_dict()
+    return heartbeats.record("refresh_statuses", outbox.refresh_statuses().as_dict())
 
 
 # --- sync (services/pull/, services/contacts.py) ---------------------------------------------

@@ -66,6 +66,8 @@ def test_timeout_forms(value, expected):
         ("DEFAULT_REGION", "XX"),
         ("PHONE_NUMBER_FORMAT", "E.164"),
         ("EMAIL", 7),
+        ("LOW_BALANCE_WARNING", -5),
+        ("LOW_BALANCE_WARNING", "100"),
     ],
 )
 def test_invalid_values_name_the_key(key, value):
@@ -73,6 +75,13 @@ def test_invalid_values_name_the_key(key, value):
         conf.get(key)
     assert isinstance(excinfo.value, ImproperlyConfigured)
     assert "zoomconnect.E004" in check_ids(GOOD, **{key: value})
+
+
+def test_the_low_balance_warning_is_off_by_default_or_a_number_of_credits():
+    with override_settings(ZOOMCONNECT={}):
+        assert conf.get("LOW_BALANCE_WARNING") is None
+    with override_settings(ZOOMCONNECT={"LOW_BALANCE_WARNING": 250}):
+        assert conf.get("LOW_BALANCE_WARNING") == 250.0
 
 
 def test_webhook_secret_forms():
