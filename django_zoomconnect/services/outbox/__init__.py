@@ -28,7 +28,14 @@ from .dispatch import (
     dispatch_message,
     finish_batches,
 )
-from .reconcile import PollResult, ReconcileResult, reconcile_uncertain, refresh_statuses, sweep
+from .reconcile import (
+    PollResult,
+    ReconcileResult,
+    reconcile_uncertain,
+    refresh_messages,
+    refresh_statuses,
+    sweep,
+)
 from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_sending
 from .wake import dispatch_due, enqueue_chunk, enqueue_message
 
@@ -56,6 +63,7 @@ __all__ = [
     "pause_sending",
     "plan_chunks",
     "reconcile_uncertain",
+    "refresh_messages",
     "refresh_statuses",
     "resume_sending",
     "retry",
