@@ -93,7 +93,14 @@ def test_a_tally_reads_in_the_order_it_was_counted():
     tally.add("refreshed", 0)
     tally.skip("not sent yet", 2)
     tally.add("retried", 3)
-    assert tally.as_dict() == {"retried": 3, "skipped: not sent yet": 2}
+    tally.skip("inbound", 2)
+    tally.skip("being sent", 1)
+    assert tally.as_dict() == {
+        "retried": 3,
+        "skipped: inbound": 2,
+        "skipped: not sent yet": 2,
+        "skipped: being sent": 1,
+    }
 
 
 # --- the callers: STOP replies, FAILED_OPTOUT reports and polls go through the service ---------

@@ -14,7 +14,7 @@ report leaves the history as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
@@ -84,23 +84,23 @@ def opt_in(number: str, *, source: str, detail: str = "") -> bool:
     return bool(deleted)
 
 
-def opt_out_numbers(numbers: Iterable[str], *, source: str, detail: str = "") -> Tally:
-    """:func:`opt_out` each of ``numbers``: how many were opted out, and how many already were."""
+def _each(
+    change: Callable[..., bool], numbers: Iterable[str], done: str, unchanged: str, **options: str
+) -> Tally:
     tally = Tally()
     for number in dict.fromkeys(numbers):
-        if opt_out(number, source=source, detail=detail):
-            tally.add("opted out")
+        if change(number, **options):
+            tally.add(done)
         else:
-            tally.skip("already opted out")
+            tally.skip(unchanged)
     return tally
+
+
+def opt_out_numbers(numbers: Iterable[str], *, source: str, detail: str = "") -> Tally:
+    """:func:`opt_out` each of ``numbers``: how many were opted out, and how many already were."""
+    return _each(opt_out, numbers, "opted out", "already opted out", source=source, detail=detail)
 
 
 def opt_in_numbers(numbers: Iterable[str], *, source: str, detail: str = "") -> Tally:
     """:func:`opt_in` each of ``numbers``: how many were opted back in, and how many were not out."""
-    tally = Tally()
-    for number in dict.fromkeys(numbers):
-        if opt_in(number, source=source, detail=detail):
-            tally.add("opted back in")
-        else:
-            tally.skip("not opted out")
-    return tally
+    return _each(opt_in, numbers, "opted back in", "not opted out", source=source, detail=detail)

@@ -25,7 +25,7 @@ class Tally:
     """What an operator's action did to a selection, and what it left alone and why.
 
     :meth:`as_dict` reads as one line in the admin: ``{"retried": 12, "skipped: not failed": 3}``.
-    Results keep the order they were first counted in.
+    Results keep the order they were first counted in; the reasons follow, most frequent first.
     """
 
     done: Counter[str] = field(default_factory=Counter)
@@ -39,7 +39,8 @@ class Tally:
 
     def as_dict(self) -> dict[str, int]:
         shown = {result: count for result, count in self.done.items() if count}
-        shown.update((f"skipped: {reason}", count) for reason, count in self.skipped.items() if count)
+        reasons = sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))
+        shown.update((f"skipped: {reason}", count) for reason, count in reasons if count > 0)
         return shown
 
 

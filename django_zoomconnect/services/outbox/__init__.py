@@ -10,7 +10,8 @@ message meets them:
   every outcome;
 * :mod:`.reconcile` settles what the outbox cannot know by itself (expired claims, uncertain
   sends, unreported statuses);
-* :mod:`.control` holds the operator's levers (resume, balance, cancel, retry);
+* :mod:`.control` holds the operator's levers (resume, balance, cancel, retry), and
+  :mod:`.selection` applies them to a selection, saying what became of every message;
 * :mod:`.state` holds what they all share (the pause, what is due, backoff).
 """
 
