@@ -67,6 +67,11 @@ TECHNICAL_FIELDS = (
 )
 
 
+def _by_status(model_admin: Any, queryset: QuerySet[Message]) -> list[str]:
+    """A message action's confirmation page: the selection counted by status."""
+    return by_status(queryset)
+
+
 @admin.register(Template)
 class TemplateAdmin(SyncedAdmin):
     sync_kind = "templates"
@@ -208,7 +213,7 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
         ),
         confirm_label=_("Yes, send them again"),
         permissions=["change_and_send"],
-        preview=lambda model_admin, queryset: by_status(queryset),
+        preview=_by_status,
     )
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> Outcome:
         return selection.retry_selected(queryset).as_dict()
@@ -221,7 +226,7 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
         ),
         confirm_label=_("Yes, cancel them"),
         permissions=["change"],
-        preview=lambda model_admin, queryset: by_status(queryset),
+        preview=_by_status,
     )
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> Outcome:
         return selection.cancel_selected(queryset).as_dict()
@@ -234,7 +239,7 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
         ),
         confirm_label=_("Yes, ask Zoom Connect"),
         permissions=["change"],
-        preview=lambda model_admin, queryset: by_status(queryset),
+        preview=_by_status,
     )
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> Outcome:
         return selection.refresh_selected(queryset).as_dict()
