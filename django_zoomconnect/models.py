@@ -444,6 +444,40 @@ class OptOut(models.Model):
         return self.phone_number
 
 
+class OptOutChange(models.Model):
+    """One step of a number's opt-out history: opted out, or back in, by what and why.
+
+    :class:`OptOut` says whether a number may be sent to now; these rows say how it came to be,
+    so lifting an opt-out never erases that the person once asked to be left alone.
+    """
+
+    class Action(models.TextChoices):
+        OPT_OUT = "out", _("Opted out")
+        OPT_IN = "in", _("Opted back in")
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", _("Keyword in a reply")
+        DELIVERY_REPORT = "report", _("Delivery report or status poll")
+        MANUAL = "manual", _("By hand")
+
+    phone_number = models.CharField(_("phone number"), max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=3, choices=Action.choices)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="opt_out_changes"
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("opt-out change")
+        verbose_name_plural = _("opt-out history")
+        ordering = ("-at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} {self.get_action_display().lower()}"
+
+
 class WebhookEvent(models.Model):
     """A verified webhook, stored raw before it is processed; the unique nonce stops replays."""
 

@@ -127,6 +127,18 @@ def is_valid(number: object, *, region: str | None = None) -> bool:
     return True
 
 
+def stored_form(number: str) -> str:
+    """``number`` as a row stores a number the provider sent: E.164 when it parses, else trimmed.
+
+    A reply's ``from`` or an opted-out recipient is kept even when it does not parse (a short
+    code, a number this package's metadata does not know), so that an opt-out of it still holds.
+    """
+    try:
+        return normalize(number)
+    except ValueError:  # PhoneNumberError, or a DEFAULT_REGION phonenumbers does not know
+        return number.strip()
+
+
 def same_number(a: str, b: str, *, region: str | None = None) -> bool:
     """Whether ``a`` and ``b`` are the same valid phone number however they are written.
 

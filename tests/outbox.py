@@ -12,7 +12,7 @@ from unittest import mock
 from django.conf import settings
 from django.test import override_settings
 
-from django_zoomconnect.models import Message, MessageStatus
+from django_zoomconnect.models import Direction, Message, MessageStatus
 from django_zoomconnect.services import outbox
 from django_zoomconnect.services.outbox import reconcile, wake
 from django_zoomconnect.simulator import Simulator
@@ -29,6 +29,11 @@ FAST = {
 }
 
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.UNCERTAIN)
+
+
+def outbound(to: str = "+27821234567", body: str = "hello", **fields: Any) -> Message:
+    """An outbound message row, written straight to the database (no send)."""
+    return Message.objects.create(direction=Direction.OUTBOUND, to_number=to, body=body, **fields)
 
 
 @contextmanager

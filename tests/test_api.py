@@ -23,7 +23,7 @@ from django_zoomconnect.models import (
     OptOut,
     Template,
 )
-from tests.outbox import fast_outbox, zoomconnect_settings
+from tests.outbox import fast_outbox, outbound, zoomconnect_settings
 
 # This module is also the URLconf of its tests: the API and the webhooks, as a project mounts them.
 urlpatterns = [
@@ -55,10 +55,6 @@ def client(admin_user):
     api = APIClient()
     api.force_authenticate(admin_user)
     return api
-
-
-def outbound(to=NUMBER, body="hello", **fields):
-    return Message.objects.create(direction=Direction.OUTBOUND, to_number=to, body=body, **fields)
 
 
 # --- permissions -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django_zoomconnect.models import (
     MessageStatus,
     MessageStatusChange,
     OptOut,
+    OptOutChange,
     WebhookEvent,
 )
 from django_zoomconnect.services import history, inbound
@@ -311,6 +312,7 @@ def test_failed_optout_report_opts_the_number_out():
     )
     report("R1", "FAILED_OPTOUT")  # a retry of the same report
     assert OptOut.objects.count() == 1
+    assert list(OptOutChange.objects.values_list("action", "source")) == [("out", "report")]
 
 
 def test_processing_is_idempotent_per_event(received):

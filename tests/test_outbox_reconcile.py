@@ -17,6 +17,7 @@ from django_zoomconnect.models import (
     MessageStatus,
     MessageStatusChange,
     OptOut,
+    OptOutChange,
     SendingPause,
 )
 from django_zoomconnect.services import outbox
@@ -286,6 +287,7 @@ def test_sent_messages_without_a_report_are_polled_forward(sim):
     }
     assert Message.objects.get(pk=delivered.pk).delivered_at == later
     assert OptOut.objects.get().phone_number == "+27600000003"
+    assert OptOutChange.objects.get().detail == "FAILED_OPTOUT (status poll)"  # through services.optouts
     change = MessageStatusChange.objects.get(message=delivered, source="poll")
     assert (change.old_status, change.new_status) == ("SENT", "DELIVERED")
     with zoomconnect_settings(STATUS_POLL_AFTER=1800):
@@ -335,6 +337,27 @@ def test_polling_stops_at_a_refused_token_and_after_repeated_errors(sim):
         with zoomconnect_settings(API_TOKEN="wrong"):
             assert reconcile.refresh_statuses().paused is True
         assert reconcile.refresh_statuses().paused is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_messages_polls_just_the_selection_whenever_it_was_last_polled(sim):
+    chosen = send_sms(NUMBER, "hi")
+    other = send_sms("+27600000003", "hi")  # the simulator's opted-out number
+    queued = Message.objects.create(to_number=OTHER, body="not yet", status=MessageStatus.QUEUED)
+    sim.advance(10)
+    Message.objects.filter(pk=chosen.pk).update(polled_at=timezone.now())  # polled a moment ago
+    selection = Message.objects.filter(pk__in=[chosen.pk, queued.pk])
+    assert list(reconcile.refreshable(selection)) == [chosen]
+
+    result = outbox.refresh_messages(selection)
+
+    assert result.as_dict() == {"polled": 1, "changed": 1, "errors": 0, "paused": False}
+    assert Message.objects.get(pk=chosen.pk).status == MessageStatus.DELIVERED
+    assert Message.objects.get(pk=other.pk).status == MessageStatus.SENT  # not selected
+    assert Message.objects.get(pk=queued.pk).status == MessageStatus.QUEUED
+    assert MessageStatusChange.objects.filter(message=chosen).last().source == "poll"
+    assert outbox.refresh_messages(Message.objects.filter(pk=other.pk)).changed == 1
+    assert OptOutChange.objects.get().phone_number == "+27600000003"
 
 
 # --- exactly once, whatever the dataField (issue 10) --------------------------------------------

@@ -37,10 +37,12 @@ from ..models import (
     Contact,
     Group,
     Membership,
+    Message,
+    MessageStatus,
     SyncState,
 )
 from ..redaction import REDACTED
-from ..services import contacts
+from ..services import contacts, progress
 from ..services.pull import pull
 from ..services.reports import SyncReport
 from ..signing import CHECKSUM_PARAMETER
@@ -161,7 +163,7 @@ class RowServices:
 class PushedAdmin(SyncedAdmin):
     """Contacts and groups: saves, deletions and membership changes go through the services."""
 
-    actions = ("pull_from_zoomconnect", "push_to_zoomconnect")
+    actions: tuple[str, ...] = ("pull_from_zoomconnect", "push_to_zoomconnect")
     readonly_fields = REMOTE_FIELDS
     services: ClassVar[RowServices]
 
@@ -248,7 +250,9 @@ def confirmed(
     The decorated method does the work (through a service) and returns its :data:`Outcome`;
     this wrapper renders ``confirm_action.html`` on the first POST (with ``question`` and, from
     ``preview``, lines saying what will happen) and reports the outcome in one message once the
-    operator confirms. ``permissions`` are the admin's ``has_<name>_permission`` checks.
+    operator confirms. ``permissions`` are the admin's ``has_<name>_permission`` checks; Django
+    offers the action when any one of them passes, so an action that needs several names one
+    check that asks for all (``SendPermission.has_change_and_send_permission``).
     """
 
     def decorate(
@@ -282,3 +286,33 @@ def confirmed(
         return action
 
     return decorate
+
+
+def by_status(messages: QuerySet[Message]) -> list[str]:
+    """A confirmation page's lines for ``messages``: how many there are in each status."""
+    counts = progress.progress_of(messages).counts
+    return [f"{count:,} {MessageStatus(status).label}" for status, count in counts.items()]
+
+
+class SendPermission:
+    """For actions that send SMS (again): ``permissions=["change_and_send"]``.
+
+    Django offers an action when *any* of its permissions passes, so an action that needs two
+    names one check that asks for both: the model's change permission and ``send_message``.
+    """
+
+    def has_change_and_send_permission(self, request: HttpRequest) -> bool:
+        return bool(
+            self.has_change_permission(request)  # type: ignore[attr-defined]
+            and request.user.has_perm(f"{Message._meta.app_label}.send_message")
+        )
+
+
+class ReadOnlyPage:
+    """A change page that only shows: no Save buttons, and a POST to it is refused (403).
+
+    Its actions, which Django checks without an object, still ask for the change permission.
+    """
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and bool(super().has_change_permission(request))  # type: ignore[misc]

@@ -32,7 +32,6 @@ from django.utils import timezone
 
 from .. import conf, phone, signals, storable
 from ..events import DELIVERY_REPORT, REPLY, DeliveryReport, InboundReply, event_from_params
-from ..exceptions import PhoneNumberError
 from ..models import (
     PROVIDER_STATUSES,
     STATUS_RANK,
@@ -41,12 +40,11 @@ from ..models import (
     Message,
     MessageStatus,
     MessageStatusChange,
-    OptOut,
     SyncState,
     WebhookEvent,
 )
 from ..signing import CHECKSUM_PARAMETER
-from . import history
+from . import history, optouts
 from .history import StatusChange
 
 logger = logging.getLogger(__name__)
@@ -329,7 +327,9 @@ def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Si
         )
         history.record([change], now=now, announced=False)
     if status == MessageStatus.FAILED_OPTOUT:
-        _opt_out(row["to_number"], OptOut.Source.DELIVERY_REPORT, "FAILED_OPTOUT", pk)
+        optouts.opt_out(
+            row["to_number"], source=optouts.Source.DELIVERY_REPORT, detail="FAILED_OPTOUT", message=pk
+        )
     pending.append(partial(_announce_report, pk, report, change))
     return pk
 
@@ -353,13 +353,6 @@ def _announce_report(pk: int, report: DeliveryReport, change: StatusChange | Non
         history.announce([change], {pk: message})
 
 
-def _normalized_or_raw(number: str) -> str:
-    try:
-        return phone.normalize(number)
-    except (PhoneNumberError, ValueError):
-        return number.strip()
-
-
 def is_opt_out_keyword(text: str) -> bool:
     """Whether a reply is an opt-out: the whole trimmed text is one of ``OPT_OUT_KEYWORDS``.
 
@@ -368,17 +361,6 @@ def is_opt_out_keyword(text: str) -> bool:
     """
     keywords: frozenset[str] = conf.get("OPT_OUT_KEYWORDS")
     return conf.normalize_keyword(text) in keywords
-
-
-def _opt_out(number: str, source: str, detail: str, message_pk: int | None) -> None:
-    number = _normalized_or_raw(number)
-    if not number:
-        return
-    # get_or_create retries the read when a concurrent opt-out of the same number wins the insert.
-    OptOut.objects.get_or_create(
-        phone_number=number[:64],
-        defaults={"source": source, "detail": detail[:255], "message_id": message_pk},
-    )
 
 
 def _reply_target(reply: InboundReply, from_number: str) -> Message | None:
@@ -397,7 +379,7 @@ def _reply_target(reply: InboundReply, from_number: str) -> Message | None:
 
 
 def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal]) -> Message:
-    from_number = _normalized_or_raw(reply.from_number)
+    from_number = phone.stored_form(reply.from_number)
     in_reply_to = _reply_target(reply, from_number)
     existing = Message.objects.filter(remote_id=reply.message_id).first() if reply.message_id else None
     if existing is not None:
@@ -432,7 +414,9 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
             raise
         return existing  # stored concurrently by another event of the same reply
     if is_opt_out_keyword(reply.text):
-        _opt_out(from_number, OptOut.Source.KEYWORD, reply.text.strip(), message.pk)
+        optouts.opt_out(
+            from_number, source=optouts.Source.KEYWORD, detail=reply.text.strip(), message=message
+        )
     pending.append(
         partial(signals.send_robustly, signals.message_received, Message, message=message, event=reply)
     )

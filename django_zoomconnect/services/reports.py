@@ -1,12 +1,13 @@
-"""What a pull or a push did: counts per kind, the objects skipped or refused and why, kinds that failed."""
+"""What a pull, a push or an operator's action did: counts, what was skipped or refused and why."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["COLUMNS", "MAX_ISSUES", "Counts", "Issue", "KindReport", "SyncReport"]
+__all__ = ["COLUMNS", "MAX_ISSUES", "Counts", "Issue", "KindReport", "SyncReport", "Tally"]
 
 #: Issues kept in a report; the rest are only counted.
 MAX_ISSUES = 200
@@ -17,6 +18,30 @@ class Counts:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in getattr(self, "__dataclass_fields__", ())}
+
+
+@dataclass
+class Tally:
+    """What an operator's action did to a selection, and what it left alone and why.
+
+    :meth:`as_dict` reads as one line in the admin: ``{"retried": 12, "skipped: not failed": 3}``.
+    Results keep the order they were first counted in; the reasons follow, most frequent first.
+    """
+
+    done: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: str, count: int = 1) -> None:
+        self.done[result] += count
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] += count
+
+    def as_dict(self) -> dict[str, int]:
+        shown = {result: count for result, count in self.done.items() if count}
+        reasons = sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))
+        shown.update((f"skipped: {reason}", count) for reason, count in reasons if count > 0)
+        return shown
 
 
 COLUMNS = (

@@ -11,7 +11,8 @@ message meets them:
   every outcome;
 * :mod:`.reconcile` settles what the outbox cannot know by itself (expired claims, uncertain
   sends, unreported statuses);
-* :mod:`.control` holds the operator's levers (resume, balance, cancel, retry);
+* :mod:`.control` holds the operator's levers (resume, balance, cancel, retry), and
+  :mod:`.selection` applies them to a selection, saying what became of every message;
 * :mod:`.preview` previews an operator's send with nothing written, then sends it all or nothing
   (the admin's send form);
 * :mod:`.state` holds what they all share (the pause, what is due, backoff).
@@ -31,7 +32,14 @@ from .dispatch import (
     dispatch_message,
     finish_batches,
 )
-from .reconcile import PollResult, ReconcileResult, reconcile_uncertain, refresh_statuses, sweep
+from .reconcile import (
+    PollResult,
+    ReconcileResult,
+    reconcile_uncertain,
+    refresh_messages,
+    refresh_statuses,
+    sweep,
+)
 from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_sending
 from .wake import dispatch_due, enqueue_chunk, enqueue_message
 
@@ -62,6 +70,7 @@ __all__ = [
     "plan_bulk",
     "plan_chunks",
     "reconcile_uncertain",
+    "refresh_messages",
     "refresh_statuses",
     "resume_sending",
     "retry",

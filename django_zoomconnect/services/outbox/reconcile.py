@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ... import conf, phone
@@ -51,9 +51,8 @@ from ...models import (
     Message,
     MessageStatus,
     MessageStatusChange,
-    OptOut,
 )
-from .. import history
+from .. import history, optouts
 from ..clients import client_for
 from ..history import StatusChange
 from ..mapping import wire_data_field
@@ -69,7 +68,9 @@ __all__ = [
     "find_remote",
     "is_this_attempt",
     "reconcile_uncertain",
+    "refresh_messages",
     "refresh_statuses",
+    "refreshable",
     "sweep",
 ]
 
@@ -405,21 +406,54 @@ def refresh_statuses(
     ``STATUS_POLL_MAX_AGE`` seconds old. Statuses only move forward.
     """
     now = timezone.now() if now is None else now
+    after = now - timedelta(seconds=float(conf.get("STATUS_POLL_AFTER")))
+    oldest = now - timedelta(seconds=float(conf.get("STATUS_POLL_MAX_AGE")))
+    stale = Message.objects.filter(
+        Q(status__in=_POLLED_STATUSES, sent_at__lte=after, sent_at__gte=oldest)
+        | Q(status=MessageStatus.SCHEDULED, scheduled_at__lte=after, scheduled_at__gte=oldest),
+        Q(polled_at__isnull=True) | Q(polled_at__lte=after),
+        remote_id__isnull=False,
+        direction=Direction.OUTBOUND,
+    ).order_by("polled_at", "pk")
+    return _poll(stale, limit=limit, now=now, client=client)
+
+
+#: What :func:`refresh_messages` asks about: sent or scheduled, and not settled yet.
+REFRESHABLE_STATUSES = (*_POLLED_STATUSES, MessageStatus.SCHEDULED)
+
+
+def refreshable(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """Those of ``messages`` whose status the provider can still move: outbound, sent, unsettled."""
+    return messages.filter(
+        status__in=REFRESHABLE_STATUSES, remote_id__isnull=False, direction=Direction.OUTBOUND
+    )
+
+
+def refresh_messages(
+    messages: QuerySet[Message],
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    client: ZoomConnectClient | None = None,
+) -> PollResult:
+    """Ask the provider now for the status of these messages (an operator's "refresh").
+
+    Only :func:`refreshable` ones are asked about, whenever they were last polled; the rest are
+    left alone. As with :func:`refresh_statuses`, statuses only move forward.
+    """
+    now = timezone.now() if now is None else now
+    return _poll(refreshable(messages).order_by("pk"), limit=limit, now=now, client=client)
+
+
+def _poll(
+    messages: QuerySet[Message], *, limit: int, now: datetime, client: ZoomConnectClient | None
+) -> PollResult:
+    """Look each of ``messages`` (at most ``limit``) up and move its status forward if it moved."""
     result = PollResult()
     if is_paused():
         result.paused = True
         return result
-    after = now - timedelta(seconds=float(conf.get("STATUS_POLL_AFTER")))
-    oldest = now - timedelta(seconds=float(conf.get("STATUS_POLL_MAX_AGE")))
-    stale = list(
-        Message.objects.filter(
-            Q(status__in=_POLLED_STATUSES, sent_at__lte=after, sent_at__gte=oldest)
-            | Q(status=MessageStatus.SCHEDULED, scheduled_at__lte=after, scheduled_at__gte=oldest),
-            Q(polled_at__isnull=True) | Q(polled_at__lte=after),
-            remote_id__isnull=False,
-            direction=Direction.OUTBOUND,
-        ).order_by("polled_at", "pk")[:limit]
-    )
+    stale = list(messages[:limit])
     if not stale:
         return result
     with client_for(client) as api:
@@ -461,13 +495,11 @@ def refresh_statuses(
                 )
                 history.record([change], now=now)
                 if remote.status == MessageStatus.FAILED_OPTOUT:
-                    OptOut.objects.get_or_create(
-                        phone_number=message.to_number,
-                        defaults={
-                            "source": OptOut.Source.DELIVERY_REPORT,
-                            "detail": "FAILED_OPTOUT (status poll)",
-                            "message": message,
-                        },
+                    optouts.opt_out(
+                        message.to_number,
+                        source=optouts.Source.DELIVERY_REPORT,
+                        detail="FAILED_OPTOUT (status poll)",
+                        message=message,
                     )
             result.changed += 1
         for part in slices(polled):

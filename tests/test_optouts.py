@@ -1,0 +1,113 @@
+"""Tests for services/optouts.py: opting out and back in, with a history that lifting never erases."""
+
+import pytest
+
+from django_zoomconnect import phone
+from django_zoomconnect.models import Direction, Message, MessageStatus, OptOut, OptOutChange
+from django_zoomconnect.services import optouts
+from django_zoomconnect.services.outbox import send_sms
+from django_zoomconnect.services.reports import Tally
+from django_zoomconnect.testing import build_reply_params, signed_post
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+27821234567"
+
+
+def history(number=NUMBER):
+    return list(
+        OptOutChange.objects.filter(phone_number=number)
+        .order_by("pk")
+        .values_list("action", "source", "detail")
+    )
+
+
+def test_opt_out_stores_the_number_in_e164_with_its_history():
+    message = Message.objects.create(direction=Direction.INBOUND, from_number=NUMBER, body="STOP")
+    assert optouts.opt_out("082 123 4567", source="keyword", detail="STOP", message=message) is True
+    opt_out = OptOut.objects.get()
+    assert (opt_out.phone_number, opt_out.source, opt_out.detail, opt_out.message) == (
+        NUMBER,
+        "keyword",
+        "STOP",
+        message,
+    )
+    assert history() == [("out", "keyword", "STOP")]
+    assert OptOutChange.objects.get().message == message
+
+
+def test_opting_out_twice_changes_and_records_nothing():
+    assert optouts.opt_out(NUMBER, source="manual", detail="first") is True
+    assert optouts.opt_out(NUMBER, source="keyword", detail="again") is False
+    assert OptOut.objects.get().detail == "first"
+    assert history() == [("out", "manual", "first")]
+
+
+def test_opting_back_in_lifts_the_opt_out_and_keeps_the_history():
+    optouts.opt_out(NUMBER, source="keyword", detail="STOP")
+    assert optouts.opt_in(NUMBER, source="manual", detail="asked again by phone") is True
+    assert not OptOut.objects.exists()
+    assert history() == [("out", "keyword", "STOP"), ("in", "manual", "asked again by phone")]
+    assert optouts.opt_in(NUMBER, source="manual") is False  # not opted out: nothing recorded
+    assert len(history()) == 2
+    optouts.opt_out(NUMBER, source="report", detail="FAILED_OPTOUT")
+    assert [action for action, _, _ in history()] == ["out", "in", "out"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_number_opted_back_in_can_be_sent_to_again(zoomconnect_simulator, settings):
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "SEND_EAGERLY": True, "BALANCE_CHECK": "off"}
+    optouts.opt_out(NUMBER, source="manual")
+    assert send_sms(NUMBER, "hi").status == MessageStatus.REJECTED
+    optouts.opt_in(NUMBER, source="manual")
+    assert send_sms(NUMBER, "hi").status == MessageStatus.SENT
+
+
+def test_a_number_that_does_not_parse_is_kept_as_written():
+    assert optouts.opt_out(" 31337 ", source="keyword") is True
+    assert OptOut.objects.get().phone_number == "31337"
+    assert phone.stored_form("0821234567") == NUMBER
+    assert optouts.opt_out("   ", source="keyword") is False
+    assert OptOut.objects.count() == 1
+
+
+def test_an_unknown_source_is_refused():
+    with pytest.raises(ValueError, match="source 'admin' is not one of keyword, report, manual"):
+        optouts.opt_out(NUMBER, source="admin")
+    with pytest.raises(ValueError, match="source"):
+        optouts.opt_in(NUMBER, source="")
+    assert not OptOut.objects.exists()
+
+
+def test_many_numbers_at_once_say_what_they_did():
+    optouts.opt_out(NUMBER, source="keyword")
+    tally = optouts.opt_out_numbers([NUMBER, "+27821234568", "+27821234568"], source="manual", detail="x")
+    assert tally.as_dict() == {"opted out": 1, "skipped: already opted out": 1}
+    tally = optouts.opt_in_numbers([NUMBER, "+27821234569"], source="manual")
+    assert tally.as_dict() == {"opted back in": 1, "skipped: not opted out": 1}
+    assert list(OptOut.objects.values_list("phone_number", flat=True)) == ["+27821234568"]
+
+
+def test_a_tally_reads_in_the_order_it_was_counted():
+    tally = Tally()
+    tally.add("refreshed", 0)
+    tally.skip("not sent yet", 2)
+    tally.add("retried", 3)
+    tally.skip("inbound", 2)
+    tally.skip("being sent", 1)
+    assert tally.as_dict() == {
+        "retried": 3,
+        "skipped: inbound": 2,
+        "skipped: not sent yet": 2,
+        "skipped: being sent": 1,
+    }
+
+
+# --- the callers: STOP replies, FAILED_OPTOUT reports and polls go through the service ---------
+
+
+def test_a_stop_reply_opts_out_through_the_service(client):
+    params = build_reply_params(NUMBER, " stop ")
+    assert signed_post(client, "zoomconnect:reply", params).status_code == 200
+    assert history() == [("out", "keyword", "stop")]
+    assert OptOutChange.objects.get().message == Message.objects.get(direction=Direction.INBOUND)
