@@ -331,6 +331,16 @@ class Message(RemoteObject):
     in_reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
+    #: The failed message this one sends again (``retry()`` copies a message the provider had
+    #: accepted); a message is copied once, however often it is retried.
+    retry_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        verbose_name=_("retry of"),
+    )
     # Outbox machinery (services/outbox/): who holds the message, and when to act on it next.
     chunk = models.PositiveIntegerField(_("chunk"), null=True, blank=True)
     dispatch_after = models.DateTimeField(

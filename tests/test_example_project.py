@@ -126,6 +126,7 @@ def test_manage_py_check_passes():
 #: The scenario's steps, each with the state it must reach.
 EXPECTED_STEPS = {
     "start page, admin, API root": "200 200 200",
+    "send form, dashboard (logged in)": "200 200",
     "send through the REST API": "DELIVERED",
     "scheduled send (+3 s)": "DELIVERED, on time",
     "failure (magic number)": "FAILED",

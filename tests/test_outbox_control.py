@@ -162,3 +162,18 @@ def test_a_delivery_report_that_overtook_the_answer_is_applied(sim):
     assert message.remote_id == "remote-1"
     assert message.status == MessageStatus.DELIVERED
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_the_provider_accepted_is_copied_once_however_often_it_is_retried(sim):
+    message = send_sms("+27600000001", "This number fails")  # a magic number: FAILED after delivery
+    sim.advance(60)
+    sim.flush_webhooks()
+    message.refresh_from_db()
+    assert (message.status, message.remote_id is not None) == (MessageStatus.FAILED, True)
+    with holding_tasks():
+        assert outbox.retry(message) == 1
+        assert outbox.retry(message) == 0  # a double click copies nothing more
+    copy = Message.objects.get(retry_of=message)
+    assert copy.to_number == message.to_number
+    assert copy.reference != message.reference

@@ -46,3 +46,13 @@ def test_refresh_says_what_it_could_not_ask_about(zoomconnect_simulator):
         "skipped: sending is paused (credentials refused)": 3,
         "skipped: not on Zoom Connect": 1,
     }
+
+
+def test_a_message_copied_by_an_earlier_retry_is_skipped_as_retried_already():
+    failed = outbound(status=S.FAILED, remote_id="r-1")
+    with mock.patch("django_zoomconnect.services.outbox.wake.enqueue_message"):
+        first = selection.retry_selected(Message.objects.filter(pk=failed.pk))
+        second = selection.retry_selected(Message.objects.filter(pk=failed.pk))
+    assert first.as_dict() == {"retried": 1}
+    assert second.as_dict() == {"skipped: retried already": 1}
+    assert Message.objects.filter(retry_of=failed).count() == 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import requests
+from django.urls import reverse
 from django.utils import timezone
 from django_zoomconnect import send_bulk, send_sms
 from django_zoomconnect.client import ZoomConnectClient
@@ -111,6 +112,9 @@ class Scenario:
     def _first_wave(self) -> None:
         pages = ("/", "/admin/login/", "/api/zoomconnect/")
         self.steps.append(Step("start page, admin, API root", "200 200 200", self._pages_answer(pages)))
+        console = (reverse("admin:zoomconnect_message_send"), reverse("admin:zoomconnect_dashboard"))
+        answer = self._admin_pages_answer(console)
+        self.steps.append(Step("send form, dashboard (logged in)", "200 200", answer))
 
         thandi = self._send_through_api(THANDI, "Hello from the django-zoomconnect demo!")
         self.steps.append(Step("send through the REST API", "DELIVERED", status_of(thandi)))
@@ -158,6 +162,21 @@ class Scenario:
         auth = (self.username, self.password)
         codes = [requests.get(self.web_url + path, auth=auth, timeout=30).status_code for path in paths]
         answer = " ".join(map(str, codes))
+        return lambda: answer
+
+    def _admin_pages_answer(self, paths: tuple[str, ...]) -> Callable[[], str]:
+        """The status of each admin page for the demo's operator, logged in as a person would be."""
+        browser = requests.Session()
+        login = f"{self.web_url}/admin/login/"
+        browser.get(login, timeout=30)
+        form = {
+            "username": self.username,
+            "password": self.password,
+            "csrfmiddlewaretoken": browser.cookies.get("csrftoken", ""),
+            "next": "/admin/",
+        }
+        browser.post(login, data=form, headers={"Referer": login}, timeout=30)
+        answer = " ".join(str(browser.get(self.web_url + path, timeout=30).status_code) for path in paths)
         return lambda: answer
 
     def _simulate_reply(self, number: str, text: str) -> None:

@@ -22,7 +22,7 @@ from . import wake
 from .compose import opted_out
 from .state import RETRYABLE_STATUSES, SLICE, is_paused, slices
 
-__all__ = ["cancel", "check_balance", "resume_sending", "retry"]
+__all__ = ["already_retried", "cancel", "check_balance", "resume_sending", "retry"]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
 
@@ -128,30 +128,42 @@ def _delete_scheduled(api: ZoomConnectClient, message: Message, now: datetime) -
     return True
 
 
+def already_retried(pks: Iterable[int]) -> set[int]:
+    """Which of these messages were copied by a retry already (one query per slice)."""
+    found: set[int] = set()
+    for part in slices(list(pks)):
+        copied = Message.objects.filter(retry_of__in=part).values_list("retry_of", flat=True)
+        found.update(pk for pk in copied if pk is not None)
+    return found
+
+
 def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> int:
     """Send failed messages again; the number queued.
 
     ``FAILED`` and ``FAILED_REFUNDED`` messages are retried (never ``FAILED_OPTOUT``, ``REJECTED``
     or ``CANCELLED``, and never a number that has opted out since). A message the provider never
     accepted (no remote id) is queued again as it is. A message the provider accepted and then
-    failed to deliver is copied into a new message, with a new reference, so that the history of
-    the first attempt stays as it was.
+    failed to deliver is copied into a new message (its ``retry_of``), with a new reference, so
+    that the history of the first attempt stays as it was; it is copied once, however often it
+    is retried.
     """
     now = timezone.now()
     match = _targets(target)
-    failed = list(
-        Message.objects.filter(match, status__in=RETRYABLE_STATUSES, direction=Direction.OUTBOUND).order_by(
-            "pk"
-        )
-    )
-    if not failed:
-        return 0
-    stopped = opted_out(m.to_number for m in failed)
-    failed = [m for m in failed if m.to_number not in stopped]
-    in_place = [m for m in failed if m.remote_id is None]
-    copies = [m for m in failed if m.remote_id is not None]
     queued = 0
     with transaction.atomic():
+        # Locked: a second retry of the same messages (a double click) waits, then finds them copied.
+        failed = list(
+            Message.objects.select_for_update()
+            .filter(match, status__in=RETRYABLE_STATUSES, direction=Direction.OUTBOUND)
+            .order_by("pk")
+        )
+        stopped = opted_out(m.to_number for m in failed)
+        failed = [m for m in failed if m.to_number not in stopped]
+        in_place = [m for m in failed if m.remote_id is None]
+        copied = already_retried([m.pk for m in failed if m.remote_id is not None])
+        copies = [m for m in failed if m.remote_id is not None and m.pk not in copied]
+        if not in_place and not copies:
+            return 0
         # A fresh reference each: a lookup of the new attempt must never find an earlier one.
         fresh = {m.pk: Message._meta.get_field("reference").get_default() for m in in_place}
         for part in slices([m.pk for m in in_place]):
@@ -187,6 +199,7 @@ def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> in
                 contact_id=m.contact_id,
                 template_id=m.template_id,
                 batch_id=m.batch_id,
+                retry_of_id=m.pk,
                 status=MessageStatus.QUEUED,
                 enqueued_at=now,
             )

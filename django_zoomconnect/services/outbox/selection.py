@@ -84,15 +84,19 @@ def retry_selected(messages: QuerySet[Message]) -> Tally:
     failed = _account(
         tally, messages, lambda s: s in RETRYABLE_STATUSES, lambda s: _NOT_RETRIED.get(s, "not failed")
     )
-    stopped = messages.filter(
-        direction=Direction.OUTBOUND,
-        status__in=RETRYABLE_STATUSES,
-        to_number__in=OptOut.objects.values("phone_number"),
-    ).count()
-    queued = control.retry(messages) if failed > stopped else 0
+    retryable = messages.filter(direction=Direction.OUTBOUND, status__in=RETRYABLE_STATUSES)
+    stopped = retryable.filter(to_number__in=OptOut.objects.values("phone_number")).count()
+    copied = (
+        retryable.exclude(to_number__in=OptOut.objects.values("phone_number"))
+        .filter(remote_id__isnull=False, retries__isnull=False)
+        .distinct()
+        .count()
+    )
+    queued = control.retry(messages) if failed > stopped + copied else 0
     tally.add("retried", queued)
     tally.skip("opted out", stopped)
-    tally.skip(_CHANGED, max(failed - stopped - queued, 0))
+    tally.skip("retried already", copied)
+    tally.skip(_CHANGED, max(failed - stopped - copied - queued, 0))
     return tally
 
 
