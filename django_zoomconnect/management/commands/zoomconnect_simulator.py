@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from ... import conf
 from ...exceptions import ConfigurationError
-from ...simulator.__main__ import add_arguments, run
+from ...simulator.__main__ import CannotStart, add_arguments, run
+from ..base import ZoomConnectCommand
 
 
-class Command(BaseCommand):
+class Command(ZoomConnectCommand):
     help = (
         "Serve a simulated Zoom Connect API on loopback (REST, webhooks, control API, faults). "
         "Credentials default to settings.ZOOMCONNECT."
@@ -39,4 +40,7 @@ class Command(BaseCommand):
             except ConfigurationError:
                 secrets = ()
             options["secret"] = secrets[0] if secrets else None
-        run(options, self.stdout)
+        try:
+            run(options, self.stdout)
+        except CannotStart as exc:
+            raise CommandError(str(exc)) from exc
