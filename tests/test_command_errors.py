@@ -20,8 +20,27 @@ from django.core.management import load_command_class
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"
 
-#: Bad arguments, refused by the parser (exit status 2).
+#: Bad arguments of every command, refused by the parser (exit status 2).
 REFUSED_BY_THE_PARSER = [
+    ("zoomconnect_sync", "--since", "yesterday"),
+    ("zoomconnect_sync", "--until", "2026-13-01"),
+    ("zoomconnect_sync", "--kinds", "contacts,voice"),
+    ("zoomconnect_sync", "--kinds", ","),
+    ("zoomconnect_sync", "--page-size", "-3"),
+    ("zoomconnect_sync", "--page-size", "many"),
+    ("zoomconnect_sync", "--bogus"),
+    ("zoomconnect_send", "+27821234567", "hi", "--at", "tomorrow"),
+    ("zoomconnect_send", "+27821234567", ""),
+    ("zoomconnect_send", "+27821234567", "hi", "there"),
+    ("zoomconnect_balance", "--json", "yes"),
+    ("zoomconnect_webhooks",),
+    ("zoomconnect_webhooks", "frob"),
+    ("zoomconnect_webhooks", "reprocess", "x"),
+    ("zoomconnect_webhooks", "reprocess", "0"),
+    ("zoomconnect_webhooks", "reprocess", "--kind", "foo"),
+    ("zoomconnect_webhooks", "reprocess", "--state", "processed"),
+    ("zoomconnect_webhooks", "cleanup", "--days", "-1"),
+    ("zoomconnect_webhooks", "cleanup", "--days", "99999999"),
     ("zoomconnect_simulator", "--port", "-5"),
     ("zoomconnect_simulator", "--port", "70000"),
     ("zoomconnect_simulator", "--host", ""),
@@ -92,6 +111,49 @@ def busy_port() -> Iterator[int]:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         yield taken.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_manage_py_with_a_bad_date(tmp_path):
+    done = shell(
+        str(MANAGE),
+        "zoomconnect_sync",
+        "--since",
+        "yesterday",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "manage.py zoomconnect_sync: error: argument --since: 'yesterday' is not a date: write it as "
+        "YYYY-MM-DD, e.g. 2026-01-31\n"
+    )
+
+
+@pytest.mark.slow
+def test_manage_py_sync_when_zoom_connect_cannot_be_reached_says_so_once(tmp_path, closed_port):
+    base_url = f"http://127.0.0.1:{closed_port}/app/"
+    done = shell(
+        str(MANAGE),
+        "zoomconnect_sync",
+        "--no-push",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        ZOOMCONNECT_BASE_URL=base_url,
+    )
+    assert done.returncode == 1
+    # Once: not once per kind, and not again in the services' log lines (-v 2 shows those).
+    assert done.stderr == (
+        f"CommandError: Could not reach Zoom Connect at {base_url}: connection refused. "
+        "Is BASE_URL right, and is the service up?\n"
+    )
+    assert done.stdout == ""
 
 
 @pytest.mark.slow
