@@ -51,6 +51,7 @@ REFUSED_BY_THE_PARSER = [
     ("zoomconnect_simulator", "--token", ""),
     ("zoomconnect_simulator", "--reply-url", "notaurl"),
     ("zoomconnect_simulator", "--delivery-report-url", "ftp://example.com/"),
+    ("zoomconnect_simulator", "--site", "localhost:8000"),
     ("zoomconnect_simulator", "--date-format", "bad"),
 ]
 

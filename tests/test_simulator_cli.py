@@ -265,3 +265,66 @@ def test_the_cli_refuses_bad_values_in_one_line(capsys: pytest.CaptureFixture[st
         "python -m django_zoomconnect.simulator: error: argument --timezone: 'Mars/Base' is not a known "
         "time zone: give an IANA name such as Africa/Johannesburg or UTC\n"
     )
+
+
+def test_management_command_sends_webhooks_to_the_project_at_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(zoomconnect_simulator, "run", lambda options, out: seen.append(options))
+    call_command("zoomconnect_simulator", "--port", "0")
+    call_command("zoomconnect_simulator", "--site", "https://shop.example.com/")
+    call_command(
+        "zoomconnect_simulator",
+        "--site",
+        "http://127.0.0.1:9000",
+        "--reply-url",
+        "http://elsewhere.example/reply/",
+    )
+    assert [(options["reply_url"], options["delivery_report_url"]) for options in seen] == [
+        (
+            "http://127.0.0.1:8000/zoomconnect/webhooks/reply/",
+            "http://127.0.0.1:8000/zoomconnect/webhooks/delivery-report/",
+        ),
+        (
+            "https://shop.example.com/zoomconnect/webhooks/reply/",
+            "https://shop.example.com/zoomconnect/webhooks/delivery-report/",
+        ),
+        ("http://elsewhere.example/reply/", "http://127.0.0.1:9000/zoomconnect/webhooks/delivery-report/"),
+    ]
+
+
+def test_management_command_prints_the_webhook_urls_and_a_working_control_address() -> None:
+    out, server, thread = run_in_thread(
+        {**parse("--port", "0"), "reply_url": "http://127.0.0.1:8000/zoomconnect/webhooks/reply/"}
+    )
+    try:
+        assert "replies to:       http://127.0.0.1:8000/zoomconnect/webhooks/reply/" in out.getvalue()
+        index = requests.get(server.control_url, timeout=5)
+        assert index.status_code == 200
+        assert {"method": "GET", "path": "/_simulator/state"} in [
+            {"method": op["method"], "path": op["path"]} for op in index.json()["operations"]
+        ]
+    finally:
+        server.stop()
+        thread.join(10)
+
+
+@override_settings(ROOT_URLCONF="tests.urls_without_webhooks")
+def test_management_command_says_when_the_project_has_no_webhook_urls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(zoomconnect_simulator, "run", lambda options, out: seen.append(options))
+    err = io.StringIO()
+    call_command("zoomconnect_simulator", stderr=err)
+    assert (seen[0]["reply_url"], seen[0]["delivery_report_url"]) == (None, None)
+    assert "does not include django_zoomconnect.urls" in err.getvalue()
+    err = io.StringIO()
+    call_command(
+        "zoomconnect_simulator",
+        "--reply-url",
+        "http://a.example/",
+        "--delivery-report-url",
+        "http://a.example/",
+        stderr=err,
+    )
+    assert err.getvalue() == ""
