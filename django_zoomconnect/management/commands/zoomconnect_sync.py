@@ -79,8 +79,12 @@ class Command(ZoomConnectCommand):
             metavar="KIND,...",
             help=f"What to pull, comma-separated (default: {','.join(ALL_KINDS)}).",
         )
-        parser.add_argument("--since", type=iso_date, help="Pull messages from this date on (YYYY-MM-DD).")
-        parser.add_argument("--until", type=iso_date, help="Pull messages up to this date (YYYY-MM-DD).")
+        parser.add_argument(
+            "--since", type=iso_date, metavar="YYYY-MM-DD", help="Pull messages from this date on."
+        )
+        parser.add_argument(
+            "--until", type=iso_date, metavar="YYYY-MM-DD", help="Pull messages up to this date."
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Write nothing, here or there: report what would change."
         )
@@ -91,6 +95,7 @@ class Command(ZoomConnectCommand):
             "--page-size",
             type=positive_int,
             default=MESSAGE_PAGE_SIZE,
+            metavar="N",
             help="Messages per API page (default: %(default)s).",
         )
         self.add_output_options(parser)
