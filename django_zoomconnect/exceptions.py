@@ -161,6 +161,14 @@ class InvalidResponseError(ZoomConnectAPIError, MayHaveBeenSentError):
     """A success status with a body that cannot be read as the operation's result."""
 
 
+def fails_every_call(exc: BaseException) -> bool:
+    """Whether the calls after this one would fail alike: the provider cannot be reached, or it
+    refuses the credentials. A refusal of one request's content, or a server error, is not."""
+    if isinstance(exc, AuthenticationError):
+        return True
+    return isinstance(exc, ZoomConnectError) and exc.transient and not isinstance(exc, ZoomConnectAPIError)
+
+
 # --- refusals of the sending service, before anything is written -------------------------------
 
 

@@ -1,6 +1,6 @@
 """The webhook URLs; include them under any prefix, e.g. ``path("zoomconnect/", include(...))``."""
 
-from django.urls import path
+from django.urls import NoReverseMatch, path, reverse
 
 from . import views
 
@@ -10,3 +10,19 @@ urlpatterns = [
     path("webhooks/reply/", views.reply, name="reply"),
     path("webhooks/delivery-report/", views.delivery_report, name="delivery-report"),
 ]
+
+#: The simulator's webhook options and the URL names they point at.
+WEBHOOK_OPTIONS = {"reply_url": "zoomconnect:reply", "delivery_report_url": "zoomconnect:delivery-report"}
+
+
+def webhook_urls(site: str = "") -> dict[str, str]:
+    """The project's webhook URLs at ``site`` (``"http://127.0.0.1:8000"``; ``""``: the paths),
+    by the simulator option that sends webhooks there (``reply_url``, ``delivery_report_url``).
+    Only those the project's URLconf includes: none when it does not include these URLs."""
+    urls = {}
+    for option, name in WEBHOOK_OPTIONS.items():
+        try:
+            urls[option] = site.rstrip("/") + reverse(name)
+        except NoReverseMatch:
+            continue
+    return urls

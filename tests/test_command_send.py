@@ -1,5 +1,6 @@
 """Tests for the zoomconnect_send and zoomconnect_balance management commands."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -93,7 +94,9 @@ def test_balance_is_printed_and_lifts_a_pause(sim):
 def test_balance_errors_never_show_the_token(sim):
     with zoomconnect_settings(API_TOKEN="very-secret-token"), pytest.raises(CommandError) as caught:
         run("zoomconnect_balance")
-    assert "Could not read the balance" in str(caught.value)
+    assert str(caught.value) == (
+        "Zoom Connect refused the credentials (401): check ZOOMCONNECT['EMAIL'] and ['API_TOKEN']."
+    )
     assert "very-secret-token" not in str(caught.value)
 
 
@@ -101,3 +104,60 @@ def test_balance_errors_never_show_the_token(sim):
 def test_missing_settings_are_a_command_error(sim):
     with zoomconnect_settings(EMAIL=None), pytest.raises(CommandError, match="EMAIL"):
         run("zoomconnect_balance")
+
+
+@pytest.mark.django_db
+def test_an_unreachable_provider_is_one_line_with_a_hint(sim):
+    sim.inject_fault("refuse")
+    with pytest.raises(CommandError) as caught:
+        run("zoomconnect_balance")
+    assert str(caught.value) == (
+        "Could not reach Zoom Connect at http://simulator.zoomconnect.invalid/app/: connection refused. "
+        "Is BASE_URL right, and is the service up?"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balance_json_and_quiet(sim):
+    SendingPause.objects.create(reason="refused")
+    out, _err = run("zoomconnect_balance", "--json")
+    assert json.loads(out) == {"balance": 1000.0, "resumed": True}
+    assert run("zoomconnect_balance", "--quiet") == ("", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_json_says_what_each_action_did(sim):
+    out, err = run("zoomconnect_send", "+27821234567", "hi", "--due", "--resume", "--json")
+    result = json.loads(out)
+    message = Message.objects.get()
+    assert result == {
+        "resumed": {"was_paused": False, "tasks_enqueued": 0},
+        "message": {
+            "id": message.pk,
+            "to": "+27821234567",
+            "status": "SENT",
+            "remote_id": message.remote_id,
+            "due": None,
+            "error": None,
+        },
+        "outbox": {
+            "expired_claims": 0,
+            "uncertain_found": 0,
+            "uncertain_requeued": 0,
+            "uncertain_failed": 0,
+            "tasks_enqueued": 0,
+        },
+        "paused": False,
+    }
+    assert err == ""
+    out, _ = run("zoomconnect_send", "+27821234567", "Later", "--at", "2099-01-31T09:00+02:00", "--json")
+    assert json.loads(out)["message"]["due"] == "2099-01-31T07:00:00Z"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_quiet_prints_nothing_but_the_pause(sim):
+    assert run("zoomconnect_send", "+27821234567", "hi", "--quiet") == ("", "")
+    outbox.pause_sending("Zoom Connect refused the credentials (401)")
+    out, err = run("zoomconnect_send", "+27821234567", "hi", "-q")
+    assert out == ""
+    assert err.strip() == "Sending is paused (refused credentials): fix them, then run with --resume."

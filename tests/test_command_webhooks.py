@@ -1,5 +1,6 @@
 """Tests for the zoomconnect_webhooks management command (reprocess and cleanup)."""
 
+import json
 from datetime import timedelta
 from io import StringIO
 
@@ -56,10 +57,32 @@ def test_cleanup_uses_the_retention_setting_or_days():
     assert run("cleanup", "--days", "120")[0] == "Deleted 0 webhook event(s).\n"
     assert run("cleanup")[0] == "Deleted 1 webhook event(s).\n"
     assert WebhookEvent.objects.count() == 1
-    with pytest.raises(CommandError, match="zero or more"):
+    with pytest.raises(CommandError, match="--days: '-1' is not a number of days from 0 to 36500"):
         run("cleanup", "--days", "-1")
 
 
 def test_an_action_is_required():
     with pytest.raises(CommandError):
         run()
+
+
+def test_ids_that_cannot_be_reprocessed_are_refused_before_anything_runs():
+    failed = stored("a", "failed", status="BOGUS")
+    processed = stored("b", "processed")
+    with pytest.raises(CommandError) as caught:
+        run("reprocess", str(failed.pk), str(processed.pk), "999")
+    assert str(caught.value) == (
+        f"No event to reprocess with id {processed.pk}, 999: it does not exist, was processed already, "
+        "or is not of the --state or --kind asked for."
+    )
+    assert WebhookEvent.objects.get(pk=failed.pk).attempts == 0
+
+
+def test_json_and_quiet():
+    Message.objects.create(direction=Direction.OUTBOUND, remote_id="R1", status=MessageStatus.SENT)
+    stored("a", "failed")
+    out, err = run("reprocess", "--json")
+    assert json.loads(out) == {"reprocessed": 1, "states": {"processed": 1}}
+    assert err == ""
+    assert json.loads(run("cleanup", "--json")[0]) == {"deleted": 0}
+    assert run("cleanup", "--quiet") == ("", "")

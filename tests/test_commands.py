@@ -1,13 +1,21 @@
 """Tests for the management commands: ``zoomconnect_sync`` (push, pull, dry run, progress, errors)."""
 
 import io
+import json
+import logging
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_zoomconnect.management.commands.zoomconnect_sync import ProgressBar
+from django_zoomconnect.management.commands.zoomconnect_sync import Command, ProgressBar
 from django_zoomconnect.models import Contact, Group, Message, SyncState
 from django_zoomconnect.simulator.state import Contact as SimContact
+from tests.outbox import zoomconnect_settings
+
+UNREACHABLE = (
+    "Could not reach Zoom Connect at http://simulator.zoomconnect.invalid/app/: connection refused. "
+    "Is BASE_URL right, and is the service up?"
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +111,7 @@ def test_a_failing_kind_exits_with_an_error_after_printing(sim):
         (["--since", "31/01/2026"], "is not a date"),
         (["--since", "2026-02-01", "--until", "2026-01-01"], "--since must not be after --until"),
         (["--no-push", "--no-pull"], "leave nothing to do"),
-        (["--page-size", "0"], "--page-size must be at least 1"),
+        (["--page-size", "0"], "--page-size: .0. is not a whole number of 1 or more"),
     ],
 )
 def test_bad_options_are_refused(sim, args, message):
@@ -118,9 +126,115 @@ def test_missing_settings_are_a_command_error(settings):
         run()
 
 
+def test_an_unreachable_provider_stops_the_pull_and_is_said_once(sim):
+    sim.inject_fault("refuse", count=10)
+    with pytest.raises(CommandError) as caught:
+        run("--no-push")
+    assert str(caught.value) == UNREACHABLE
+    assert sim.counters()["faults.refuse"] == 1  # groups only: the other kinds would meet it too
+    assert Contact.objects.count() == 0
+
+
+def test_an_unreachable_provider_stops_the_push_and_there_is_no_pull(sim):
+    Contact.objects.create(phone_number="+27829999999")
+    sim.inject_fault("refuse", count=10)
+    with pytest.raises(CommandError) as caught:
+        run()
+    assert str(caught.value) == UNREACHABLE
+    assert sim.counters()["faults.refuse"] == 1
+    assert Contact.objects.get().sync_state != SyncState.SYNCED
+
+
+def test_refused_credentials_are_said_once_with_a_hint(sim):
+    with zoomconnect_settings(API_TOKEN="wrong-token"), pytest.raises(CommandError) as caught:
+        run("--no-push")
+    assert str(caught.value) == (
+        "Zoom Connect refused the credentials (401): check ZOOMCONNECT['EMAIL'] and ['API_TOKEN']."
+    )
+    assert [r.status for r in sim.requests] == [401]
+
+
+def test_the_services_warnings_are_held_back_unless_verbosity_2(sim, caplog):
+    caplog.set_level(logging.WARNING, logger="django_zoomconnect")
+    sim.inject_fault("refuse", count=10)
+    with pytest.raises(CommandError):
+        run("--no-push")
+    assert caplog.records == []
+    sim.inject_fault("refuse", count=10)
+    with pytest.raises(CommandError):
+        run("--no-push", "-v", "2")
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "Pulling groups from Zoom Connect failed"
+    ]
+
+
+def test_quiet_prints_nothing_but_errors(sim):
+    Contact.objects.create(phone_number="+27829999999")
+    err = _Terminal()
+    out = io.StringIO()
+    call_command("zoomconnect_sync", "--quiet", stdout=out, stderr=err)
+    assert (out.getvalue(), err.getvalue()) == ("", "")  # no tables, no progress bar
+    assert Contact.objects.filter(sync_state=SyncState.SYNCED).count() == 4
+
+    sim.inject_fault("503", path="groups/all")
+    with pytest.raises(CommandError, match=r"groups: .*503"):
+        call_command("zoomconnect_sync", "--quiet", stdout=out, stderr=err)
+    assert out.getvalue() == ""
+
+
+def test_json_is_one_object_with_both_reports(sim):
+    Contact.objects.create(phone_number="+27829999999")
+    out, err = run("--json", "--kinds", "contacts")
+    result = json.loads(out)
+    assert out.count("\n") == 1
+    assert result["ok"] is True
+    assert result["error"] is None
+    assert result["push"]["kinds"]["contacts"]["created"] == 1
+    assert result["pull"]["kinds"] == {"contacts": result["pull"]["kinds"]["contacts"]}
+    assert result["pull"]["kinds"]["contacts"]["created"] == 3
+    assert err == ""
+
+
+def test_json_of_a_dry_run_and_of_a_failure(sim):
+    out, _ = run("--json", "--dry-run", "--no-pull")
+    assert json.loads(out) == {
+        "ok": True,
+        "dry_run": True,
+        "would_push": {"groups": 0, "contacts": 0, "memberships": 0},
+        "push": None,
+        "pull": None,
+        "error": None,
+    }
+    sim.inject_fault("refuse", count=10)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="Could not reach"):
+        call_command("zoomconnect_sync", "--json", "--no-push", stdout=out, stderr=err)
+    result = json.loads(out.getvalue())
+    assert result["ok"] is False
+    assert result["error"] == UNREACHABLE
+    assert list(result["pull"]["errors"]) == ["groups"]
+
+
 class _Terminal(io.StringIO):
     def isatty(self):
         return True
+
+
+def test_progress_is_in_the_terminals_own_colour_and_redrawn_in_place(sim):
+    # A command built as manage.py builds it, on a colour terminal: its errors are red...
+    err = _Terminal()
+    command = Command(stdout=io.StringIO(), stderr=err, force_color=True)
+    assert command.stderr.style_func("x") != "x"
+    call_command(command, "--no-push", "--kinds", "contacts,templates")
+    # ... but progress is not an error: no colour codes, each kind one line redrawn with \r.
+    drawn = err.getvalue()
+    assert "\x1b[" not in drawn
+    lines = drawn.split("\n")
+    assert lines[0].startswith("\rcontacts   [")
+    assert lines[0].endswith("] 3/3 100%")
+    assert lines[1].startswith("\rtemplates  [")
+    assert lines[1].endswith("] 3/3 100%")
+    assert lines[2:] == [""]
 
 
 def test_the_progress_bar_is_drawn_on_a_terminal(sim):

@@ -22,3 +22,23 @@ def test_every_other_error_is_a_zoomconnect_error():
     ]
     assert len(classes) > 15
     assert [cls for cls in classes if not issubclass(cls, ZoomConnectError)] == [ConfigurationError]
+
+
+def test_which_failures_every_call_would_meet():
+    every_call = [
+        exceptions.ConnectError("refused"),
+        exceptions.ConnectTimeoutError("slow"),
+        exceptions.ReadTimeoutError("no answer"),
+        exceptions.ConnectionLostError("reset"),
+        exceptions.AuthenticationError("401", status=401),
+    ]
+    one_call = [
+        exceptions.ServerError("500", status=500),
+        exceptions.RateLimitedError("429", status=429),
+        exceptions.InvalidRequestError("400", status=400),
+        exceptions.NotFoundError("404", status=404),
+        exceptions.PhoneNumberError("bad"),
+        ValueError("not ours"),
+    ]
+    assert [exc for exc in every_call if not exceptions.fails_every_call(exc)] == []
+    assert [exc for exc in one_call if exceptions.fails_every_call(exc)] == []

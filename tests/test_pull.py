@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from django_zoomconnect import signals
+from django_zoomconnect.exceptions import AuthenticationError, ConnectError
 from django_zoomconnect.models import (
     Contact,
     Direction,
@@ -483,6 +484,25 @@ def test_a_failing_kind_is_reported_and_the_others_still_run(sim):
     assert not report.ok
     assert report.kinds["contacts"].created == 2
     assert "groups: FAILED" in report.as_table()
+
+
+def test_a_failure_every_kind_would_meet_stops_the_pull(sim, settings):
+    seed_contacts(sim, 2)
+    sim.inject_fault("refuse", count=10)
+
+    report = pull()
+
+    assert list(report.kinds) == ["groups"]  # contacts, templates and messages were not tried
+    assert list(report.errors) == ["groups"]
+    assert isinstance(report.stopped_by, ConnectError)
+    assert sim.counters()["faults.refuse"] == 1
+
+    sim.clear_faults()
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "API_TOKEN": "wrong-token"}
+    report = pull()
+    assert isinstance(report.stopped_by, AuthenticationError)
+    assert list(report.kinds) == ["groups"]
+    assert report.as_table(errors=False).splitlines()[-1].split()[0] == "groups"
 
 
 def test_progress_is_reported_per_kind(sim):

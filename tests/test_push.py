@@ -3,6 +3,7 @@ pulls."""
 
 import pytest
 
+from django_zoomconnect.exceptions import ConnectError
 from django_zoomconnect.models import Contact, Group, SyncState
 from django_zoomconnect.services import contacts, push
 from django_zoomconnect.services.pull import pull
@@ -30,6 +31,7 @@ def test_push_pending_stops_when_the_provider_cannot_be_reached(sim):
 
     assert "contacts" in report.errors
     assert "ConnectError" in report.errors["contacts"]
+    assert isinstance(report.stopped_by, ConnectError)
     assert report.kinds["contacts"].failed == 1
     assert not report.ok
     assert Contact.objects.filter(sync_state=SyncState.PENDING).count() == 2

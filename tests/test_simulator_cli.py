@@ -6,6 +6,7 @@ import argparse
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from django_zoomconnect.client import ZoomConnectClient
@@ -230,3 +231,100 @@ def test_management_command_runs_the_same_program() -> None:
     assert "Zoom Connect simulator listening on http://127.0.0.1:" in out.getvalue()
     assert '"EMAIL": "tests@example.com"' in out.getvalue()  # from tests/settings.py
     assert out.getvalue().endswith("Simulator stopped.\n")
+
+
+def test_a_busy_port_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            cli.CannotStart, match=f"Could not listen on 127.0.0.1:{port}: the port is in use"
+        ):
+            cli.run(parse("--port", str(port)), io.StringIO())
+        assert cli.main(["--port", str(port)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(
+            f"python -m django_zoomconnect.simulator: error: Could not listen on 127.0.0.1:{port}"
+        )
+        assert err.count("\n") == 1
+        with pytest.raises(CommandError, match=f"Could not listen on 127.0.0.1:{port}: the port is in use"):
+            call_command("zoomconnect_simulator", "--port", str(port), stdout=io.StringIO())
+
+
+def test_an_option_the_simulator_refuses_is_one_line() -> None:
+    with pytest.raises(cli.CannotStart, match="The simulator refused an option: 'Mars/Base' is not a known"):
+        cli.run({"port": 0, "timezone": "Mars/Base"}, io.StringIO())
+
+
+def test_the_cli_refuses_bad_values_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--timezone", "Mars/Base"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "python -m django_zoomconnect.simulator: error: argument --timezone: 'Mars/Base' is not a known "
+        "time zone: give an IANA name such as Africa/Johannesburg or UTC\n"
+    )
+
+
+def test_management_command_sends_webhooks_to_the_project_at_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(zoomconnect_simulator, "run", lambda options, out: seen.append(options))
+    call_command("zoomconnect_simulator", "--port", "0")
+    call_command("zoomconnect_simulator", "--site", "https://shop.example.com/")
+    call_command(
+        "zoomconnect_simulator",
+        "--site",
+        "http://127.0.0.1:9000",
+        "--reply-url",
+        "http://elsewhere.example/reply/",
+    )
+    assert [(options["reply_url"], options["delivery_report_url"]) for options in seen] == [
+        (
+            "http://127.0.0.1:8000/zoomconnect/webhooks/reply/",
+            "http://127.0.0.1:8000/zoomconnect/webhooks/delivery-report/",
+        ),
+        (
+            "https://shop.example.com/zoomconnect/webhooks/reply/",
+            "https://shop.example.com/zoomconnect/webhooks/delivery-report/",
+        ),
+        ("http://elsewhere.example/reply/", "http://127.0.0.1:9000/zoomconnect/webhooks/delivery-report/"),
+    ]
+
+
+def test_management_command_prints_the_webhook_urls_and_a_working_control_address() -> None:
+    out, server, thread = run_in_thread(
+        {**parse("--port", "0"), "reply_url": "http://127.0.0.1:8000/zoomconnect/webhooks/reply/"}
+    )
+    try:
+        assert "replies to:       http://127.0.0.1:8000/zoomconnect/webhooks/reply/" in out.getvalue()
+        index = requests.get(server.control_url, timeout=5)
+        assert index.status_code == 200
+        assert {"method": "GET", "path": "/_simulator/state"} in [
+            {"method": op["method"], "path": op["path"]} for op in index.json()["operations"]
+        ]
+    finally:
+        server.stop()
+        thread.join(10)
+
+
+@override_settings(ROOT_URLCONF="tests.urls_without_webhooks")
+def test_management_command_says_when_the_project_has_no_webhook_urls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(zoomconnect_simulator, "run", lambda options, out: seen.append(options))
+    err = io.StringIO()
+    call_command("zoomconnect_simulator", stderr=err)
+    assert (seen[0]["reply_url"], seen[0]["delivery_report_url"]) == (None, None)
+    assert "does not include django_zoomconnect.urls" in err.getvalue()
+    err = io.StringIO()
+    call_command(
+        "zoomconnect_simulator",
+        "--reply-url",
+        "http://a.example/",
+        "--delivery-report-url",
+        "http://a.example/",
+        stderr=err,
+    )
+    assert err.getvalue() == ""

@@ -116,3 +116,22 @@ def test_control_api_can_be_switched_off():
     sim = Simulator(control=False)
     assert sim.handle("GET", "/_simulator/balance", "", {}, b"").status == 404
     assert sim.handle("GET", REST + "account/balance", "", AUTH, b"").status == 200
+
+
+def test_the_prefix_itself_lists_every_control_operation(sim):
+    from django_zoomconnect.simulator.routes import CONTROL_PREFIX, CONTROL_ROUTES
+
+    index = control(sim, "GET", "")
+    assert sim.handle("GET", "/_simulator", "", {}, b"").json() == index
+    listed = {(op["method"], op["path"]) for op in index["operations"]}
+    in_the_table = {
+        (method, CONTROL_PREFIX + pattern.replace("{}", "{group_id}"))
+        for pattern, methods in CONTROL_ROUTES
+        for method in methods
+    }
+    assert listed == in_the_table
+    assert len(index["operations"]) == len(listed)
+    assert ("GET", "/_simulator/groups/{group_id}/members") in listed
+    assert all(op["description"] and "\n" not in op["description"] for op in index["operations"])
+    assert index["restApi"] == "/app/api/rest/v1/"
+    assert sim.handle("POST", "/_simulator/", "", {}, b"").status == 405

@@ -40,12 +40,11 @@ from django.utils import timezone
 from .. import phone
 from ..client import ZoomConnectClient
 from ..exceptions import (
-    AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
     NotFoundError,
-    ZoomConnectAPIError,
     ZoomConnectError,
+    fails_every_call,
 )
 from ..models import Contact, Group, Membership, SyncState
 from ..wire import Contact as RemoteContact
@@ -81,13 +80,6 @@ R = TypeVar("R", Contact, Group)
 def _error_text(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
-
-
-def _stops_the_run(exc: ZoomConnectError) -> bool:
-    """Whether the next rows would fail the same way: the account or the provider, not the row."""
-    if isinstance(exc, AuthenticationError):
-        return True
-    return exc.transient and not isinstance(exc, ZoomConnectAPIError)
 
 
 def schedule(push: Callable[[bool], object]) -> None:
@@ -403,8 +395,9 @@ class _StopRun(Exception):
 
 def _run(report: SyncReport, kind: str, row: object, outcome: _Outcome) -> None:
     _count(report, kind, row, outcome)
-    if outcome.error is not None and _stops_the_run(outcome.error):
+    if outcome.error is not None and fails_every_call(outcome.error):
         report.errors[kind] = _error_text(outcome.error)
+        report.stopped_by = outcome.error
         raise _StopRun
 
 

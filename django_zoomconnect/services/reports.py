@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..exceptions import ZoomConnectError
+
 __all__ = ["COLUMNS", "MAX_ISSUES", "Counts", "Issue", "KindReport", "SyncReport", "Tally"]
 
 #: Issues kept in a report; the rest are only counted.
@@ -102,6 +104,9 @@ class SyncReport:
     issues_left_out: int = 0
     #: Kinds that could not be completed, with the error (the API could not be reached, ...).
     errors: dict[str, str] = field(default_factory=dict)
+    #: The failure that stopped the run because every call would meet it (the provider cannot
+    #: be reached, the credentials are refused): what came after it was not tried.
+    stopped_by: ZoomConnectError | None = field(default=None, repr=False, compare=False)
 
     def kind(self, name: str) -> KindReport:
         return self.kinds.setdefault(name, KindReport())
@@ -128,8 +133,9 @@ class SyncReport:
             "errors": dict(self.errors),
         }
 
-    def as_table(self) -> str:
-        """The counts as a plain-text table, one line per kind; empty columns are left out."""
+    def as_table(self, *, errors: bool = True) -> str:
+        """The counts as a plain-text table, one line per kind, then the kinds that failed (unless
+        ``errors`` is false: the caller shows them); empty columns are left out."""
         title = {"pull": "Pulled from Zoom Connect", "push": "Pushed to Zoom Connect"}[self.direction]
         if self.dry_run:
             title += " (dry run: nothing was written)"
@@ -148,7 +154,8 @@ class SyncReport:
             return "  ".join(cells).rstrip()
 
         out = [title, render(header), *(render(line) for line in lines)]
-        out += [f"{kind}: FAILED: {error}" for kind, error in self.errors.items()]
+        if errors:
+            out += [f"{kind}: FAILED: {error}" for kind, error in self.errors.items()]
         return "\n".join(out)
 
     def describe_issues(self, limit: int = 20) -> str:

@@ -2,22 +2,37 @@
 
 The argument parsing and the run loop live here as functions so that the management command
 ``zoomconnect_simulator`` is the same program with Django around it. No Django settings are
-needed to run this module.
+needed to run this module. A bad option or a port it cannot listen on is one line on stderr and
+exit status 2 or 1, never a traceback (the argument types are the commands' own,
+:mod:`django_zoomconnect.management.arguments`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ..management.arguments import (
+    OneLineParser,
+    http_url,
+    non_empty,
+    non_negative_float,
+    one_line_error,
+    port,
+    time_zone,
+)
 from .server import ServedSimulator, SimulatorServer
 
-__all__ = ["add_arguments", "build_simulator", "main", "run", "settings_snippet"]
+__all__ = ["CannotStart", "add_arguments", "build_simulator", "main", "run", "settings_snippet"]
+
+PROG = "python -m django_zoomconnect.simulator"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -30,9 +45,11 @@ class _Writer(Protocol):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's options to ``parser`` (shared by the CLI and the management command)."""
     where = parser.add_argument_group("where it listens")
-    where.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
     where.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)"
+        "--host", type=non_empty, default=DEFAULT_HOST, help="address to listen on (default: %(default)s)"
+    )
+    where.add_argument(
+        "--port", type=port, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)"
     )
     where.add_argument(
         "--no-control",
@@ -43,12 +60,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--log-requests", action="store_true", help="print one line per request received")
 
     account = parser.add_argument_group("the simulated account")
-    account.add_argument("--email", default=None, help="account email accepted by the API")
-    account.add_argument("--token", default=None, help="API token accepted by the API")
-    account.add_argument("--secret", default=None, help="webhook secret used to sign webhooks")
-    account.add_argument("--balance", type=float, default=None, help="starting credit balance")
+    account.add_argument("--email", type=non_empty, default=None, help="account email accepted by the API")
+    account.add_argument("--token", type=non_empty, default=None, help="API token accepted by the API")
     account.add_argument(
-        "--timezone", default=None, help="the provider's time zone (default: Africa/Johannesburg)"
+        "--secret", default=None, help='webhook secret used to sign webhooks ("": unsigned webhooks)'
+    )
+    account.add_argument("--balance", type=non_negative_float, default=None, help="starting credit balance")
+    account.add_argument(
+        "--timezone",
+        type=time_zone,
+        default=None,
+        help="the provider's time zone (default: Africa/Johannesburg)",
     )
     account.add_argument(
         "--no-templates",
@@ -77,13 +99,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
     timing = parser.add_argument_group("message lifecycle (seconds)")
-    timing.add_argument("--send-delay", type=float, default=None, help="SCHEDULED/accepted to SENT")
-    timing.add_argument("--delivery-delay", type=float, default=None, help="SENT to DELIVERED or FAILED")
-    timing.add_argument("--reply-delay", type=float, default=None, help="delivery to the auto-reply")
+    for option, meaning in (
+        ("--send-delay", "SCHEDULED/accepted to SENT"),
+        ("--delivery-delay", "SENT to DELIVERED or FAILED"),
+        ("--reply-delay", "delivery to the auto-reply"),
+    ):
+        timing.add_argument(option, type=non_negative_float, default=None, help=meaning)
 
     hooks = parser.add_argument_group("webhooks")
-    hooks.add_argument("--reply-url", default=None, help="where inbound replies are POSTed")
-    hooks.add_argument("--delivery-report-url", default=None, help="where delivery reports are POSTed")
+    hooks.add_argument("--reply-url", type=http_url, default=None, help="where inbound replies are POSTed")
+    hooks.add_argument(
+        "--delivery-report-url", type=http_url, default=None, help="where delivery reports are POSTed"
+    )
     hooks.add_argument(
         "--webhook-signing",
         choices=("raw", "form"),
@@ -126,6 +153,11 @@ _SIMULATOR_OPTIONS = {
     "webhook_params_in": "webhook_params_in",
     "control": "control",
 }
+
+
+class CannotStart(Exception):
+    """The simulator cannot start as asked (an option it refuses, a port it cannot listen on);
+    the message is one line for the person who asked."""
 
 
 def build_simulator(options: Mapping[str, Any]) -> ServedSimulator:
@@ -187,9 +219,16 @@ def run(
     *,
     ready: Callable[[SimulatorServer], None] | None = None,
 ) -> int:
-    """Serve until Ctrl-C (or SIGTERM); ``ready`` is called once it listens (for tests)."""
-    simulator = build_simulator(options)
-    server = SimulatorServer(simulator, host=options.get("host") or DEFAULT_HOST, port=options["port"])
+    """Serve until Ctrl-C (or SIGTERM); ``ready`` is called once it listens (for tests).
+
+    Raises :class:`CannotStart` when an option is refused or the address cannot be listened on.
+    """
+    try:
+        simulator = build_simulator(options)
+    except ValueError as exc:
+        raise CannotStart(f"The simulator refused an option: {exc}.") from exc
+    host = options.get("host") or DEFAULT_HOST
+    server = SimulatorServer(simulator, host=host, port=options["port"])
     request_log = logging.getLogger("django_zoomconnect.simulator.server")
     lines, level = _Lines(out), request_log.level
     if options.get("log_requests"):
@@ -202,7 +241,7 @@ def run(
         # (a background job of a non-interactive shell, nohup): Python then leaves it ignored.
         previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        server.start()
+        _listen(server, f"{host}:{options['port']}")
         out.write(_describe(server, options))
         flush = getattr(out, "flush", None)
         if flush is not None:
@@ -224,6 +263,26 @@ def run(
     return 0
 
 
+def _listen(server: SimulatorServer, where: str) -> None:
+    try:
+        server.start()
+    except (OSError, OverflowError) as exc:
+        raise CannotStart(f"Could not listen on {where}: {_why_not(exc)}.") from exc
+
+
+def _why_not(exc: BaseException) -> str:
+    """Why a socket could not listen, in words that say what to do."""
+    if isinstance(exc, socket.gaierror):
+        return "the host name is not known; use --host 127.0.0.1"
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return "the port is in use (is a simulator already running?); choose another --port, or --port 0"
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL:
+        return "that address is not one of this machine's; use --host 127.0.0.1"
+    if isinstance(exc, OSError) and exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges); choose a --port above 1023"
+    return " ".join(str(getattr(exc, "strerror", None) or exc).split())
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -240,14 +299,18 @@ class _Lines(logging.Handler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m django_zoomconnect.simulator",
+    parser = OneLineParser(
+        prog=PROG,
         description="Serve a simulated Zoom Connect SMS API (REST, webhooks, faults) for "
         "development and tests. Never use it to reach real phones: nothing is ever sent.",
     )
     add_arguments(parser)
     options = vars(parser.parse_args(argv))
-    return run(options, sys.stdout)
+    try:
+        return run(options, sys.stdout)
+    except CannotStart as exc:
+        sys.stderr.write(one_line_error(PROG, str(exc)))
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .control import ControlApi
 from .handlers import account, analysis, contacts, groups, messages, sms, templates, voice
-from .http import Handler, Operation
+from .http import Handler, Operation, Request, SimulatorResponse, json_response
 
 REST_PREFIX = "/app/api/rest/v1/"
 CONTROL_PREFIX = "/_simulator/"
@@ -62,9 +63,16 @@ REST_ROUTES: list[tuple[str, dict[str, Operation]]] = [
     ("voice/{}", {"GET": voice.get_voice, "DELETE": voice.delete_voice}),
 ]
 
+
+def control_index(api: ControlApi, request: Request) -> SimulatorResponse:
+    """This list: every control operation, with its method, path and what it does."""
+    return json_response(200, {"restApi": REST_PREFIX, "operations": describe_control_routes()})
+
+
 #: The control API, by path relative to :data:`CONTROL_PREFIX`; handlers are
-#: :class:`ControlApi` methods.
+#: :class:`ControlApi` methods (and :func:`control_index`, which lists them).
 CONTROL_ROUTES: list[tuple[str, dict[str, Handler]]] = [
+    ("", {"GET": control_index}),
     ("state", {"GET": ControlApi.c_state}),
     ("config", {"GET": ControlApi.c_config, "POST": ControlApi.c_configure}),
     ("inbound", {"POST": ControlApi.c_inbound}),
@@ -87,6 +95,22 @@ CONTROL_ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("counters", {"GET": ControlApi.c_counters}),
     ("reset", {"POST": ControlApi.c_reset}),
 ]
+
+
+def describe_control_routes() -> list[dict[str, Any]]:
+    """``{"method", "path", "description"}`` for each method of each control route, read from
+    :data:`CONTROL_ROUTES`: the path names each ``{}`` after its handler's parameter, and the
+    description is the first line of the handler's docstring."""
+    described = []
+    for pattern, methods in CONTROL_ROUTES:
+        for method, handler in methods.items():
+            names = iter(list(inspect.signature(handler).parameters)[2:])  # after (api, request)
+            path = "/".join(f"{{{next(names)}}}" if part == "{}" else part for part in pattern.split("/"))
+            doc = inspect.getdoc(handler) or ""
+            described.append(
+                {"method": method, "path": CONTROL_PREFIX + path, "description": doc.split("\n", 1)[0]}
+            )
+    return described
 
 
 def _compile(routes: Routes[T]) -> list[tuple[tuple[str, ...], dict[str, T]]]:

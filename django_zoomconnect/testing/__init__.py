@@ -29,7 +29,7 @@ settings; the fixtures touch Django only when settings are configured.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
@@ -98,18 +98,6 @@ def django_test_client_poster(fallback: WebhookPoster | None = None) -> WebhookP
     return post
 
 
-def _webhook_urls() -> dict[str, str]:
-    """The project's webhook URLs, when its URLconf includes ``django_zoomconnect.urls``."""
-    from django.urls import NoReverseMatch, reverse
-
-    urls = {}
-    names = {"reply_url": "zoomconnect:reply", "delivery_report_url": "zoomconnect:delivery-report"}
-    for option, name in names.items():
-        with suppress(NoReverseMatch):
-            urls[option] = reverse(name)
-    return urls
-
-
 def _django_ready() -> bool:
     try:
         from django.conf import settings
@@ -152,7 +140,9 @@ def _build(simulator_class: type[Simulator], options: Mapping[str, Any]) -> Simu
         "webhook_poster": django_test_client_poster(),
     }
     if _django_ready():
-        kwargs.update(_webhook_urls())
+        from ..urls import webhook_urls  # the project's URLconf: only once Django is set up
+
+        kwargs.update(webhook_urls())
     kwargs.update(options)
     return simulator_class(**kwargs)
 

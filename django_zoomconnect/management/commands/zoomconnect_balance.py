@@ -2,27 +2,30 @@
 
 A successful balance check proves that the credentials work again, so a pause that refused
 credentials caused is lifted by it (:func:`~django_zoomconnect.services.outbox.check_balance`).
+With ``--quiet`` it is a health check: nothing printed, exit status 0 when the account answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandParser
 
-from ...exceptions import ConfigurationError, ZoomConnectError
 from ...services import outbox
+from ..base import ZoomConnectCommand
 
 
-class Command(BaseCommand):
+class Command(ZoomConnectCommand):
     help = "Print the Zoom Connect credit balance; a paused outbox resumes when the check succeeds."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        self.add_output_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         was_paused = outbox.is_paused()
-        try:
-            balance = outbox.check_balance()
-        except (ConfigurationError, ZoomConnectError) as exc:
-            raise CommandError(f"Could not read the balance: {exc}") from None
-        self.stdout.write(f"Credit balance: {balance:g}")
+        balance = outbox.check_balance()  # a failure becomes one line with a hint (ZoomConnectCommand)
+        if self.json_output:
+            self.print_json({"balance": balance, "resumed": was_paused})
+        self.say(f"Credit balance: {balance:g}")
         if was_paused:
-            self.stdout.write("The credentials work again: sending resumed.")
+            self.say("The credentials work again: sending resumed.")

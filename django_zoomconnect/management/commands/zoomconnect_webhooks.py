@@ -2,26 +2,32 @@
 
 ``reprocess`` gives failed, deferred and pending events another run (after a bug fix, a
 database outage, or a lost Celery message); ``cleanup`` keeps the event table bounded by
-``WEBHOOK_EVENT_RETENTION_DAYS``. Both only call :mod:`django_zoomconnect.services.inbound`.
+``WEBHOOK_EVENT_RETENTION_DAYS``. Both only call :mod:`django_zoomconnect.services.inbound`, and
+both take ``--quiet`` and ``--json``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from ...models import WebhookEvent
 from ...services import inbound
+from ..arguments import day_count, positive_int
+from ..base import CommandParser as OneLineCommandParser
+from ..base import ZoomConnectCommand
 
 REPROCESSABLE = (WebhookEvent.State.FAILED, WebhookEvent.State.DEFERRED, WebhookEvent.State.PENDING)
 
 
-class Command(BaseCommand):
+class Command(ZoomConnectCommand):
     help = "Reprocess stored Zoom Connect webhook events, or delete old ones."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{reprocess,cleanup}")
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{reprocess,cleanup}", parser_class=OneLineCommandParser
+        )
         reprocess = actions.add_parser(
             "reprocess", help="Process failed, deferred and pending events again (processed ones never)."
         )
@@ -34,28 +40,39 @@ class Command(BaseCommand):
         reprocess.add_argument(
             "--kind", choices=[str(kind) for kind in WebhookEvent.Kind], help="Only replies or only reports."
         )
-        reprocess.add_argument("ids", nargs="*", type=int, metavar="ID", help="Only these events.")
+        reprocess.add_argument("ids", nargs="*", type=positive_int, metavar="ID", help="Only these events.")
+        self.add_output_options(reprocess)
         cleanup = actions.add_parser("cleanup", help="Delete events older than the retention period.")
         cleanup.add_argument(
-            "--days", type=int, help="Keep this many days instead of WEBHOOK_EVENT_RETENTION_DAYS."
+            "--days",
+            type=day_count,
+            help="Keep this many days instead of WEBHOOK_EVENT_RETENTION_DAYS.",
         )
+        self.add_output_options(cleanup)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "cleanup":
-            days = options.get("days")
-            if days is not None and days < 0:
-                raise CommandError("--days must be zero or more.")
-            deleted = inbound.delete_old_events(days=days)
-            self.stdout.write(f"Deleted {deleted} webhook event(s).")
+            deleted = inbound.delete_old_events(days=options.get("days"))
+            if self.json_output:
+                self.print_json({"deleted": deleted})
+            self.say(f"Deleted {deleted} webhook event(s).")
             return
         events = WebhookEvent.objects.filter(state__in=options.get("state") or REPROCESSABLE)
         if options.get("kind"):
             events = events.filter(kind=options["kind"])
         if options.get("ids"):
             events = events.filter(pk__in=options["ids"])
+            missing = sorted(set(options["ids"]) - set(events.values_list("pk", flat=True)))
+            if missing:
+                raise CommandError(
+                    f"No event to reprocess with id {', '.join(map(str, missing))}: it does not exist, "
+                    "was processed already, or is not of the --state or --kind asked for."
+                )
         states = inbound.reprocess_events(events)
         total = sum(states.values())
         summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "nothing to do"
-        self.stdout.write(f"Reprocessed {total} webhook event(s): {summary}.")
+        if self.json_output:
+            self.print_json({"reprocessed": total, "states": {str(state): n for state, n in states.items()}})
+        self.say(f"Reprocessed {total} webhook event(s): {summary}.")
         if states.get(WebhookEvent.State.FAILED):
             self.stderr.write("Some events failed again: see their error in the admin.")

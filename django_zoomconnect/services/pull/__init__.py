@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from ... import conf
 from ...client import ZoomConnectClient
-from ...exceptions import ZoomConnectError
+from ...exceptions import ZoomConnectError, fails_every_call
 from ..clients import client_for
 from ..reports import SyncReport
 from .contacts import pull_contacts
@@ -90,9 +90,11 @@ def pull(
 
     ``since`` and ``until`` (dates, or aware datetimes, both inclusive, in the API's time zone)
     limit the messages pulled; other kinds are always pulled whole. With ``dry_run`` nothing is
-    written: the report says what a real pull would do. A kind that fails (the API cannot be
-    reached, ...) is recorded in ``report.errors`` and the others still run; what a kind wrote
-    before failing stays, since every write is an idempotent upsert. ``progress`` is called as
+    written: the report says what a real pull would do. A kind that fails is recorded in
+    ``report.errors`` and the others still run, unless every call would fail alike (the API
+    cannot be reached, the credentials are refused): the pull then stops there, with the failure
+    in ``report.stopped_by``. What a kind wrote before failing stays, since every write is an
+    idempotent upsert. ``progress`` is called as
     the pull advances. See the module's documentation for the rules.
     """
     wanted = _check_kinds(kinds)
@@ -119,6 +121,9 @@ def pull(
             except ZoomConnectError as exc:
                 report.errors[kind] = str(exc)
                 logger.warning("Pulling %s from Zoom Connect failed: %s", kind, exc)
+                if fails_every_call(exc):
+                    report.stopped_by = exc
+                    break
     logger.info(
         "Pulled %s from Zoom Connect in %.1fs%s: %s",
         ", ".join(wanted),
