@@ -31,6 +31,7 @@ from django_zoomconnect import conf
 from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.models import Contact, Membership, Message, SyncState
 from django_zoomconnect.simulator.server import ServedSimulator, SimulatorServer
+from django_zoomconnect.urls import webhook_urls
 
 from demo import data, runtime, scenario
 from demo.embedded import Beat, WebServer, Worker
@@ -100,10 +101,7 @@ class Command(BaseCommand):
 
             web = WebServer(LOOPBACK, 0 if once else options["port"]).start()
             services.callback(self._stopped, "web server", web.stop)
-            simulator.configure(
-                reply_url=web.url + reverse("zoomconnect:reply"),
-                delivery_report_url=web.url + reverse("zoomconnect:delivery-report"),
-            )
+            simulator.configure(**webhook_urls(web.url))
 
             client = ZoomConnectClient.from_settings()
             report = scenario.seed(simulator, client)
