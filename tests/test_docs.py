@@ -30,3 +30,11 @@ def test_the_readme_opens_with_the_two_commands():
     quickstart = README.split("Quickstart\n==========\n", 1)[1].split("\nInstallation\n", 1)[0]
     assert 'python -m pip install -e ".[example]" && python example_project/manage.py demo' in quickstart
     assert 'python -m pip install -e ".[test]" && python -m pytest' in quickstart
+
+
+def test_the_readme_settings_table_is_the_generated_one():
+    from django_zoomconnect.settings_docs import DESCRIPTIONS, settings_table
+
+    assert set(DESCRIPTIONS) == set(conf.DEFAULTS)
+    table = README.split("Settings\n========\n", 1)[1].split("System checks\n", 1)[0]
+    assert settings_table() in table, "run `python -m django_zoomconnect.settings_docs` and paste it"
