@@ -55,7 +55,7 @@ DESCRIPTIONS: dict[str, str] = {
         '(``27821234567``) or ``"national"`` (``0821234567``). Numbers are always stored in E.164.'
     ),
     "WEBHOOK_SIGNATURE_ENCODINGS": (
-        'Which checksum forms webhooks may use (see "Webhook checksums"); one of them pins it.'
+        'Which checksum forms webhooks may use (see "Securing webhooks"); one of them pins it.'
     ),
     "WEBHOOK_MAX_BODY_SIZE": "Bytes of query string plus body a webhook may have; larger ones get 413.",
     "WEBHOOK_NONCE_GRACE": "Seconds of clock skew tolerated past a webhook's ``nonce-date`` (its expiry).",
