@@ -506,6 +506,9 @@ class WebhookEvent(models.Model):
     nonce = models.CharField(_("nonce"), max_length=128, unique=True)
     nonce_expires_at = models.DateTimeField(_("nonce expires at"), null=True, blank=True)
     remote_message_id = models.CharField(_("remote message id"), max_length=64, blank=True, db_index=True)
+    #: The report's ``dataField``: a deferred report is found by it, through this index, when
+    #: its message is known (never by scanning every deferred event's parameters).
+    data_field = models.CharField(_("data field"), max_length=255, blank=True, db_index=True)
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
     )

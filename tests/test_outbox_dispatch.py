@@ -302,3 +302,26 @@ def test_a_broker_that_cannot_be_reached_is_one_warning_line_and_the_message_wai
     )
     message.refresh_from_db()
     assert message.status == MessageStatus.QUEUED
+
+
+@pytest.mark.django_db
+def test_deferred_reports_are_looked_up_for_the_chunks_messages_only(django_assert_num_queries):
+    from django_zoomconnect.models import WebhookEvent
+    from django_zoomconnect.services.outbox import dispatch
+
+    unrelated = [
+        WebhookEvent(
+            kind=WebhookEvent.Kind.DELIVERY_REPORT,
+            params={"messageId": f"other-{i}", "dataField": f"ref-{i}"},
+            nonce=f"n-{i}",
+            remote_message_id=f"other-{i}",
+            data_field=f"ref-{i}",
+            state=WebhookEvent.State.DEFERRED,
+        )
+        for i in range(300)
+    ]
+    WebhookEvent.objects.bulk_create(unrelated)
+    message = Message.objects.create(to_number=NUMBER, body="hi", remote_id="mine", status=MessageStatus.SENT)
+    with django_assert_num_queries(1):  # one indexed lookup; the 300 others are never read
+        dispatch.apply_deferred_reports([message])
+    assert WebhookEvent.objects.filter(state=WebhookEvent.State.DEFERRED).count() == 300

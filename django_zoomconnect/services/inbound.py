@@ -156,6 +156,7 @@ def _create(
         nonce=nonce,
         nonce_expires_at=nonce_expires_at,
         remote_message_id=params.get("messageId", "")[:64],
+        data_field=params.get("dataField", "")[:255],
         **fields,
     )
 
@@ -437,8 +438,9 @@ def apply_deferred_reports(message: Message) -> int:
     match = Q()
     if message.remote_id:
         match |= Q(remote_message_id=message.remote_id)
-    for value in {message.reference, message.data_field} - {""}:
-        match |= Q(params__dataField=value)
+    references = {message.reference, message.data_field} - {""}
+    if references:
+        match |= Q(data_field__in=references)
     if not match:
         return 0
     deferred = WebhookEvent.objects.filter(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -284,21 +284,24 @@ class _Recorder:
 
 
 def apply_deferred_reports(messages: Sequence[Message | _Stored]) -> None:
-    """Apply delivery reports that overtook the send's answer (one query when there are none)."""
+    """Apply delivery reports that overtook the send's answer: only these messages' (found by
+    their remote ids and references, through the events' indexes), one query per slice."""
     if not messages:
         return
-    deferred = WebhookEvent.objects.filter(
-        state=WebhookEvent.State.DEFERRED, kind=WebhookEvent.Kind.DELIVERY_REPORT
-    )
-    if not deferred.exists():
-        return
     keys: set[str] = set()
-    for remote_id, params in deferred.values_list("remote_message_id", "params"):
-        keys.add(remote_id)
-        if isinstance(params, Mapping) and params.get("dataField"):
-            keys.add(str(params["dataField"]))
+    for part in slices(messages):
+        remote_ids = [m.remote_id for m in part if m.remote_id]
+        references = [value for m in part for value in (m.reference, m.data_field) if value]
+        waiting = WebhookEvent.objects.filter(
+            Q(remote_message_id__in=remote_ids) | Q(data_field__in=references),
+            state=WebhookEvent.State.DEFERRED,
+            kind=WebhookEvent.Kind.DELIVERY_REPORT,
+        )
+        for remote_id, data_field in waiting.values_list("remote_message_id", "data_field"):
+            keys.update((remote_id, data_field))
+    keys.discard("")
     for message in messages:
-        if {message.remote_id or "", message.reference, message.data_field} & keys:
+        if keys & {message.remote_id or "", message.reference, message.data_field}:
             full = message if isinstance(message, Message) else Message.objects.get(pk=message.pk)
             inbound.apply_deferred_reports(full)
 
