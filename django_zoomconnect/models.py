@@ -548,3 +548,22 @@ class BeatRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Lease(models.Model):
+    """A named lease that at most one process holds at a time (``services.leases``).
+
+    Kept in the database, not the cache, so that every worker process sees it; a holder that dies
+    loses it when it expires.
+    """
+
+    name = models.CharField(_("name"), max_length=64, primary_key=True)
+    token = models.CharField(_("holder's token"), max_length=32)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("lease")
+        verbose_name_plural = _("leases")
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -21,7 +21,7 @@ from django_zoomconnect.models import (
     SendingPause,
 )
 from django_zoomconnect.services import outbox
-from django_zoomconnect.services.outbox import dispatch, reconcile, send_bulk, send_sms
+from django_zoomconnect.services.outbox import dispatch, lookup, reconcile, send_bulk, send_sms
 from tests.outbox import fast_outbox, holding_tasks, sent_count, zoomconnect_settings
 
 NUMBER = "+27821234567"
@@ -123,7 +123,14 @@ def test_an_uncertain_message_the_provider_has_is_adopted(sim):
         result = reconcile.reconcile_uncertain()
     finally:
         signals.message_status_changed.disconnect(receiver)
-    assert result.as_dict() == {"adopted": 1, "requeued": 0, "failed": 0, "unresolved": 0, "paused": False}
+    assert result.as_dict() == {
+        "adopted": 1,
+        "requeued": 0,
+        "failed": 0,
+        "unresolved": 0,
+        "paused": False,
+        "busy": False,
+    }
     message.refresh_from_db()
     assert message.remote_id == remote_id
     assert message.status == MessageStatus.SENT
@@ -190,7 +197,7 @@ def test_a_decision_made_from_a_stale_read_is_not_applied(sim):
     Message.objects.filter(pk=message.pk).update(attempts=2)  # someone else moved on meanwhile
     assert reconcile._requeue(stale, timezone.now()) is False
     remote_id = provider_has(message)
-    candidates = reconcile.find_remote(ZoomConnectClient.from_settings(), stale)
+    candidates = lookup.find_remote(ZoomConnectClient.from_settings(), stale)
     assert [c.message_id for c in candidates] == [remote_id]
     assert reconcile._adopt(stale, candidates, timezone.now()) == reconcile._STALE
     assert Message.objects.get(pk=message.pk).remote_id is None
@@ -421,14 +428,14 @@ def test_only_a_record_accepted_after_the_claim_with_the_same_number_and_text_is
         record = {**record, "message_id": object_id(CLAIM - timedelta(seconds=121))}
     record = {"message_id": object_id(CLAIM + timedelta(seconds=2)), **record}
     message = Message(to_number=NUMBER, body="hi", data_field=data_field)
-    assert reconcile.is_this_attempt(remote(**record), message, claimed_at=CLAIM, skew=120) is expected
+    assert lookup.is_this_attempt(remote(**record), message, claimed_at=CLAIM, skew=120) is expected
 
 
 def test_a_callers_data_field_without_a_claim_time_proves_nothing():
     message = Message(to_number=NUMBER, body="hi", data_field="order:7")
     record = remote(message_id=object_id(CLAIM))
-    assert reconcile.is_this_attempt(record, message, claimed_at=None, skew=120) is False
-    assert reconcile.is_this_attempt(record, Message(to_number=NUMBER, body="hi"), claimed_at=None, skew=120)
+    assert lookup.is_this_attempt(record, message, claimed_at=None, skew=120) is False
+    assert lookup.is_this_attempt(record, Message(to_number=NUMBER, body="hi"), claimed_at=None, skew=120)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -469,7 +476,7 @@ def test_a_clash_while_adopting_ends_in_a_decision(sim):
     # Another row stores the record between the lookup and the adoption.
     Message.objects.filter(pk=first.pk).update(remote_id=remote_id, status=MessageStatus.SENT)
     uncertain(second)
-    with mock.patch.object(reconcile, "find_remote", return_value=[record]):
+    with mock.patch.object(lookup, "find_remote", return_value=[record]):
         result = reconcile.reconcile_uncertain()
     assert (result.adopted, result.requeued, result.unresolved) == (0, 1, 0)
     second.refresh_from_db()
@@ -486,7 +493,7 @@ def test_a_surprise_in_the_lookup_fails_the_message_with_the_reason(sim):
     def broken(client, message):
         raise ValueError("unreadable listing")
 
-    with mock.patch.object(reconcile, "find_remote", broken):
+    with mock.patch.object(lookup, "find_remote", broken):
         result = reconcile.reconcile_uncertain()
     assert result.failed == 1
     message.refresh_from_db()
@@ -523,7 +530,7 @@ def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim
     for message in (first, second):
         provider_has(message)
         uncertain(message)
-    real = reconcile.find_remote
+    real = lookup.find_remote
     calls = []
 
     def dies_on_the_second(client, message):
@@ -536,7 +543,7 @@ def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim
     signals.message_status_changed.connect(receiver := lambda sender, **kw: seen.append(kw["message"].pk))
     try:
         with (
-            mock.patch.object(reconcile, "find_remote", dies_on_the_second),
+            mock.patch.object(lookup, "find_remote", dies_on_the_second),
             pytest.raises(KeyboardInterrupt),
         ):
             reconcile.reconcile_uncertain()
@@ -620,3 +627,74 @@ def test_a_retried_message_goes_out_under_a_fresh_reference(sim):
     assert copy.reference not in (accepted.reference, never.reference, never_again.reference)
     change = MessageStatusChange.objects.get(message=never_again)
     assert change.detail == {"retry": True, "previous_reference": never.reference}
+
+
+# --- lookups grow with chunks, one run at a time (issue 14) ---------------------------------------
+
+
+def lookups(sim):
+    return [r for r in sim.requests if r.path.endswith("messages/all")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_the_provider_never_processed_costs_two_lookups(sim):
+    sim.set_balance(10_000)
+    recipients = [f"+2782{n:07d}" for n in range(1_000_000, 1_000_500)]
+    sim.inject_fault("500", path="sms/send-bulk")  # refused before anything was accepted
+    with zoomconnect_settings(SEND_EAGERLY=False, BULK_CHUNK_SIZE=500), holding_tasks() as held:
+        batch = send_bulk(recipients=recipients, body="Flash sale!")
+        dispatch.dispatch_chunk(batch.pk, 0)
+    assert Message.objects.filter(status=MessageStatus.UNCERTAIN).count() == 500
+    sim.clear_requests()
+    with holding_tasks():
+        result = reconcile.reconcile_uncertain()
+    assert result.requeued == 500
+    assert len(lookups(sim)) == 2  # the chunk's first and last message: neither was accepted
+    assert held == [("chunk", batch.pk, 0)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_processed_chunk_is_matched_from_one_listing(sim):
+    sim.set_balance(10_000)
+    recipients = [f"+2782{n:07d}" for n in range(1_000_000, 1_000_500)]
+    sim.inject_fault("500", path="sms/send-bulk", after_processing=True)  # accepted, answer lost
+    with zoomconnect_settings(SEND_EAGERLY=False, BULK_CHUNK_SIZE=500), holding_tasks():
+        batch = send_bulk(recipients=recipients, body="Flash sale!", campaign="flash")
+        dispatch.dispatch_chunk(batch.pk, 0)
+    sim.advance(5)  # the provider sends them
+    sim.clear_requests()
+    result = reconcile.reconcile_uncertain()
+    assert result.adopted == 500
+    # Two probes, then the messages sent since the claim, 100 a page: 500 lookups before.
+    assert len(lookups(sim)) == 2 + 5
+    assert sim.counters()["sends.accepted"] == 500
+    assert not Message.objects.filter(batch=batch, remote_id__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_reconcile_run_at_a_time(sim):
+    from django_zoomconnect.services import leases
+
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    uncertain(message)
+    with leases.held("reconcile", seconds=60) as lease:
+        assert lease is not None
+        result = reconcile.reconcile_uncertain()
+    assert (result.busy, result.requeued) == (True, 0)
+    assert lookups(sim) == []
+    assert reconcile.reconcile_uncertain().requeued == 1  # released: the next run works
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_whose_holder_died_is_taken_over_when_it_expires(sim):
+    from django_zoomconnect.models import Lease
+    from django_zoomconnect.services import leases
+
+    Lease.objects.create(name="reconcile", token="dead", expires_at=timezone.now() - timedelta(seconds=1))
+    with leases.held("reconcile", seconds=60) as lease:
+        assert lease is not None
+        assert lease.renew()
+        with leases.held("reconcile", seconds=60) as second:
+            assert second is None
+    assert not Lease.objects.exists()

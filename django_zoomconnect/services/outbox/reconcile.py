@@ -2,18 +2,12 @@
 
 Why looking up comes before resending: a read timeout, a dropped connection or a 5xx may hide a
 message the provider accepted. Such a message is ``UNCERTAIN`` until :func:`reconcile_uncertain`
-has asked ``messages/all?dataField=<dataField>`` and decided: a record that can only be this
-attempt is adopted (its remote id and status), and when the provider has none the message is
-queued again (or ``FAILED`` after ``SEND_MAX_ATTEMPTS``). The lookup waits ``RECONCILE_AFTER``
-seconds first, so that a message the provider is still writing is found.
-
-Why a record must prove itself (:func:`is_this_attempt`): the account may already hold other
-messages with the same ``dataField`` to the same number (another app, the web console, an
-earlier install, our own earlier send), above all when the caller chose the ``dataField``.
-Adopting one of those would mark a message ``SENT`` that never went: a silent loss. So only a
-record with the same number and text, not stored on another row, and accepted after this
-attempt's claim (within ``RECONCILE_CLOCK_SKEW``) counts; a ``dataField`` the caller chose is
-never enough on its own.
+has looked it up (:mod:`.lookup`: by chunk, with two probes and at most one listing, proving
+each record is this attempt's) and decided: a record that can only be this attempt is adopted
+(its remote id and status), and when the provider has none the message is queued again (or
+``FAILED`` after ``SEND_MAX_ATTEMPTS``). The lookup waits ``RECONCILE_AFTER`` seconds first, so
+that a message the provider is still writing is found. One run at a time: a second one, while a
+run holds the ``reconcile`` lease (:mod:`..leases`), returns at once.
 
 Why a lease: a worker that dies between its claim and its answer leaves messages ``SENDING``.
 :func:`sweep` treats a claim older than the lease (:func:`conf.claim_lease`) as lost and makes
@@ -29,18 +23,16 @@ nobody expected ends ``FAILED`` at once, with the reason.
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ... import conf, phone
+from ... import conf
 from ... import wire as api
 from ...client import ZoomConnectClient
 from ...exceptions import AuthenticationError, ZoomConnectError
@@ -52,12 +44,12 @@ from ...models import (
     MessageStatus,
     MessageStatusChange,
 )
-from .. import history, optouts
+from .. import history, leases, optouts
 from ..clients import client_for
 from ..history import StatusChange
-from ..mapping import wire_data_field
 from ..reports import Counts
-from . import dispatch, wake
+from . import dispatch, lookup, wake
+from .lookup import listed
 from .state import is_paused, pause_sending, slices
 
 logger = logging.getLogger(__name__)
@@ -65,8 +57,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "PollResult",
     "ReconcileResult",
-    "find_remote",
-    "is_this_attempt",
     "reconcile_uncertain",
     "refresh_messages",
     "refresh_statuses",
@@ -76,9 +66,9 @@ __all__ = [
 
 #: Stop a run after this many lookups in a row failed: the provider is unwell, try next time.
 MAX_CONSECUTIVE_ERRORS = 5
+#: How long a reconcile run holds its lease before it must renew it (it does, chunk by chunk).
+RUN_LEASE_SECONDS = 300.0
 _POLLED_STATUSES = (MessageStatus.SENT, MessageStatus.UNKNOWN)
-#: Remote messages read per lookup at most (a dataField the caller shares among many messages).
-LOOKUP_LIMIT = 1000
 _MAX_ERROR = 2000
 
 
@@ -89,6 +79,8 @@ class ReconcileResult(Counts):
     failed: int = 0
     unresolved: int = 0
     paused: bool = False
+    #: Another run held the lease: this one did nothing.
+    busy: bool = False
 
 
 @dataclass
@@ -118,82 +110,6 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     finished = dispatch.finish_batches(now=now)
     enqueued = wake.dispatch_due(now=now)
     return {"expired_claims": expired, "batches_finished": finished, "tasks_enqueued": enqueued}
-
-
-# --- which remote record is this send -----------------------------------------------------------
-
-
-def _same_number(remote: str, stored: str) -> bool:
-    # Stored numbers are E.164; the provider usually answers with the same spelling.
-    return remote == stored or phone.same_number(remote, stored)
-
-
-def _same_text(remote: str, stored: str) -> bool:
-    # Tolerate what a store may do to a text's edges and line ends, nothing more.
-    return remote == stored or remote.replace("\r\n", "\n").strip() == stored.replace("\r\n", "\n").strip()
-
-
-class Sent(Protocol):
-    """What :func:`is_this_attempt` reads of a message: a row, or a pull's lighter copy of one."""
-
-    to_number: str
-    body: str
-    data_field: str
-
-
-def is_this_attempt(remote: api.Message, message: Sent, *, claimed_at: datetime | None, skew: float) -> bool:
-    """Whether ``remote`` can only be the current attempt of ``message``.
-
-    Outbound, to the same number, with the same text, and accepted after the attempt's claim:
-    every time the provider tells (its creation time carried in the message id, and
-    ``dateTimeSent``) must be no earlier than ``claimed_at`` less ``skew`` seconds (the provider's
-    clock and zone against ours). With the message's own reference as ``dataField`` the
-    reference makes the record unique; with a ``dataField`` the caller chose, a record that tells
-    no time at all is not taken as proof.
-    """
-    if remote.message_id is None or remote.to_number is None or remote.message is None:
-        return False
-    if remote.message_type not in (None, "OUTBOUND"):
-        return False
-    if not _same_number(remote.to_number, message.to_number) or not _same_text(remote.message, message.body):
-        return False
-    times = [t for t in (api.id_timestamp(remote.message_id), remote.sent_at) if t is not None]
-    if claimed_at is not None:
-        earliest = claimed_at - timedelta(seconds=skew)
-        if any(t < earliest for t in times):
-            return False
-    own_reference = not message.data_field
-    return own_reference or (bool(times) and claimed_at is not None)
-
-
-def _listed(client: ZoomConnectClient, message: Message, limit: int) -> Iterator[api.Message]:
-    """The provider's outbound messages with the ``dataField`` ``message`` was sent with."""
-    listing = client.iter_messages(data_field=wire_data_field(message), type="OUTBOUND")
-    return itertools.islice(listing, limit)
-
-
-def find_remote(
-    client: ZoomConnectClient, message: Message, *, limit: int = LOOKUP_LIMIT
-) -> list[api.Message]:
-    """The provider's records that can only be the current attempt of ``message``.
-
-    Listed by the ``dataField`` it was sent with and checked by :func:`is_this_attempt`; a record
-    whose remote id another row already holds is someone else's.
-    """
-    skew = float(conf.get("RECONCILE_CLOCK_SKEW"))
-    found = [
-        remote
-        for remote in _listed(client, message, limit)
-        if is_this_attempt(remote, message, claimed_at=message.claimed_at, skew=skew)
-    ]
-    if not found:
-        return found
-    held = set(
-        Message.objects.filter(remote_id__in=[r.message_id for r in found])
-        .exclude(pk=message.pk)
-        .values_list("remote_id", flat=True)
-    )
-    return [remote for remote in found if remote.message_id not in held]
 
 
 # --- decisions: each one a short transaction with its history ------------------------------------
@@ -305,95 +221,143 @@ def _uncertain_since(message: Message) -> datetime:
     return message.claimed_at or message.updated_at or datetime.min.replace(tzinfo=UTC)
 
 
+def _chunks(due: list[Message]) -> list[list[Message]]:
+    """The due messages by the call they went out in (a batch's chunk and attempt), else alone."""
+    calls: dict[tuple[int, int, int], list[Message]] = {}
+    alone: list[list[Message]] = []
+    for message in due:
+        if message.batch_id is not None and message.chunk is not None:
+            calls.setdefault((message.batch_id, message.chunk, message.attempts), []).append(message)
+        else:
+            alone.append([message])
+    return [*calls.values(), *alone]
+
+
+@dataclass
+class _Run:
+    """What one reconcile run decided, and what it must wake once it is done."""
+
+    now: datetime
+    result: ReconcileResult
+    max_attempts: int
+    settled_batches: set[int] = field(default_factory=set)
+    requeued_chunks: set[tuple[int, int]] = field(default_factory=set)
+    requeued_singles: list[int] = field(default_factory=list)
+
+    def settle(self, message: Message, candidates: list[api.Message]) -> None:
+        """Adopt what the provider has, or send again, or give up: one decision for ``message``."""
+        now, result = self.now, self.result
+        adopted = _adopt(message, candidates, now) if candidates else _TAKEN
+        if adopted == _STALE:
+            result.unresolved += 1
+            return
+        if adopted != _TAKEN:
+            result.adopted += 1
+        elif message.attempts >= self.max_attempts:
+            if not _give_up(message, now):
+                return
+            result.failed += 1
+        else:
+            if _requeue(message, now):
+                result.requeued += 1
+                if message.batch_id is not None and message.chunk is not None:
+                    self.requeued_chunks.add((message.batch_id, message.chunk))
+                else:
+                    self.requeued_singles.append(message.pk)
+            return
+        if message.batch_id is not None:
+            self.settled_batches.add(message.batch_id)
+
+    def fail(self, messages: list[Message], text: str) -> None:
+        for message in messages:
+            if _fail(message, self.now, text):
+                self.result.failed += 1
+                if message.batch_id is not None:
+                    self.settled_batches.add(message.batch_id)
+
+    def wake(self) -> None:
+        for batch_id in sorted(self.settled_batches):
+            dispatch.finish_batches(batch_id=batch_id, now=self.now)
+        # Woken once per chunk, after the run: the messages of a chunk go out together again.
+        for pk in self.requeued_singles:
+            wake.enqueue_message(pk)
+        for batch_id, chunk in sorted(self.requeued_chunks):
+            wake.enqueue_chunk(batch_id, chunk)
+
+
 def reconcile_uncertain(
     *, now: datetime | None = None, limit: int = 1000, client: ZoomConnectClient | None = None
 ) -> ReconcileResult:
-    """Look up each uncertain message that is due; adopt what the provider has, resend the rest."""
+    """Look up the uncertain messages that are due, chunk by chunk; adopt what the provider has,
+    send the rest again. Returns at once (``busy``) while another run holds the lease."""
     now = timezone.now() if now is None else now
     result = ReconcileResult()
     if is_paused():
         result.paused = True
         return result
-    due = list(
-        Message.objects.filter(
-            Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now),
-            status=MessageStatus.UNCERTAIN,
-            direction=Direction.OUTBOUND,
-        ).order_by("dispatch_after", "pk")[:limit]
-    )
-    if not due:
-        return result
-    with client_for(client) as api:
-        max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
-        retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
-        give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
+    with leases.held("reconcile", seconds=RUN_LEASE_SECONDS) as lease:
+        if lease is None:
+            result.busy = True
+            return result
+        due = list(
+            Message.objects.filter(
+                Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now),
+                status=MessageStatus.UNCERTAIN,
+                direction=Direction.OUTBOUND,
+            ).order_by("batch_id", "chunk", "pk")[:limit]
+        )
+        if not due:
+            return result
+        run = _Run(now, result, max_attempts=int(conf.get("SEND_MAX_ATTEMPTS")))
+        with client_for(client) as api:
+            _look_up(api, _chunks(due), run, lease)
+        run.wake()
+    if result.adopted or result.requeued or result.failed:
+        logger.info("Reconciled uncertain sends: %s", result.as_dict())
+    return result
+
+
+def _look_up(api: ZoomConnectClient, chunks: list[list[Message]], run: _Run, lease: leases.Held) -> None:
+    now, result = run.now, run.result
+    retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
+    give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
+    errors_in_a_row = 0
+    for messages in chunks:
+        lease.renew()
+        try:
+            found = lookup.find_chunk(api, messages, now=now)
+        except AuthenticationError as exc:
+            pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
+            result.paused = True
+            return
+        except ZoomConnectError as exc:
+            errors_in_a_row += 1
+            late = [m for m in messages if _uncertain_since(m) < give_up_before]
+            run.fail(late, f"Could not be looked up on Zoom Connect (it may have been sent): {exc}")
+            for message in messages:
+                if message not in late:
+                    logger.info("Could not look up uncertain message %s yet: %s", message.pk, exc)
+                    _still_uncertain(message).update(dispatch_after=retry_later)
+                    result.unresolved += 1
+            if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
+                return
+            continue
+        except Exception as exc:  # a surprise still ends in a decision
+            logger.exception("Looking up uncertain messages %s failed unexpectedly", [m.pk for m in messages])
+            run.fail(
+                messages,
+                f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
+                "it may have been sent, so it is not sent again.",
+            )
+            continue
         errors_in_a_row = 0
-        settled_batches: set[int] = set()
-        requeued_chunks: set[tuple[int, int]] = set()
-        requeued_singles: list[int] = []
-        for message in due:
-            try:
-                candidates = find_remote(api, message)
-            except AuthenticationError as exc:
-                pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
-                result.paused = True
-                break
-            except ZoomConnectError as exc:
-                errors_in_a_row += 1
-                if _uncertain_since(message) < give_up_before:
-                    if _fail(
-                        message, now, f"Could not be looked up on Zoom Connect (it may have been sent): {exc}"
-                    ):
-                        result.failed += 1
-                    continue
-                logger.info("Could not look up uncertain message %s yet: %s", message.pk, exc)
+        for message in messages:
+            candidates = found.get(message.pk)
+            if candidates is None:  # its own lookup failed: later, the others are decided
                 _still_uncertain(message).update(dispatch_after=retry_later)
                 result.unresolved += 1
-                if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
-                    break
-                continue
-            except Exception as exc:  # a surprise still ends in a decision
-                logger.exception("Looking up uncertain message %s failed unexpectedly", message.pk)
-                text = (
-                    f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
-                    "it may have been sent, so it is not sent again."
-                )
-                if _fail(message, now, text):
-                    result.failed += 1
-                    if message.batch_id is not None:
-                        settled_batches.add(message.batch_id)
-                continue
-            errors_in_a_row = 0
-            adopted = _adopt(message, candidates, now) if candidates else _TAKEN
-            if adopted == _STALE:
-                result.unresolved += 1
-                continue
-            if adopted != _TAKEN:
-                result.adopted += 1
-            elif message.attempts >= max_attempts:
-                if not _give_up(message, now):
-                    continue
-                result.failed += 1
             else:
-                if _requeue(message, now):
-                    result.requeued += 1
-                    if message.batch_id is not None and message.chunk is not None:
-                        requeued_chunks.add((message.batch_id, message.chunk))
-                    else:
-                        requeued_singles.append(message.pk)
-                continue
-            if message.batch_id is not None:
-                settled_batches.add(message.batch_id)
-        for batch_id in sorted(settled_batches):
-            dispatch.finish_batches(batch_id=batch_id, now=now)
-        # Woken once per chunk, after the loop: the messages of a chunk go out together again.
-        for pk in requeued_singles:
-            wake.enqueue_message(pk)
-        for batch_id, chunk in sorted(requeued_chunks):
-            wake.enqueue_chunk(batch_id, chunk)
-        if result.adopted or result.requeued or result.failed:
-            logger.info("Reconciled uncertain sends: %s", result.as_dict())
-        return result
+                run.settle(message, candidates)
 
 
 def refresh_statuses(
@@ -461,10 +425,7 @@ def _poll(
         errors_in_a_row = 0
         for message in stale:
             try:
-                remote = next(
-                    (r for r in _listed(api, message, LOOKUP_LIMIT) if r.message_id == message.remote_id),
-                    None,
-                )
+                remote = next((r for r in listed(api, message) if r.message_id == message.remote_id), None)
             except AuthenticationError as exc:
                 pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
                 result.paused = True

@@ -9,7 +9,7 @@ replaced by an empty one. Messages are history: one the account lists as deleted
 removed, and a message missing from a date range says nothing.
 
 An outbound row without a remote id is linked to a listed message only when that message can be
-the row's own send (:func:`~django_zoomconnect.services.outbox.reconcile.is_this_attempt`).
+the row's own send (:func:`~django_zoomconnect.services.outbox.lookup.is_this_attempt`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from ...wire import Message as RemoteMessage
 from .. import history
 from ..history import StatusChange
 from ..mapping import message_fields, message_status
-from ..outbox.reconcile import is_this_attempt
+from ..outbox.lookup import is_this_attempt
 from ..reports import KindReport, SyncReport
 from ..rows import batched
 from .engine import (
