@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The most a scenario may take before it is declared stuck (it normally takes 10 to 30 seconds).
 PATIENCE = 240
 OUTBOX = {
+    "SEND_EAGERLY": False,  # the workers send; the simulator fixture would send in the test
     "BULK_CHUNK_SIZE": 100,
     "BALANCE_CHECK": "off",
     "SEND_RETRY_BACKOFF": 0,
