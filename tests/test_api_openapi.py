@@ -52,19 +52,12 @@ def described_operations(schema):
 
 
 @pytest.fixture
-def admin():
-    api = APIClient()
-    api.force_authenticate(get_user_model().objects.create_user("admin", is_staff=True, is_superuser=True))
-    return api
-
-
-@pytest.fixture
-def schema(admin, capsys):
+def schema(admin_client, capsys):
     """The schema served by ``django_zoomconnect.api.schema``, checking that drf-spectacular had
     nothing to warn about while generating it."""
     from drf_spectacular.drainage import GENERATOR_STATS
 
-    response = admin.get(SCHEMA, {"format": "json"})
+    response = admin_client.get(SCHEMA, {"format": "json"})
     assert response.status_code == 200, response.content
     assert capsys.readouterr().err == ""
     assert not GENERATOR_STATS
@@ -223,19 +216,19 @@ def test_statuses_are_one_named_enum_each(schema):
 
 
 @needs_spectacular
-def test_schema_asks_the_apis_permissions(admin):
+def test_schema_asks_the_apis_permissions(admin_client):
     assert APIClient().get(SCHEMA).status_code == 403
     clerk = APIClient()
     clerk.force_authenticate(get_user_model().objects.create_user("clerk", is_staff=True))
     assert clerk.get(SCHEMA).status_code == 403
-    assert admin.get(SCHEMA).status_code == 200
+    assert admin_client.get(SCHEMA).status_code == 200
 
 
 @needs_spectacular
-def test_swagger_and_redoc_pages_point_at_the_schema(admin, settings):
+def test_swagger_and_redoc_pages_point_at_the_schema(admin_client, settings):
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "drf_spectacular"]
     for page in ("swagger/", "redoc/"):
-        response = admin.get(SCHEMA + page)
+        response = admin_client.get(SCHEMA + page)
         assert response.status_code == 200, page
         assert SCHEMA.encode() in response.content, page
 

@@ -77,9 +77,6 @@ BAD_REQUEST = OpenApiResponse(
 )
 
 
-DELETING = "Not confirmed by the account yet: the row, in sync_state deleting."
-
-
 def _answers(ok: Mapping[int, Any], *, bad_request: bool = False, one_row: bool = False) -> dict[int, Any]:
     """``ok`` and the failures: 403 always, 400 for input, 404 for one row."""
     answers: dict[int, Any] = {**ok, 403: DENIED}
@@ -152,14 +149,40 @@ def _queued(name: str, **rows: Any) -> Any:
     return inline_serializer(f"{name}Retried", {"queued": fields.IntegerField(), **rows})
 
 
+def _reads(
+    row: type[Any], *, detail: type[Any] | None = None, filters: str = ""
+) -> dict[str, dict[str, Any]]:
+    """``list`` (paginated; filtered by ``filters.py``'s table of that resource) and ``retrieve``."""
+    listed: dict[str, Any] = {"responses": _answers({200: row(many=True)}, bad_request=bool(filters))}
+    if filters:
+        listed["parameters"] = _filters(filters)
+    return {"list": listed, "retrieve": {"responses": _answers({200: detail or row}, one_row=True)}}
+
+
+def _writes(row: type[Any], write: Any, patch: Any, **descriptions: str) -> dict[str, dict[str, Any]]:
+    """``create``, ``update``, ``partial_update`` and ``destroy`` through the contacts service."""
+    changed = _answers({200: row}, bad_request=True, one_row=True)
+    deleted = {
+        204: OpenApiResponse(description="Deleted here and in the account."),
+        202: OpenApiResponse(row, "Not confirmed by the account yet: the row, in sync_state deleting."),
+    }
+    operations = {
+        "create": {"request": write, "responses": _answers({201: row}, bad_request=True)},
+        "update": {"request": write, "responses": changed},
+        "partial_update": {"request": patch, "responses": changed},
+        "destroy": {"responses": _answers(deleted, bad_request=True, one_row=True)},
+    }
+    for name, description in descriptions.items():
+        operations[name]["description"] = description
+    return operations
+
+
 #: ``extend_schema`` arguments of each operation of each viewset.
 OPERATIONS: dict[type[views.APIViewSet], dict[str, dict[str, Any]]] = {
     views.MessageViewSet: {
-        "list": {
-            "parameters": _filters("messages"),
-            "responses": _answers({200: serializers.MessageSerializer(many=True)}, bad_request=True),
-        },
-        "retrieve": {"responses": _answers({200: serializers.MessageDetailSerializer}, one_row=True)},
+        **_reads(
+            serializers.MessageSerializer, detail=serializers.MessageDetailSerializer, filters="messages"
+        ),
         "send": {
             "summary": "Queue one SMS",
             "request": serializers.SendSerializer,
@@ -187,8 +210,7 @@ OPERATIONS: dict[type[views.APIViewSet], dict[str, dict[str, Any]]] = {
         },
     },
     views.BatchViewSet: {
-        "list": {"responses": _answers({200: serializers.BatchSerializer(many=True)})},
-        "retrieve": {"responses": _answers({200: serializers.BatchSerializer}, one_row=True)},
+        **_reads(serializers.BatchSerializer),
         "cancel": {
             "summary": "Cancel the batch's messages not sent yet",
             "request": None,
@@ -200,69 +222,24 @@ OPERATIONS: dict[type[views.APIViewSet], dict[str, dict[str, Any]]] = {
             "responses": _answers({200: _queued("Batch", batch=serializers.BatchSerializer())}, one_row=True),
         },
     },
-    views.TemplateViewSet: {
-        "list": {"responses": _answers({200: serializers.TemplateSerializer(many=True)})},
-        "retrieve": {"responses": _answers({200: serializers.TemplateSerializer}, one_row=True)},
-    },
+    views.TemplateViewSet: _reads(serializers.TemplateSerializer),
     views.ContactViewSet: {
-        "list": {
-            "parameters": _filters("contacts"),
-            "responses": _answers({200: serializers.ContactSerializer(many=True)}, bad_request=True),
-        },
-        "retrieve": {"responses": _answers({200: serializers.ContactSerializer}, one_row=True)},
-        "create": {
-            "request": serializers.ContactWriteSerializer,
-            "responses": _answers({201: serializers.ContactSerializer}, bad_request=True),
-        },
-        "update": {
-            "request": serializers.ContactWriteSerializer,
-            "responses": _answers({200: serializers.ContactSerializer}, bad_request=True, one_row=True),
-        },
-        "partial_update": {
-            "request": serializers.ContactWriteSerializer(partial=True),
-            "responses": _answers({200: serializers.ContactSerializer}, bad_request=True, one_row=True),
-        },
-        "destroy": {
-            "responses": _answers(
-                {
-                    204: OpenApiResponse(description="Deleted here and in the account."),
-                    202: OpenApiResponse(serializers.ContactSerializer, DELETING),
-                },
-                bad_request=True,
-                one_row=True,
-            ),
-        },
+        **_reads(serializers.ContactSerializer, filters="contacts"),
+        **_writes(
+            serializers.ContactSerializer,
+            serializers.ContactWriteSerializer,
+            serializers.ContactWriteSerializer(partial=True),
+        ),
     },
     views.GroupViewSet: {
-        "list": {
-            "parameters": _filters("groups"),
-            "responses": _answers({200: serializers.GroupSerializer(many=True)}, bad_request=True),
-        },
-        "retrieve": {"responses": _answers({200: serializers.GroupSerializer}, one_row=True)},
-        "create": {
-            "request": serializers.GroupWriteSerializer,
-            "responses": _answers({201: serializers.GroupSerializer}, bad_request=True),
-        },
-        "update": {
-            "request": serializers.GroupWriteSerializer,
-            "responses": _answers({200: serializers.GroupSerializer}, bad_request=True, one_row=True),
-        },
-        "partial_update": {
-            "description": "As PUT: ``name`` is a group's one writable field, required here too.",
-            "request": serializers.GroupWriteSerializer,
-            "responses": _answers({200: serializers.GroupSerializer}, bad_request=True, one_row=True),
-        },
-        "destroy": {
-            "description": "Deletes the group, not its members.",
-            "responses": _answers(
-                {
-                    204: OpenApiResponse(description="Deleted here and in the account."),
-                    202: OpenApiResponse(serializers.GroupSerializer, DELETING),
-                },
-                bad_request=True,
-                one_row=True,
-            ),
-        },
+        **_reads(serializers.GroupSerializer, filters="groups"),
+        **_writes(
+            serializers.GroupSerializer,
+            serializers.GroupWriteSerializer,
+            serializers.GroupWriteSerializer,
+            partial_update="As PUT: ``name`` is a group's one writable field, required here too.",
+            destroy="Deletes the group, not its members.",
+        ),
         "members": {
             "summary": "The group's contacts",
             "responses": _answers({200: serializers.ContactSerializer(many=True)}, one_row=True),
