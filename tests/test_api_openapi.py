@@ -19,9 +19,8 @@ from rest_framework.test import APIClient, APIRequestFactory
 from django_zoomconnect.api import filters, views
 
 # This module is also the URLconf of its tests: the API and its schema, as the README mounts them.
-urlpatterns = [
-    path("api/zoomconnect/", include("django_zoomconnect.api.urls")),
-]
+API_URLS = [path("api/zoomconnect/", include("django_zoomconnect.api.urls"))]
+urlpatterns = [*API_URLS]
 if find_spec("drf_spectacular") is not None:
     urlpatterns.append(path("api/zoomconnect/schema/", include("django_zoomconnect.api.schema")))
 
@@ -243,9 +242,23 @@ def test_a_project_wide_schema_describes_the_api_too(settings, capsys):
     from drf_spectacular.validation import validate_schema
 
     settings.REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
-    project = [path("api/zoomconnect/", include("django_zoomconnect.api.urls"))]
-    generated = SpectacularGenerator(patterns=project).get_schema(request=None, public=True)
+    generated = SpectacularGenerator(patterns=API_URLS).get_schema(request=None, public=True)
     validate_schema(generated)
     assert capsys.readouterr().err == ""
     assert not GENERATOR_STATS
     assert {"201", "400", "403"} == set(generated["paths"][API + "messages/send/"]["post"]["responses"])
+
+
+@needs_spectacular
+def test_an_operation_missing_from_the_table_is_a_generator_warning(monkeypatch, capsys):
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator as SpectacularGenerator
+
+    from django_zoomconnect.api import openapi
+
+    described = dict(openapi.OPERATIONS[views.BatchViewSet])
+    del described["retry"]
+    monkeypatch.setitem(openapi.OPERATIONS, views.BatchViewSet, described)
+    SpectacularGenerator(patterns=API_URLS).get_schema(request=None, public=True)
+    assert GENERATOR_STATS
+    assert "BatchViewSet: retry not described" in capsys.readouterr().err

@@ -6,8 +6,8 @@ that decorator stores a drf-spectacular schema class in the action's arguments, 
 ``generateschema`` then crashes on it; it would also bind to whatever ``DEFAULT_SCHEMA_CLASS``
 was set when the views were imported. Instead, while drf-spectacular generates a schema (and
 only then), :class:`DescribedViewSet` hands it an annotated subclass of each viewset, built from
-the :data:`OPERATIONS` table with drf-spectacular's own ``extend_schema``. An operation or a
-filter missing from the tables is a generator warning, which the test suite refuses.
+the :data:`OPERATIONS` table with drf-spectacular's own ``extend_schema``. An operation missing
+from that table is a generator warning, and a filter without a description a failing test.
 """
 
 from __future__ import annotations
