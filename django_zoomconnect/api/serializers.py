@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, TextChoices
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -34,6 +34,7 @@ __all__ = [
     "MAX_RECIPIENTS",
     "BatchSerializer",
     "BulkSendSerializer",
+    "ChoicesField",
     "ContactSerializer",
     "ContactWriteSerializer",
     "GroupSerializer",
@@ -69,7 +70,24 @@ class AwareDateTimeField(serializers.DateTimeField):
         return result
 
 
+class ChoicesField(serializers.ChoiceField):
+    """A read-only value of a ``TextChoices`` class, which names its enum in the OpenAPI schema.
+
+    Message and batch statuses are both ``status`` fields with different values, and the message
+    statuses are also ``old_status`` and ``new_status``: named after their class
+    (``MessageStatusEnum``, ``BatchStatusEnum``), each set of values is one schema component
+    whatever the project's drf-spectacular settings (``api/openapi.py`` reads ``enum_name``).
+    """
+
+    def __init__(self, choices: type[TextChoices], **kwargs: Any) -> None:
+        self.enum_name = choices.__qualname__.replace(".", "") + "Enum"
+        super().__init__(choices=choices.choices, read_only=True, **kwargs)
+
+
 class StatusChangeSerializer(serializers.ModelSerializer[MessageStatusChange]):
+    old_status = ChoicesField(MessageStatus, allow_blank=True)
+    new_status = ChoicesField(MessageStatus)
+
     class Meta:
         model = MessageStatusChange
         fields = ("old_status", "new_status", "source", "detail", "changed_at")
@@ -110,6 +128,8 @@ MESSAGE_FIELDS = (
 class MessageSerializer(serializers.ModelSerializer[Message]):
     """A message as listed; ``contact``, ``template``, ``batch`` and ``in_reply_to`` are ids."""
 
+    status = ChoicesField(MessageStatus)
+
     class Meta:
         model = Message
         fields: tuple[str, ...] = MESSAGE_FIELDS
@@ -146,6 +166,7 @@ class TemplateSerializer(serializers.ModelSerializer[Template]):
 class BatchSerializer(serializers.ModelSerializer[Batch]):
     """A bulk send; ``status_counts`` maps each message status present to its count."""
 
+    status = ChoicesField(Batch.Status)
     status_counts = serializers.SerializerMethodField()
     message_count = serializers.SerializerMethodField()
 

@@ -1,9 +1,15 @@
 """The REST API's URLs; include them under any prefix, e.g. ``path("api/zoomconnect/", include(...))``."""
 
+from importlib.util import find_spec
+
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from . import views
 from .permissions import SettingsPermissionsMixin
+
+if find_spec("drf_spectacular") is not None:
+    # Describes the views to drf-spectacular, in this API's schema or the project's.
+    from . import openapi  # noqa: F401
 
 app_name = "zoomconnect-api"
 

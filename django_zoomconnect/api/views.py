@@ -10,7 +10,7 @@ the service's own explanation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -92,6 +92,18 @@ class APIViewSet(SettingsPermissionsMixin, viewsets.GenericViewSet[Any]):
 
     pagination_class = Pagination
 
+    def list_filters(self) -> Mapping[str, Any] | None:
+        """The query parameters that filter this request's list; ``None`` when it does not list.
+
+        A schema generator instantiates the views with no request (DRF) or a stand-in one
+        (drf-spectacular sets ``swagger_fake_view``): there is nothing to filter then.
+        """
+        request = getattr(self, "request", None)
+        if self.action != "list" or request is None or getattr(self, "swagger_fake_view", False):
+            return None
+        params: Mapping[str, Any] = request.query_params
+        return params
+
 
 class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet):
     """``messages/``: list and filter, detail with status history, send, bulk send, cancel, retry."""
@@ -108,8 +120,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
 
     def get_queryset(self) -> QuerySet[Message]:
         queryset = Message.objects.all()
-        if self.action == "list":
-            return filter_messages(queryset, self.request.query_params)
+        params = self.list_filters()
+        if params is not None:
+            return filter_messages(queryset, params)
         if self.action == "retrieve":
             return queryset.prefetch_related("status_changes")
         return queryset
@@ -235,9 +248,8 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
                 "memberships", queryset=Membership.objects.only("pk", "contact_id", "group_id", "sync_state")
             )
         )
-        if self.action == "list":
-            return filter_contacts(queryset, self.request.query_params)
-        return queryset
+        params = self.list_filters()
+        return queryset if params is None else filter_contacts(queryset, params)
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action in ("create", "update", "partial_update"):
@@ -313,9 +325,8 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
 
     def get_queryset(self) -> QuerySet[Group]:
         queryset = serializers.with_member_counts(Group.objects.all())
-        if self.action == "list":
-            return filter_groups(queryset, self.request.query_params)
-        return queryset
+        params = self.list_filters()
+        return queryset if params is None else filter_groups(queryset, params)
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action in ("create", "update", "partial_update"):
