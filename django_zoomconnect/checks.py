@@ -114,6 +114,7 @@ OUTBOX_BEAT_TASKS = (
     "django_zoomconnect.tasks.reconcile_uncertain",
 )
 _DATABASE_SCHEDULERS = ("django_celery_beat",)
+APPLY_TASK = "django_zoomconnect.tasks.apply_webhook_events"
 
 
 def _includes(patterns: Any, module: str) -> bool:
@@ -133,6 +134,26 @@ def _celery_conf() -> Any:
     from celery import current_app
 
     return current_app.conf
+
+
+def _scheduled_tasks() -> set[str] | None:
+    """The tasks the project's Celery beat schedule runs; ``None`` for a database scheduler
+    (``django_celery_beat``), whose entries only the database knows: it is trusted."""
+    from django.conf import settings
+
+    celery = _celery_conf()
+    scheduler = str(getattr(settings, "CELERY_BEAT_SCHEDULER", "") or celery.beat_scheduler or "")
+    if scheduler.startswith(_DATABASE_SCHEDULERS):
+        return None
+    schedule = {**(celery.beat_schedule or {}), **(getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {})}
+    return {str(entry.get("task", "")) for entry in schedule.values() if isinstance(entry, dict)}
+
+
+def _applies_in_batches() -> bool:
+    try:
+        return bool(conf.get("WEBHOOK_PROCESSING") == "batch")
+    except ConfigurationError:
+        return False  # reported by check_settings
 
 
 def _sends_eagerly() -> bool:
@@ -165,14 +186,22 @@ def check_wiring(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 id="zoomconnect.E006",
             )
         )
+    scheduled = _scheduled_tasks()
+    if _applies_in_batches() and scheduled is not None and APPLY_TASK not in scheduled:
+        messages.append(
+            checks.Warning(
+                "ZOOMCONNECT['WEBHOOK_PROCESSING'] is 'batch', but no Celery beat schedule runs "
+                "apply_webhook_events: webhooks are stored and never applied.",
+                hint="Add the 'zoomconnect-webhook-apply' entry from the README to CELERY_BEAT_SCHEDULE, "
+                "or run `manage.py zoomconnect_webhooks apply` from cron and silence zoomconnect.W008.",
+                id="zoomconnect.W008",
+            )
+        )
     if _sends_eagerly():
         return messages
     celery = _celery_conf()
-    scheduler = str(getattr(settings, "CELERY_BEAT_SCHEDULER", "") or celery.beat_scheduler or "")
-    schedule = {**(celery.beat_schedule or {}), **(getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {})}
-    scheduled = {str(entry.get("task", "")) for entry in schedule.values() if isinstance(entry, dict)}
-    missing = [task for task in OUTBOX_BEAT_TASKS if task not in scheduled]
-    if missing and not scheduler.startswith(_DATABASE_SCHEDULERS):
+    missing = [task for task in OUTBOX_BEAT_TASKS if scheduled is not None and task not in scheduled]
+    if missing:
         messages.append(
             checks.Warning(
                 "No Celery beat schedule runs "

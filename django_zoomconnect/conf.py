@@ -83,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
 
 AUTH_METHODS = ("headers", "basic", "query")
 WEBHOOK_ENCODINGS = ("raw", "form")
-WEBHOOK_PROCESSING_MODES = ("sync", "celery")
+WEBHOOK_PROCESSING_MODES = ("sync", "celery", "batch")
 PHONE_NUMBER_FORMATS = ("e164", "digits", "national")
 SYNC_DELETE_POLICIES = ("mark", "delete")
 SCHEDULING_MODES = ("local", "provider")

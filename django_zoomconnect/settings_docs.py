@@ -61,7 +61,9 @@ DESCRIPTIONS: dict[str, str] = {
     "WEBHOOK_NONCE_GRACE": "Seconds of clock skew tolerated past a webhook's ``nonce-date`` (its expiry).",
     "WEBHOOK_PROCESSING": (
         '``"sync"`` processes a webhook in the request; ``"celery"`` stores it and lets a worker '
-        "process it (``process_webhook_event``)."
+        'process it (``process_webhook_event``); ``"batch"`` stores it (one INSERT) and the beat task '
+        "``apply_webhook_events`` applies what was stored, a thousand reports per transaction "
+        '(see "Webhook processing modes").'
     ),
     "WEBHOOK_EVENT_RETENTION_DAYS": (
         "How many days ``zoomconnect_webhooks cleanup`` (and ``cleanup_webhook_events``) keeps stored "

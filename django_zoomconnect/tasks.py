@@ -14,7 +14,7 @@ from celery import shared_task
 
 logger = logging.getLogger(__name__)
 
-# --- webhooks (services/inbound.py) ------------------------------------------------------------
+# --- webhooks (services/inbound/) ------------------------------------------------------------
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -23,6 +23,14 @@ def process_webhook_event(event_id: int) -> str:
     from .services import inbound
 
     return str(inbound.process_event(event_id).state)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_webhook_events(limit: int | None = None) -> dict[str, Any]:
+    """Beat (``WEBHOOK_PROCESSING = "batch"``): apply the stored events, a batch at a time."""
+    from .services import heartbeats, inbound
+
+    return heartbeats.record("apply_webhook_events", inbound.apply_pending(limit=limit).as_dict())
 
 
 @shared_task(ignore_result=True)

@@ -334,13 +334,13 @@ class WebhookView(View):
     def process(
         self, request: HttpRequest, webhook: WebhookRequest, settings: WebhookConf
     ) -> WebhookEvent | None:
-        """Store the verified webhook and process it (or, with ``WEBHOOK_PROCESSING = "celery"``,
-        leave that to a worker); the stored event, or ``None`` for a duplicate.
+        """Store the verified webhook and process it (or, with ``WEBHOOK_PROCESSING = "celery"`` or
+        ``"batch"``, leave that to a worker); the stored event, or ``None`` for a duplicate.
 
         Parameters that could never be stored (a value longer than its column, ...) are a 400:
         the check runs once, where the event is stored.
         """
-        store = inbound.store_event if settings.processing == "celery" else inbound.receive
+        store = inbound.receive if settings.processing == "sync" else inbound.store_event
         try:
             event = store(self.kind, webhook.params, nonce=webhook.nonce, nonce_expires_at=webhook.expires)
         except inbound.InvalidWebhookError as exc:

@@ -1,4 +1,4 @@
-"""Tests for checks.py's wiring checks: the REST API without its app, no beat schedule, the default broker."""
+"""Tests for checks.py's wiring checks: the REST API, beat schedules, the broker, batch webhooks."""
 
 from types import SimpleNamespace
 
@@ -88,3 +88,16 @@ def test_the_default_broker_is_a_warning(celery):
         found = checks.check_wiring()
     assert [message.id for message in found] == ["zoomconnect.W007"]
     assert "CELERY_BROKER_URL" in found[0].hint
+
+
+def test_batch_webhooks_without_their_beat_task_are_a_warning(celery):
+    with override_settings(CELERY_BEAT_SCHEDULE=SCHEDULE):
+        assert ids(WEBHOOK_PROCESSING="batch") == ["zoomconnect.W008"]
+        # Even when sending is eager: the webhooks still wait for an applier.
+        assert ids(WEBHOOK_PROCESSING="batch", SEND_EAGERLY=True) == ["zoomconnect.W008"]
+        assert ids(WEBHOOK_PROCESSING="sync") == []
+    applying = {**SCHEDULE, "apply": {"task": checks.APPLY_TASK, "schedule": 2.0}}
+    with override_settings(CELERY_BEAT_SCHEDULE=applying):
+        assert ids(WEBHOOK_PROCESSING="batch") == []
+    with override_settings(CELERY_BEAT_SCHEDULER="django_celery_beat.schedulers:DatabaseScheduler"):
+        assert ids(WEBHOOK_PROCESSING="batch") == []

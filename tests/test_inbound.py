@@ -1,4 +1,4 @@
-"""Tests for services/inbound.py: storing events once, applying reports and replies in any order."""
+"""Tests for services/inbound/: storing events once, applying reports and replies in any order."""
 
 from __future__ import annotations
 
@@ -330,7 +330,7 @@ def test_a_processing_failure_is_recorded_and_reprocessing_recovers(monkeypatch)
     def explode(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(inbound, "_apply_report", explode)
+    monkeypatch.setattr(inbound.processing, "_apply_report", explode)
     event = report("R1", "DELIVERED")
     assert event.state == WebhookEvent.State.FAILED
     assert event.error == "RuntimeError: database went away"

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
-from django_zoomconnect.models import Message, MessageStatus, MessageStatusChange
+from django_zoomconnect.models import Message, MessageStatus, MessageStatusChange, WebhookEvent
 from django_zoomconnect.services import rows
 
 NOW = datetime(2026, 5, 4, 10, 30, 15, 123456, tzinfo=UTC)
@@ -134,3 +135,50 @@ def test_every_write_goes_to_the_connection_the_router_picks():
         rows.update_by_pk(Message, [message], ["body"])
     assert asked == [Message, Message, Message]
     assert Message.objects.get().body == "hey"
+
+
+def _event(nonce, **fields):
+    return {"kind": "report", "params": {"nonce": nonce, "x": "ü"}, "nonce": nonce, **fields}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_new_is_one_statement_answering_the_new_key_or_none_for_a_duplicate(
+    django_assert_num_queries,
+):
+    with django_assert_num_queries(1):
+        first = rows.insert_new(WebhookEvent, _event("n-1"), unique=("nonce",), now=NOW)
+    # MySQL's INSERT IGNORE ignores any duplicate key: one more query tells which it was.
+    with django_assert_num_queries(2 if connection.vendor == "mysql" else 1):
+        again = rows.insert_new(WebhookEvent, _event("n-1", kind="reply"), unique=("nonce",), now=NOW)
+    second = rows.insert_new(WebhookEvent, _event("n-2"), unique=("nonce",))
+    assert again is None
+    assert isinstance(first, int)
+    assert isinstance(second, int)
+    assert first != second
+    stored = WebhookEvent.objects.get(pk=first)
+    # The first one stays as it was, with its defaults and the auto_now_add time.
+    assert (stored.kind, stored.params, stored.state, stored.attempts) == (
+        "report",
+        {"nonce": "n-1", "x": "ü"},
+        "pending",
+        0,
+    )
+    assert stored.received_at == NOW
+    assert WebhookEvent.objects.get(pk=second).received_at > NOW
+
+
+@pytest.mark.django_db
+def test_insert_new_inside_a_transaction_leaves_it_usable():
+    with transaction.atomic():
+        assert rows.insert_new(WebhookEvent, _event("n-1"), unique=("nonce",)) is not None
+        assert rows.insert_new(WebhookEvent, _event("n-1"), unique=("nonce",)) is None
+        assert WebhookEvent.objects.count() == 1  # the duplicate broke nothing
+
+
+@pytest.mark.django_db
+def test_insert_new_raises_any_other_conflict():
+    taken = rows.insert_new(WebhookEvent, _event("n-1"), unique=("nonce",))
+    # A conflict on the primary key, not on the unique field named: never silently ignored.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert_new(WebhookEvent, _event("n-2", id=taken), unique=("nonce",))
+    assert list(WebhookEvent.objects.values_list("nonce", flat=True)) == ["n-1"]

@@ -313,7 +313,9 @@ def test_settings_are_read_once_and_the_nonce_date_parsed_once(client, monkeypat
 
     monkeypatch.setattr(views.WebhookConf, "read", counting("settings", views.WebhookConf.read))
     monkeypatch.setattr(views, "parse_nonce_date", counting("nonce-date", views.parse_nonce_date))
-    monkeypatch.setattr(inbound, "check_params", counting("stored-checks", inbound.check_params))
+    checks = counting("stored-checks", inbound.check_params)
+    monkeypatch.setattr(inbound.processing, "check_params", checks)
+    monkeypatch.setattr(inbound.store, "check_params", checks)
     assert signed_post(client, REPORT, _fresh()).status_code == 200
     assert calls == {"settings": 1, "nonce-date": 1, "stored-checks": 1}
 
@@ -474,7 +476,7 @@ def test_a_processing_failure_still_answers_200_and_is_recorded(client, monkeypa
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(inbound, "_apply_report", explode)
+    monkeypatch.setattr(inbound.processing, "_apply_report", explode)
     assert signed_post(client, REPORT, _fresh()).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.state == WebhookEvent.State.FAILED

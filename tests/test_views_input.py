@@ -1,4 +1,4 @@
-"""Tests for views.py and services/inbound.py: hostile webhook input gets a 4xx, never a 500.
+"""Tests for views.py and services/inbound/: hostile webhook input gets a 4xx, never a 500.
 
 Charsets, NUL characters, lone surrogates, values longer than their columns and dates out of
 range, in correctly signed requests (so that they reach past the checksum). Run them on

@@ -2,8 +2,9 @@
 
 Why the database: every worker process, on every machine, sees it, and no broker or cache has
 to be shared. A lease is taken with one conditional UPDATE (or one INSERT that the primary key
-decides), held for ``seconds``, renewed while the work goes on, and released at the end; a holder
-that dies loses it when it expires.
+decides, the first time), held for ``seconds``, renewed while the work goes on, and released at
+the end by expiring it in place, so that the next run takes it with that one UPDATE again; a
+holder that dies loses it when it expires.
 """
 
 from __future__ import annotations
@@ -56,4 +57,4 @@ def held(name: str, *, seconds: float) -> Iterator[Held | None]:
     try:
         yield Held(name, token, seconds)
     finally:
-        Lease.objects.filter(name=name, token=token).delete()
+        Lease.objects.filter(name=name, token=token).update(token="", expires_at=timezone.now())

@@ -1,4 +1,4 @@
-"""The one bulk-row engine: INSERT and UPDATE many rows with the SQL built once, through ``executemany``.
+"""The one bulk-row engine: INSERT and UPDATE many rows with the SQL built once, one statement a batch.
 
 Why not ``bulk_create``, ``bulk_update`` and ``Case(When(...))``: Django compiles each value of
 each row in Python (about 0.4 ms for one 36-column message row on a modest machine) and
@@ -6,10 +6,13 @@ each row in Python (about 0.4 ms for one 36-column message row on a modest machi
 batch or a large pull cost several times more than the work itself. Here each column gets one
 :class:`_Preparer` (text and whole numbers pass straight through, as their fields would return
 them; other values go through the field's own ``get_db_prep_save``, remembered for the values a
-batch repeats), constant values are prepared once, and the driver runs one statement for many
-rows: SQLite loops in C, psycopg pipelines, MySQLdb rewrites an INSERT into multi-row ones. An
-UPDATE by primary key on MySQL, whose driver would send one statement per row, is one
-``UPDATE ... SET f = CASE pk WHEN ... END`` per batch instead.
+batch repeats), constant values are prepared once, and each database gets the statement it
+runs fastest: SQLite loops over ``executemany`` in C; MySQLdb rewrites an ``executemany``
+INSERT into multi-row ones, and an UPDATE is one ``UPDATE ... SET f = CASE pk WHEN ... END``
+per batch; PostgreSQL, where psycopg would pipeline one statement per row, each planned on its
+own, gets one ``INSERT ... SELECT FROM unnest(...)`` or ``UPDATE ... FROM unnest(...)`` per
+batch, with one array parameter per column. :func:`insert_new` is the one-row INSERT that a
+unique constraint may turn down, without a savepoint.
 
 Statements go to the connection the database router picks for writing the model, inside
 whatever transaction the caller holds. Model signals are not sent, exactly as with
@@ -18,17 +21,19 @@ whatever transaction the caller holds. Model signals are not sent, exactly as wi
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
-from django.db import connections, models, router
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-__all__ = ["SLICE", "batched", "insert", "update_by_pk", "update_each"]
+__all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each"]
 
 #: Rows per ``executemany`` (or per CASE statement): one logged query per slice.
 SLICE = 1000
@@ -110,6 +115,96 @@ def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     raise LookupError(f"{model.__name__} has no concrete field {name!r}")
 
 
+class _InsertPlan:
+    """The SQL of an INSERT of rows that give the fields ``given``, and how each value is prepared.
+
+    Built once per model, connection, fields and conflict handling (see :func:`_plan`): the
+    per-row work is then only preparing the values. Fields not given get their default (a
+    callable default is called for each row); ``auto_now``/``auto_now_add`` fields get ``now``.
+    """
+
+    __slots__ = ("_columns", "returns", "sql", "unnest")
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        connection: BaseDatabaseWrapper,
+        given: frozenset[str],
+        unique: tuple[str, ...],
+    ) -> None:
+        columns = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in given)]
+        unknown = given - {f.attname for f in columns}
+        if unknown:
+            raise ValueError(f"{model.__name__} has no field(s) {', '.join(sorted(unknown))}")
+        # (attname, preparer, per-row default, constant, takes now): what fills each column.
+        self._columns: list[tuple[str, _Preparer, Callable[[], Any] | None, Any, bool]] = []
+        for field in columns:
+            prepare = _Preparer(field, connection)
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                self._columns.append((field.attname, prepare, None, None, True))
+            elif field.has_default() and callable(field.default):
+                self._columns.append((field.attname, prepare, field.get_default, None, False))
+            else:
+                constant = field.get_db_prep_save(field.get_default(), connection)
+                self._columns.append((field.attname, prepare, None, constant, False))
+        quote = connection.ops.quote_name
+        names = ", ".join(quote(_column(field)) for field in columns)
+        placeholders = ", ".join(["%s"] * len(columns))
+        verb, suffix = "INSERT INTO", ""
+        #: Whether the statement answers the new row's primary key (``RETURNING``).
+        self.returns = False
+        if unique:
+            targets = ", ".join(quote(_column(_field(model, name))) for name in unique)
+            if connection.vendor == "mysql":
+                verb = "INSERT IGNORE INTO"  # which would truncate a long value: callers check widths
+            else:
+                suffix = f" ON CONFLICT ({targets}) DO NOTHING"
+            if connection.features.can_return_columns_from_insert:
+                key = model._meta.pk
+                assert key is not None
+                suffix += f" RETURNING {quote(_column(key))}"
+                self.returns = True
+        table = quote(model._meta.db_table)
+        self.sql = f"{verb} {table} ({names}) VALUES ({placeholders}){suffix}"
+        #: PostgreSQL: many rows, one array parameter per column.
+        self.unnest = ""
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{_cast(field, connection)}[]" for field in columns)
+            self.unnest = f"{verb} {table} ({names}) SELECT * FROM unnest({arrays}){suffix}"  # noqa: S608
+
+    def values(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
+        """The statement's parameters for ``row``, ``now`` filling the ``auto_now`` fields."""
+        values = []
+        for attname, prepare, make, constant, takes_now in self._columns:
+            if attname in row:
+                values.append(prepare(row[attname]))
+            elif takes_now:
+                values.append(prepare(now))
+            elif make is not None:
+                values.append(prepare(make()))
+            else:
+                values.append(constant)
+        return values
+
+
+#: Plans by connection (a connection belongs to one thread), then by model, fields and conflict.
+_PLANS: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], _InsertPlan]] = WeakKeyDictionary()
+
+
+def _plan(
+    model: type[models.Model],
+    connection: BaseDatabaseWrapper,
+    given: frozenset[str],
+    unique: tuple[str, ...] = (),
+) -> _InsertPlan:
+    plans = _PLANS.setdefault(connection, {})
+    key = (model._meta.label, id(model), given, unique)
+    plan = plans.get(key)
+    if plan is None:
+        plan = plans[key] = _InsertPlan(model, connection, given, unique)
+    return plan
+
+
 def insert(
     model: type[models.Model],
     rows: Sequence[Mapping[str, Any]],
@@ -127,44 +222,64 @@ def insert(
     if not rows:
         return 0
     connection = _connection(model)
-    given = set().union(*(row.keys() for row in rows))
-    columns = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in given)]
-    unknown = given - {f.attname for f in columns}
-    if unknown:
-        raise ValueError(f"{model.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    plan = _plan(model, connection, frozenset().union(*(row.keys() for row in rows)))
     moment = timezone.now() if now is None else now
-    # (attname, preparer, per-row default, constant): one of the last two is used when not given.
-    plan: list[tuple[str, _Preparer, Callable[[], Any] | None, Any]] = []
-    for field in columns:
-        prepare = _Preparer(field, connection)
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            plan.append((field.attname, prepare, None, field.get_db_prep_save(moment, connection)))
-        elif field.has_default() and callable(field.default):
-            plan.append((field.attname, prepare, field.get_default, None))
-        else:
-            constant = field.get_db_prep_save(field.get_default(), connection)
-            plan.append((field.attname, prepare, None, constant))
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(_column(field)) for field in columns)
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({placeholders})"  # noqa: S608
     calls = 0
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One INSERT ... SELECT FROM unnest(arrays) per slice (see _update_from_values).
+            for chunk in batched(rows, batch_size):
+                columns = zip(*(plan.values(row, moment) for row in chunk), strict=True)
+                cursor.execute(plan.unnest, [list(column) for column in columns])
+                calls += 1
+            return calls
         for chunk in batched(rows, batch_size):
-            params = []
-            for row in chunk:
-                values = []
-                for attname, prepare, make, constant in plan:
-                    if attname in row:
-                        values.append(prepare(row[attname]))
-                    elif make is not None:
-                        values.append(prepare(make()))
-                    else:
-                        values.append(constant)
-                params.append(values)
-            cursor.executemany(sql, params)
+            cursor.executemany(plan.sql, [plan.values(row, moment) for row in chunk])
             calls += 1
     return calls
+
+
+def insert_new(
+    model: type[models.Model], row: Mapping[str, Any], *, unique: Sequence[str], now: datetime | None = None
+) -> int | None:
+    """INSERT ``row`` unless a row with the same ``unique`` values exists: its primary key, or ``None``.
+
+    One statement, and no savepoint: ``INSERT ... ON CONFLICT (unique) DO NOTHING`` on
+    PostgreSQL and SQLite, ``INSERT IGNORE`` on MySQL and MariaDB (so the caller checks the
+    other values fit their columns first; a duplicate costs a second query there, to tell it
+    from a conflict on another key), with ``RETURNING`` where the database has it. Any other
+    conflict is raised as ``IntegrityError``. Fields are filled as :func:`insert` fills them.
+    """
+    connection = _connection(model)
+    if connection.vendor not in ("postgresql", "sqlite", "mysql"):
+        return _insert_new_portably(model, row, unique)
+    plan = _plan(model, connection, frozenset(row), tuple(unique))
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, plan.values(row, timezone.now() if now is None else now))
+        if plan.returns:
+            found = cursor.fetchone()
+            pk = None if found is None else int(found[0])
+        else:
+            pk = int(cursor.lastrowid) if cursor.rowcount else None
+    # INSERT IGNORE ignores every duplicate key: make sure it was the one asked about.
+    same = model._default_manager.using(connection.alias).filter(**{name: row[name] for name in unique})
+    if pk is None and connection.vendor == "mysql" and not same.exists():
+        raise IntegrityError(f"{model.__name__} row conflicts on another unique key")
+    return pk
+
+
+def _insert_new_portably(
+    model: type[models.Model], row: Mapping[str, Any], unique: Sequence[str]
+) -> int | None:
+    """:func:`insert_new` through the ORM, for databases whose conflict clause is not known here."""
+    manager = model._default_manager
+    try:
+        with transaction.atomic(using=router.db_for_write(model)):
+            return int(manager.create(**row).pk)
+    except IntegrityError:
+        if manager.filter(**{name: row[name] for name in unique}).exists():
+            return None
+        raise
 
 
 def update_each(
@@ -186,6 +301,14 @@ def update_each(
     if not rows:
         return 0
     connection = _connection(model)
+    if connection.vendor == "postgresql":
+        setting = [_field(model, name) for name in set_fields]
+        matching = [_field(model, name) for name in where_fields]
+        preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
+        prepared = ([prepare(value) for value, prepare in zip(row, preparing, strict=True)] for row in rows)
+        return _update_from_values(
+            connection, model, setting, matching, prepared, keep_existing=keep_existing, batch_size=batch_size
+        )
     quote = connection.ops.quote_name
     set_parts = []
     preparers: list[_Preparer] = []
@@ -246,6 +369,9 @@ def update_by_pk(
     table, key_column = quote(meta.db_table), quote(_column(key))
     preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
     statements = 0
+    if connection.vendor == "postgresql":
+        prepared = ([*(prepare(getattr(row, name)) for name, prepare in preparers), row.pk] for row in rows)
+        return _update_from_values(connection, model, columns, [key], prepared, batch_size=batch_size)
     with connection.cursor() as cursor:
         if connection.vendor != "mysql":
             assignments = ", ".join(f"{quote(_column(column))} = %s" for column in columns)
@@ -269,5 +395,61 @@ def update_by_pk(
             # Only quoted names and integer keys are written into the statement; values are params.
             where = f"{key_column} IN ({', '.join(map(str, keys))})"
             cursor.execute(f"UPDATE {table} SET {', '.join(parts)} WHERE {where}", params)  # noqa: S608
+            statements += 1
+    return statements
+
+
+def _cast(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    """The type a VALUES column is cast to: the field's, without a length or precision, so that a
+    value too long is an error from the column it is written to, never silently cut by the cast."""
+    db_type = field.db_type(connection)
+    if not db_type:  # pragma: no cover - concrete fields have one
+        raise ValueError(f"{field.name} has no database type")
+    return re.sub(r"\(.*\)", "", db_type).strip()
+
+
+def _update_from_values(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    setting: Sequence[models.Field[Any, Any]],
+    matching: Sequence[models.Field[Any, Any]],
+    prepared: Iterable[list[Any]],
+    *,
+    keep_existing: Sequence[str] = (),
+    batch_size: int = SLICE,
+) -> int:
+    """PostgreSQL: ``UPDATE t SET ... FROM unnest(<arrays>) AS v WHERE t.<matching> = v.<matching>``.
+
+    One short statement per slice of rows, with one array parameter per column, where
+    ``executemany`` would pipeline one statement per row (each planned on its own) and a
+    ``VALUES`` list would make a statement as long as the data, for the driver to parse. Each
+    row of ``prepared`` holds the values of ``setting`` then of ``matching``. Rows must not
+    match the same table row twice (one of them would win, where one statement per row applies
+    both in turn); callers match by primary key. Returns the number of statements.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    fields = [*setting, *matching]
+    names = [f"v{index}" for index in range(len(fields))]
+    assignments = []
+    for field, name in zip(setting, names, strict=False):
+        column = quote(_column(field))
+        value = f"v.{name}"
+        if field.attname in keep_existing or field.name in keep_existing:
+            value = f"COALESCE({table}.{column}, {value})"
+        assignments.append(f"{column} = {value}")
+    conditions = [
+        f"{table}.{quote(_column(field))} = v.{name}"
+        for field, name in zip(matching, names[len(setting) :], strict=True)
+    ]
+    arrays = ", ".join(f"%s::{_cast(field, connection)}[]" for field in fields)
+    sql = (
+        f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({arrays}) "  # noqa: S608
+        f"AS v({', '.join(names)}) WHERE {' AND '.join(conditions)}"
+    )
+    statements = 0
+    with connection.cursor() as cursor:
+        for chunk in batched(prepared, batch_size):
+            cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
             statements += 1
     return statements

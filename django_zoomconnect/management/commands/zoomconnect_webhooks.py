@@ -1,9 +1,10 @@
-"""``manage.py zoomconnect_webhooks``: reprocess stored webhook events, and delete old ones.
+"""``manage.py zoomconnect_webhooks``: apply, reprocess and delete stored webhook events.
 
-``reprocess`` gives failed, deferred and pending events another run (after a bug fix, a
-database outage, or a lost Celery message); ``cleanup`` keeps the event table bounded by
-``WEBHOOK_EVENT_RETENTION_DAYS``. Both only call :mod:`django_zoomconnect.services.inbound`, and
-both take ``--quiet`` and ``--json``.
+``apply`` applies the pending events in batches (``WEBHOOK_PROCESSING = "batch"`` without
+Celery beat: run it from cron); ``reprocess`` gives failed, deferred and pending events another
+run (after a bug fix, a database outage, or a lost Celery message); ``cleanup`` keeps the event
+table bounded by ``WEBHOOK_EVENT_RETENTION_DAYS``. They only call
+:mod:`django_zoomconnect.services.inbound`, and all take ``--quiet`` and ``--json``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,22 @@ class Command(ZoomConnectCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{reprocess,cleanup}", parser_class=OneLineCommandParser
+            dest="action",
+            required=True,
+            metavar="{apply,reprocess,cleanup}",
+            parser_class=OneLineCommandParser,
         )
+        apply = actions.add_parser(
+            "apply", help="Apply the pending events in batches (WEBHOOK_PROCESSING = 'batch')."
+        )
+        apply.add_argument("--limit", type=positive_int, help="Apply at most this many events.")
+        apply.add_argument(
+            "--batch-size",
+            type=positive_int,
+            default=inbound.batch.BATCH_SIZE,
+            help=f"Events per transaction (default {inbound.batch.BATCH_SIZE}).",
+        )
+        self.add_output_options(apply)
         reprocess = actions.add_parser(
             "reprocess", help="Process failed, deferred and pending events again (processed ones never)."
         )
@@ -51,6 +66,9 @@ class Command(ZoomConnectCommand):
         self.add_output_options(cleanup)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "apply":
+            self.apply(options.get("limit"), options["batch_size"])
+            return
         if options["action"] == "cleanup":
             deleted = inbound.delete_old_events(days=options.get("days"))
             if self.json_output:
@@ -76,3 +94,16 @@ class Command(ZoomConnectCommand):
         self.say(f"Reprocessed {total} webhook event(s): {summary}.")
         if states.get(WebhookEvent.State.FAILED):
             self.stderr.write("Some events failed again: see their error in the admin.")
+
+    def apply(self, limit: int | None, batch_size: int) -> None:
+        applied = inbound.apply_pending(limit=limit, batch_size=batch_size)
+        if self.json_output:
+            self.print_json(applied.as_dict())
+        if applied.busy:
+            self.say("Another applier is running (it holds the lease); nothing was done.")
+            return
+        states = sorted(applied.states.items())
+        summary = ", ".join(f"{count} {state}" for state, count in states) or "nothing to do"
+        self.say(f"Applied {applied.total} webhook event(s) in {applied.batches} batch(es): {summary}.")
+        if applied.states.get(WebhookEvent.State.FAILED):
+            self.stderr.write("Some events failed: see their error in the admin.")

@@ -1,15 +1,9 @@
-"""Webhook processing: store verified events, then apply replies and delivery reports exactly once.
-
-Why events are stored raw before anything else: the provider's retry behaviour is undocumented,
-so the only safe answer to a genuine webhook is 2xx as soon as it cannot be lost. The unique
-``nonce`` of :class:`~django_zoomconnect.models.WebhookEvent` makes the insert itself the replay
-check; processing may then fail, be retried, or run on Celery, without the event being lost or
-applied twice.
+"""Applying stored webhooks one at a time: a reply becomes a message, a report moves a status.
 
 Why processing is order-tolerant: reports can overtake each other and even overtake the send's
-own response. A status therefore only moves forward (``STATUS_RANK``), and a report for a message
-that is not known yet is kept as ``DEFERRED`` and applied by :func:`apply_deferred_reports` when
-the message appears.
+own response. A status therefore only moves forward (``STATUS_RANK``, see
+:func:`status_update`), and a report for a message that is not known yet is kept as
+``DEFERRED`` and applied by ``apply_deferred_reports`` when the message appears.
 
 Why processing is idempotent: the provider retries with a fresh nonce (a retry is a new request
 to it), so the same reply or report can arrive as two events. A reply whose remote id is already
@@ -20,19 +14,18 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
-from .. import conf, phone, signals, storable
-from ..events import DELIVERY_REPORT, REPLY, DeliveryReport, InboundReply, event_from_params
-from ..models import (
+from ... import conf, phone, signals
+from ...events import DeliveryReport, InboundReply, event_from_params
+from ...models import (
     PROVIDER_STATUSES,
     STATUS_RANK,
     Contact,
@@ -43,125 +36,39 @@ from ..models import (
     SyncState,
     WebhookEvent,
 )
-from ..signing import CHECKSUM_PARAMETER
-from . import history, optouts
-from .history import StatusChange
+from ...signing import CHECKSUM_PARAMETER
+from .. import history, optouts
+from ..history import StatusChange
+from .store import check_params, event_fields
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "InvalidWebhookError",
     "UnknownStatusError",
-    "apply_deferred_reports",
-    "check_params",
-    "delete_old_events",
+    "announce_report",
+    "failure",
     "is_opt_out_keyword",
     "process_event",
     "receive",
-    "reprocess_events",
-    "store_event",
-    "sweep_events",
+    "status_update",
 ]
 
 _SENT_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED})
 _MAX_ERROR = 2000
 WEBHOOK = MessageStatusChange.Source.WEBHOOK
+#: What applying a report needs of its message: a light row, not a model instance.
+REPORT_FIELDS = ("pk", "remote_id", "status", "to_number", "sent_at", "delivered_at")
 
 
 class UnknownStatusError(ValueError):
     """A delivery report carries a status this package does not know; recorded on the event."""
 
 
-class InvalidWebhookError(ValueError):
-    """Parameters that no processing could ever store; the webhook view answers 400 with the text."""
-
-
-# --- checking ----------------------------------------------------------------------------------
-
-#: Parameter -> the column its value is stored in, per kind (the nonce is always stored).
-#: A longer value would be a database error on PostgreSQL and MySQL (and silently kept whole by
-#: SQLite): an event that fails every time it is processed. A report's ``status`` fits its column
-#: when it is a status at all; the others of a report are only looked up, never stored.
-_COLUMNS: dict[str, dict[str, tuple[type[Any], str]]] = {
-    REPLY: {
-        "nonce": (WebhookEvent, "nonce"),
-        "messageId": (Message, "remote_id"),
-        "from": (Message, "from_number"),
-        "to": (Message, "to_number"),
-        "campaign": (Message, "campaign"),
-        "dataField": (Message, "data_field"),
-    },
-    DELIVERY_REPORT: {
-        "nonce": (WebhookEvent, "nonce"),
-        "messageId": (Message, "remote_id"),
-        "status": (Message, "status"),
-    },
-}
-
-
-def _width(model: type[Any], field: str) -> int:
-    width: int = model._meta.get_field(field).max_length
-    return width
-
-
-def check_params(kind: str, params: Mapping[str, str]) -> None:
-    """Raise :class:`InvalidWebhookError` for parameters that could never be stored.
-
-    A NUL character or a lone surrogate anywhere, or a value longer than the column it goes to,
-    would make every processing attempt fail: such an event is refused before it is stored.
-    """
-    if kind not in _COLUMNS:
-        raise ValueError(f"unknown webhook kind {kind!r}")
-    for key, value in params.items():
-        found = storable.problem(key) or storable.problem(value)
-        if found:
-            raise InvalidWebhookError(f"parameter {key!r} contains {found}")
-    for key, (model, field) in _COLUMNS[kind].items():
-        width = _width(model, field)
-        if len(params.get(key, "")) > width:
-            raise InvalidWebhookError(f"{key} is longer than {width} characters")
-
-
-# --- storing -----------------------------------------------------------------------------------
-
-
-def store_event(
-    kind: str, params: Mapping[str, str], *, nonce: str, nonce_expires_at: datetime | None
-) -> WebhookEvent | None:
-    """Store a verified webhook as a ``PENDING`` event, or ``None`` when its nonce was seen before.
-
-    The nonce's unique constraint decides: the insert and the replay check are one statement,
-    so two deliveries of the same webhook racing each other store it once.
-    Parameters that could never be stored raise :class:`InvalidWebhookError` (see
-    :func:`check_params`).
-    """
-    check_params(kind, params)
-    try:
-        with transaction.atomic():
-            return _create(kind, params, nonce, nonce_expires_at)
-    except IntegrityError:
-        if WebhookEvent.objects.filter(nonce=nonce).exists():
-            return None
-        raise
-
-
 def _create(
     kind: str, params: Mapping[str, str], nonce: str, nonce_expires_at: datetime | None, **fields: Any
 ) -> WebhookEvent:
-    if kind not in (REPLY, DELIVERY_REPORT):
-        raise ValueError(f"unknown webhook kind {kind!r}")
-    return WebhookEvent.objects.create(
-        kind=kind,
-        params=dict(params),
-        nonce=nonce,
-        nonce_expires_at=nonce_expires_at,
-        remote_message_id=params.get("messageId", "")[:64],
-        data_field=params.get("dataField", "")[:255],
-        **fields,
-    )
+    return WebhookEvent.objects.create(**event_fields(kind, params, nonce, nonce_expires_at), **fields)
 
-
-# --- processing --------------------------------------------------------------------------------
 
 _Signal = Callable[[], object]
 
@@ -185,7 +92,7 @@ def _process(stored: WebhookEvent) -> None:
         transaction.on_commit(send)
 
 
-def _failure(exc: BaseException) -> dict[str, object]:
+def failure(exc: BaseException) -> dict[str, object]:
     return {
         "state": WebhookEvent.State.FAILED,
         "error": f"{type(exc).__name__}: {exc}"[:_MAX_ERROR],
@@ -224,7 +131,7 @@ def receive(
         )
         try:
             with transaction.atomic():
-                return _create(kind, params, nonce, nonce_expires_at, attempts=1, **_failure(cause))
+                return _create(kind, params, nonce, nonce_expires_at, attempts=1, **failure(cause))
         except IntegrityError:
             if WebhookEvent.objects.filter(nonce=nonce).exists():
                 return None
@@ -255,12 +162,32 @@ def process_event(event: WebhookEvent | int) -> WebhookEvent:
         raise
     except Exception as exc:
         logger.exception("Processing webhook event %s failed; it is kept as failed for reprocessing", pk)
-        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, **_failure(exc))
+        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, **failure(exc))
         return WebhookEvent.objects.get(pk=pk)
 
 
-#: What applying a report needs of its message: a light row, not a model instance.
-_REPORT_FIELDS = ("pk", "remote_id", "status", "to_number", "sent_at", "delivered_at")
+def status_update(
+    row: Mapping[str, Any], status: str, *, at: datetime, now: datetime
+) -> dict[str, Any] | None:
+    """The fields a report of ``status`` received ``at`` writes on a message ``row``, or ``None``.
+
+    ``None`` when the status would not move forward (the report is older news, or repeats it).
+    ``sent_at`` and ``delivered_at`` are filled once, with the time the report arrived.
+    """
+    if STATUS_RANK[status] <= STATUS_RANK.get(row["status"], -1):
+        return None
+    fields: dict[str, Any] = {"status": status, "updated_at": now}
+    if status in _SENT_STATUSES and row["sent_at"] is None:
+        fields["sent_at"] = at
+    if status == MessageStatus.DELIVERED and row["delivered_at"] is None:
+        fields["delivered_at"] = at
+    return fields
+
+
+def report_change(pk: int, old_status: str, event_pk: int, report: DeliveryReport) -> StatusChange:
+    """The history entry of a report that moved message ``pk`` from ``old_status``."""
+    detail = {"webhook_event": event_pk, "nonce": report.nonce}
+    return StatusChange(pk, old_status, report.status, WEBHOOK, detail, event=report)
 
 
 def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
@@ -277,7 +204,7 @@ def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
         Message.objects.select_for_update()
         .filter(direction=Direction.OUTBOUND)
         .order_by()
-        .values(*_REPORT_FIELDS)
+        .values(*REPORT_FIELDS)
     )
     if remote_id:
         found: list[dict[str, Any]] = list(outbound.filter(remote_id=remote_id)[:1])
@@ -313,36 +240,37 @@ def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Si
         _adopt_remote_id(pk, report.message_id)
     old_status: str = row["status"]
     change = None
-    if STATUS_RANK[status] > STATUS_RANK.get(old_status, -1):
-        at = event.received_at
-        now = timezone.now()
-        fields: dict[str, Any] = {"status": status, "updated_at": now}
-        if status in _SENT_STATUSES and row["sent_at"] is None:
-            fields["sent_at"] = at
-        if status == MessageStatus.DELIVERED and row["delivered_at"] is None:
-            fields["delivered_at"] = at
+    now = timezone.now()
+    fields = status_update(row, status, at=event.received_at, now=now)
+    if fields is not None:
         Message.objects.filter(pk=pk).update(**fields)
-        detail = {"webhook_event": event.pk, "nonce": report.nonce}
-        change = StatusChange(
-            pk, old_status, status, MessageStatusChange.Source.WEBHOOK, detail, event=report
-        )
+        change = report_change(pk, old_status, event.pk, report)
         history.record([change], now=now, announced=False)
     if status == MessageStatus.FAILED_OPTOUT:
         optouts.opt_out(
             row["to_number"], source=optouts.Source.DELIVERY_REPORT, detail="FAILED_OPTOUT", message=pk
         )
-    pending.append(partial(_announce_report, pk, report, change))
+    pending.append(partial(announce_report, pk, report, change))
     return pk
 
 
-def _announce_report(pk: int, report: DeliveryReport, change: StatusChange | None) -> None:
-    """``delivery_report_received``, then ``message_status_changed`` if the report moved the status."""
+def announce_report(
+    pk: int, report: DeliveryReport, change: StatusChange | None, message: Message | None = None
+) -> None:
+    """``delivery_report_received``, then ``message_status_changed`` if the report moved the status.
+
+    ``message`` is the row to send, when the caller loaded it; else it is read here, and only
+    when someone listens.
+    """
     listened = signals.delivery_report_received.has_listeners(Message) or (
         change is not None and signals.message_status_changed.has_listeners(Message)
     )
-    message = Message.objects.filter(pk=pk).first() if listened else None
+    if not listened:
+        return
     if message is None:
-        return  # nobody listens, or deleted since
+        message = Message.objects.filter(pk=pk).first()
+    if message is None:
+        return  # deleted since
     signals.send_robustly(
         signals.delivery_report_received,
         Message,
@@ -422,96 +350,3 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
         partial(signals.send_robustly, signals.message_received, Message, message=message, event=reply)
     )
     return message
-
-
-# --- reprocessing and housekeeping -------------------------------------------------------------
-
-
-def apply_deferred_reports(message: Message) -> int:
-    """Apply the reports that arrived before ``message`` was known; how many were applied.
-
-    The sending service calls this right after storing a remote id. Replies stored before their
-    outbound message was known are linked to it as well.
-    """
-    if message.direction != Direction.OUTBOUND:
-        return 0
-    match = Q()
-    if message.remote_id:
-        match |= Q(remote_message_id=message.remote_id)
-    references = {message.reference, message.data_field} - {""}
-    if references:
-        match |= Q(data_field__in=references)
-    if not match:
-        return 0
-    deferred = WebhookEvent.objects.filter(
-        match, kind=DELIVERY_REPORT, state=WebhookEvent.State.DEFERRED
-    ).order_by("received_at", "pk")
-    applied = 0
-    for pk in list(deferred.values_list("pk", flat=True)):
-        if process_event(pk).state == WebhookEvent.State.PROCESSED:
-            applied += 1
-    if message.remote_id:
-        Message.objects.filter(
-            direction=Direction.INBOUND,
-            in_reply_to__isnull=True,
-            remote_data__repliedToMessageId=message.remote_id,
-        ).update(in_reply_to=message)
-    return applied
-
-
-def reprocess_events(events: QuerySet[WebhookEvent] | Iterable[WebhookEvent | int]) -> Counter[str]:
-    """Process stored events again (``PROCESSED`` ones are skipped); a count of resulting states.
-
-    Used by the admin action, the ``zoomconnect_webhooks reprocess`` command and the Celery
-    task: events that failed (a bug, a database outage) or were deferred get another chance.
-    """
-    if isinstance(events, QuerySet):
-        pks: list[int] = list(events.order_by("received_at", "pk").values_list("pk", flat=True))
-    else:
-        pks = [item.pk if isinstance(item, WebhookEvent) else item for item in events]
-    states: Counter[str] = Counter()
-    for pk in pks:
-        try:
-            states[process_event(pk).state] += 1
-        except WebhookEvent.DoesNotExist:
-            continue
-    return states
-
-
-def delete_old_events(*, days: int | None = None, now: datetime | None = None) -> int:
-    """Delete events received more than ``days`` ago (default ``WEBHOOK_EVENT_RETENTION_DAYS``).
-
-    An event whose nonce has not expired yet (plus the grace) is kept whatever its age, so that
-    deleting it cannot let a replay of it in. ``None`` retention keeps everything.
-    """
-    if days is None:
-        days = conf.get("WEBHOOK_EVENT_RETENTION_DAYS")
-        if days is None:
-            return 0
-    if days < 0:
-        raise ValueError("days must be zero or more")
-    now = now or timezone.now()
-    grace = timedelta(seconds=float(conf.get("WEBHOOK_NONCE_GRACE")))
-    old = WebhookEvent.objects.filter(received_at__lt=now - timedelta(days=days)).filter(
-        Q(nonce_expires_at__isnull=True) | Q(nonce_expires_at__lt=now - grace)
-    )
-    deleted, _ = old.delete()
-    return deleted
-
-
-def sweep_events(
-    *, pending_older_than: timedelta = timedelta(minutes=5), deferred_limit: int = 1000
-) -> Counter[str]:
-    """Process events a lost Celery message left ``PENDING``, and retry recent ``DEFERRED`` ones.
-
-    A periodic safety net: with ``WEBHOOK_PROCESSING = "celery"`` an event whose task never ran
-    stays pending, and a report whose message was adopted by a sync (which does not call
-    :func:`apply_deferred_reports`) stays deferred. Newest deferred events first, at most
-    ``deferred_limit`` a run, so that reports for messages that never appear cannot starve it.
-    """
-    cutoff = timezone.now() - pending_older_than
-    pending = WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff)
-    deferred = WebhookEvent.objects.filter(state=WebhookEvent.State.DEFERRED).order_by("-received_at", "-pk")
-    pks = list(pending.order_by("received_at", "pk").values_list("pk", flat=True))
-    pks += list(deferred.values_list("pk", flat=True)[:deferred_limit])
-    return reprocess_events(pks)

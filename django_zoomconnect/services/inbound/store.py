@@ -1,0 +1,115 @@
+"""Checking and storing verified webhooks: one INSERT that is also the replay check.
+
+The unique ``nonce`` of :class:`~django_zoomconnect.models.WebhookEvent` decides: the insert
+and the replay check are one statement, so two deliveries of the same webhook racing each other
+store it once, and a duplicate costs no savepoint and no second query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import models, router
+from django.utils import timezone
+
+from ... import storable
+from ...events import DELIVERY_REPORT, REPLY
+from ...models import Message, WebhookEvent
+from .. import rows
+
+__all__ = ["InvalidWebhookError", "check_params", "event_fields", "store_event"]
+
+
+class InvalidWebhookError(ValueError):
+    """Parameters that no processing could ever store; the webhook view answers 400 with the text."""
+
+
+#: Parameter -> the column its value is stored in, per kind (the nonce is always stored).
+#: A longer value would be a database error on PostgreSQL and MySQL (and silently kept whole by
+#: SQLite): an event that fails every time it is processed. A report's ``status`` fits its column
+#: when it is a status at all; the others of a report are only looked up, never stored.
+_COLUMNS: dict[str, dict[str, tuple[type[models.Model], str]]] = {
+    REPLY: {
+        "nonce": (WebhookEvent, "nonce"),
+        "messageId": (Message, "remote_id"),
+        "from": (Message, "from_number"),
+        "to": (Message, "to_number"),
+        "campaign": (Message, "campaign"),
+        "dataField": (Message, "data_field"),
+    },
+    DELIVERY_REPORT: {
+        "nonce": (WebhookEvent, "nonce"),
+        "messageId": (Message, "remote_id"),
+        "status": (Message, "status"),
+    },
+}
+
+
+def _width(model: type[models.Model], field: str) -> int:
+    width = getattr(model._meta.get_field(field), "max_length", None)
+    assert isinstance(width, int), f"{model.__name__}.{field} has no max_length"
+    return width
+
+
+#: The widths of :data:`_COLUMNS`, read once (every webhook is checked against them).
+_WIDTHS: dict[str, list[tuple[str, int]]] = {
+    kind: [(key, _width(model, field)) for key, (model, field) in columns.items()]
+    for kind, columns in _COLUMNS.items()
+}
+
+
+def check_params(kind: str, params: Mapping[str, str]) -> None:
+    """Raise :class:`InvalidWebhookError` for parameters that could never be stored.
+
+    A NUL character or a lone surrogate anywhere, or a value longer than the column it goes to,
+    would make every processing attempt fail: such an event is refused before it is stored.
+    """
+    if kind not in _WIDTHS:
+        raise ValueError(f"unknown webhook kind {kind!r}")
+    for key, value in params.items():
+        found = storable.problem(key) or storable.problem(value)
+        if found:
+            raise InvalidWebhookError(f"parameter {key!r} contains {found}")
+    for key, width in _WIDTHS[kind]:
+        if len(params.get(key, "")) > width:
+            raise InvalidWebhookError(f"{key} is longer than {width} characters")
+
+
+def event_fields(
+    kind: str, params: Mapping[str, str], nonce: str, nonce_expires_at: datetime | None
+) -> dict[str, Any]:
+    """The columns of a new event for a checked webhook (its state and outcome excepted)."""
+    if kind not in (REPLY, DELIVERY_REPORT):
+        raise ValueError(f"unknown webhook kind {kind!r}")
+    return {
+        "kind": kind,
+        "params": dict(params),
+        "nonce": nonce,
+        "nonce_expires_at": nonce_expires_at,
+        "remote_message_id": params.get("messageId", "")[:64],
+        "data_field": params.get("dataField", "")[:255],
+    }
+
+
+def store_event(
+    kind: str, params: Mapping[str, str], *, nonce: str, nonce_expires_at: datetime | None
+) -> WebhookEvent | None:
+    """Store a verified webhook as a ``PENDING`` event, or ``None`` when its nonce was seen before.
+
+    One INSERT (``rows.insert_new``), which commits on its own outside a transaction: this is
+    all a webhook costs with ``WEBHOOK_PROCESSING = "celery"`` or ``"batch"``. Parameters that
+    could never be stored raise :class:`InvalidWebhookError` (see :func:`check_params`).
+    """
+    check_params(kind, params)
+    fields = event_fields(kind, params, nonce, nonce_expires_at)
+    fields["state"] = WebhookEvent.State.PENDING
+    now = timezone.now()
+    pk = rows.insert_new(WebhookEvent, fields, unique=("nonce",), now=now)
+    if pk is None:
+        return None
+    event = WebhookEvent(pk=pk, received_at=now, **fields)
+    event._state.adding = False
+    event._state.db = router.db_for_write(WebhookEvent)
+    return event
