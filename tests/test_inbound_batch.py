@@ -407,3 +407,21 @@ def test_the_command_applies_and_says_what_it_did(capsys):
     assert "Applied 3 webhook event(s) in 2 batch(es): 1 deferred, 2 processed." in capsys.readouterr().out
     call_command("zoomconnect_webhooks", "apply", "--json")
     assert json.loads(capsys.readouterr().out) == {"applied": 0, "states": {}, "batches": 0, "busy": False}
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_in_sync_mode_each_report_costs_the_same_queries(count, client):
+    """The default mode: the event's INSERT, the message looked up and locked, its UPDATE, the
+    history row and the event's outcome, in one transaction, whatever came before."""
+    url = reverse("zoomconnect:delivery-report")
+    per_report = []
+    for number in range(count):
+        outbound(number, f"R{number}", MessageStatus.SENT)
+        params = build_delivery_report_params(
+            f"R{number}", "DELIVERED", secret=SECRET, nonce_date=timezone.now() + timedelta(hours=1)
+        )
+        with statements() as sql:
+            assert client.post(url, params).status_code == 200
+        per_report.append(len(sql))
+    assert per_report == [5] * count, per_report
+    assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == count
