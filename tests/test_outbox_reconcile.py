@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_zoomconnect import signals
@@ -597,6 +599,28 @@ def test_the_claim_is_renewed_right_before_the_call(sim):
         signals.post_send.disconnect(note)
     assert len(renewed) == 1
     assert renewed[0] > claimed_at + timedelta(minutes=3)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("receiver", [False, True])
+def test_a_fresh_claim_is_renewed_only_when_a_pre_send_receiver_ran(sim, receiver):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    claimed = timezone.now() - timedelta(milliseconds=200)  # fresh: well inside the second
+    if receiver:
+        signals.pre_send.connect(noop := lambda sender, **kwargs: None)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            outbox.dispatch_message(message.pk, now=claimed)
+    finally:
+        if receiver:
+            signals.pre_send.disconnect(noop)
+    message.refresh_from_db()
+    renewals = [q for q in queries if "claimed_at" in q["sql"] and q["sql"].startswith("UPDATE")]
+    # The claim itself sets claimed_at; a renewal is a second UPDATE of it.
+    assert len(renewals) == (2 if receiver else 1)
+    assert (message.claimed_at > claimed) is receiver
+    assert message.status == MessageStatus.SENT
 
 
 @pytest.mark.django_db(transaction=True)
