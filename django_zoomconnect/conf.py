@@ -323,10 +323,27 @@ def get(name: str) -> Any:
     """
     if name not in DEFAULTS:
         raise KeyError(f"{name!r} is not a django_zoomconnect setting")
+    raw = user_settings().get(name, DEFAULTS[name])
     try:
-        return validate(name, user_settings().get(name, DEFAULTS[name]))
+        key: tuple[Any, ...] | None = (name, type(raw), raw)
+        found = _VALIDATED.get(key, _MISSING)  # type: ignore[arg-type]
+    except TypeError:  # a list or a dict: validated each time
+        key, found = None, _MISSING
+    if found is not _MISSING:
+        return found
+    try:
+        value = validate(name, raw)
     except ValueError as exc:
         raise ConfigurationError(f"settings.ZOOMCONNECT[{name!r}] {exc}.") from None
+    if key is not None and len(_VALIDATED) < 1024:
+        _VALIDATED[key] = value
+    return value
+
+
+#: Validated values by (name, type, raw value): the settings are read on every webhook and send,
+#: and a raw value validates the same way each time (so ``override_settings`` still works).
+_VALIDATED: dict[tuple[Any, ...], Any] = {}
+_MISSING = object()
 
 
 def required(name: str) -> Any:

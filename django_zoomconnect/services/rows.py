@@ -261,10 +261,11 @@ def insert_new(
             pk = None if found is None else int(found[0])
         else:
             pk = int(cursor.lastrowid) if cursor.rowcount else None
-    # INSERT IGNORE ignores every duplicate key: make sure it was the one asked about.
-    same = model._default_manager.using(connection.alias).filter(**{name: row[name] for name in unique})
-    if pk is None and connection.vendor == "mysql" and not same.exists():
-        raise IntegrityError(f"{model.__name__} row conflicts on another unique key")
+    if pk is None and connection.vendor == "mysql":
+        # INSERT IGNORE ignores every duplicate key: make sure it was the one asked about.
+        same = model._default_manager.using(connection.alias).filter(**{name: row[name] for name in unique})
+        if not same.exists():
+            raise IntegrityError(f"{model.__name__} row conflicts on another unique key")
     return pk
 
 
