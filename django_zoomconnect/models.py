@@ -293,20 +293,26 @@ class Message(RemoteObject):
     direction = models.CharField(
         _("direction"), max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
+    # Indexes and the unique constraint are declared in Meta, so that PostgreSQL builds no extra
+    # ``varchar_pattern_ops`` index for LIKE queries nothing runs: a message is written three
+    # times in its life (queued, claimed, sent), and every index costs each of those writes.
     reference = models.CharField(
         _("reference"),
         max_length=64,
-        unique=True,
         default=new_reference,
         help_text=_("Sent as dataField unless the caller gives one, to find an uncertain send again."),
     )
     from_number = models.CharField(_("from"), max_length=64, blank=True)
     to_number = models.CharField(_("to"), max_length=64, blank=True)
     body = models.TextField(_("body"), blank=True)
-    campaign = models.CharField(_("campaign"), max_length=255, blank=True, db_index=True)
-    data_field = models.CharField(_("data field"), max_length=255, blank=True, db_index=True)
+    campaign = models.CharField(_("campaign"), max_length=255, blank=True)
+    data_field = models.CharField(_("data field"), max_length=255, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    #: Never pushed: a message's sync state is shown, not looked up, so it has no index.
+    sync_state = models.CharField(
+        _("sync state"), max_length=16, choices=SyncState.choices, default=SyncState.PENDING
     )
     scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -327,7 +333,10 @@ class Message(RemoteObject):
     template = models.ForeignKey(
         Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
-    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    # The composite indexes below start with the batch: no index of its own.
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     in_reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
@@ -351,7 +360,7 @@ class Message(RemoteObject):
     )
     enqueued_at = models.DateTimeField(_("task enqueued at"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    claim_token = models.CharField(_("claim token"), max_length=32, blank=True, db_index=True)
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True)
     polled_at = models.DateTimeField(_("status polled at"), null=True, blank=True)
 
     class Meta:
@@ -370,7 +379,11 @@ class Message(RemoteObject):
             models.Index(fields=("from_number",), name="zoomconnect_msg_from"),
             # Messages sent in a period: the dashboard's days and the status poller.
             models.Index(fields=("direction", "sent_at"), name="zoomconnect_msg_sent"),
+            models.Index(fields=("campaign",), name="zoomconnect_msg_campaign"),
+            models.Index(fields=("data_field",), name="zoomconnect_msg_data_field"),
+            models.Index(fields=("claim_token",), name="zoomconnect_msg_claim"),
         ]
+        constraints = [models.UniqueConstraint(fields=("reference",), name="zoomconnect_msg_reference")]
 
     def __str__(self) -> str:
         arrow = "→" if self.direction == Direction.OUTBOUND else "←"
@@ -503,15 +516,15 @@ class WebhookEvent(models.Model):
 
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     params = models.JSONField(_("parameters"), help_text=_("Exactly as received, checksum included."))
-    nonce = models.CharField(_("nonce"), max_length=128, unique=True)
+    # Indexes in Meta (no LIKE index on PostgreSQL): storing an event is all a webhook costs
+    # in the "batch" mode, and every index is part of that cost.
+    nonce = models.CharField(_("nonce"), max_length=128)
     nonce_expires_at = models.DateTimeField(_("nonce expires at"), null=True, blank=True)
-    remote_message_id = models.CharField(_("remote message id"), max_length=64, blank=True, db_index=True)
-    #: The report's ``dataField``: a deferred report is found by it, through this index, when
+    remote_message_id = models.CharField(_("remote message id"), max_length=64, blank=True)
+    #: The report's ``dataField``: a deferred report is found by it, through its index, when
     #: its message is known (never by scanning every deferred event's parameters).
-    data_field = models.CharField(_("data field"), max_length=255, blank=True, db_index=True)
-    state = models.CharField(
-        _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
-    )
+    data_field = models.CharField(_("data field"), max_length=255, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
     error = models.TextField(_("error"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
@@ -525,6 +538,13 @@ class WebhookEvent(models.Model):
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         ordering = ("-received_at", "-pk")
+        constraints = [models.UniqueConstraint(fields=("nonce",), name="zoomconnect_event_nonce")]
+        indexes = [
+            # The applier's and the sweeper's "pending (or deferred), oldest first".
+            models.Index(fields=("state", "received_at"), name="zoomconnect_event_state"),
+            models.Index(fields=("remote_message_id",), name="zoomconnect_event_remote_id"),
+            models.Index(fields=("data_field",), name="zoomconnect_event_data_field"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.remote_message_id or self.nonce}"

@@ -17,6 +17,8 @@ undeliverable numbers with error code 2).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
@@ -82,7 +84,8 @@ def parse(number: str, *, region: str | None = None) -> PhoneNumber:
         raise _fail(number, "it is empty")
     default_region = _region(region)
     parsed = _parse(number, text, default_region)
-    if not phonenumbers.is_valid_number(parsed):
+    valid = phonenumbers.is_valid_number(parsed)
+    if not valid:
         # "447911123456": digits that carry their own country code but no "+". Read as a
         # national number of the default region first (so a leading zero lost in a spreadsheet,
         # "821234567", still works); only when that is not valid, as an international number.
@@ -93,8 +96,8 @@ def parse(number: str, *, region: str | None = None) -> PhoneNumber:
             except NumberParseException:
                 retry = None
             if retry is not None and phonenumbers.is_valid_number(retry):
-                parsed = retry
-    if not phonenumbers.is_valid_number(parsed):
+                parsed, valid = retry, True
+    if not valid:
         raise _fail(number, _why_invalid(parsed))
     if parsed.extension:
         raise _fail(number, f"it has an extension ({parsed.extension}), which an SMS cannot reach")
@@ -112,7 +115,17 @@ def normalize(number: str, *, region: str | None = None) -> str:
     Raises :class:`~django_zoomconnect.exceptions.PhoneNumberError` (a ``ValueError``) naming the
     input and why it was refused; its ``.number`` is the input. An unknown ``region`` is a
     plain ``ValueError``: that is the caller's mistake, not the number's.
+
+    Results are remembered (the last 16,384 numbers and regions): a bulk send to a list sent to
+    before, or a number in every reply, is read once.
     """
+    if not isinstance(number, str):
+        raise _fail(number, f"expected a string, not {type(number).__name__}")
+    return _normalized(number, _region(region))
+
+
+@lru_cache(maxsize=16_384)
+def _normalized(number: str, region: str) -> str:
     return phonenumbers.format_number(parse(number, region=region), PhoneNumberFormat.E164)
 
 

@@ -59,6 +59,7 @@ class _Preparer:
     what the field would return anyway, so they pass through (as plain ``str``: choices are
     ``str`` subclasses). Other values are remembered: a batch writes the same ``now``, cost and
     JSON into thousands of rows, and preparing a datetime is the costliest step of a bulk write.
+    A large dict or list (a webhook's parameters) is prepared each time, never remembered.
     """
 
     __slots__ = ("_cache", "_connection", "_field", "_number", "_text")
@@ -86,6 +87,8 @@ class _Preparer:
             key: Any = (kind, value)
             hash(key)
         except TypeError:
+            if len(value) > 4:  # a webhook's parameters, a payload: seldom repeated, costly to repr
+                return self._prepare(value)
             key = (kind, repr(value))
         try:
             return self._cache[key]
@@ -123,7 +126,7 @@ class _InsertPlan:
     callable default is called for each row); ``auto_now``/``auto_now_add`` fields get ``now``.
     """
 
-    __slots__ = ("_columns", "returns", "sql", "unnest")
+    __slots__ = ("_columns", "_given", "_made", "_now", "_template", "returns", "sql", "unnest")
 
     def __init__(
         self,
@@ -147,6 +150,12 @@ class _InsertPlan:
             else:
                 constant = field.get_db_prep_save(field.get_default(), connection)
                 self._columns.append((field.attname, prepare, None, constant, False))
+        # The row as far as it never changes (constants), then what each row fills in: the
+        # given fields, the callable defaults, the auto_now fields. Per row, only those run.
+        self._template = [column[3] for column in self._columns]
+        self._given = [(i, c[0], c[1]) for i, c in enumerate(self._columns) if c[0] in given]
+        self._made = [(i, c[1], c[2]) for i, c in enumerate(self._columns) if c[0] not in given and c[2]]
+        self._now = [(i, c[1]) for i, c in enumerate(self._columns) if c[0] not in given and c[4]]
         quote = connection.ops.quote_name
         names = ", ".join(quote(_column(field)) for field in columns)
         placeholders = ", ".join(["%s"] * len(columns))
@@ -174,16 +183,17 @@ class _InsertPlan:
 
     def values(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
         """The statement's parameters for ``row``, ``now`` filling the ``auto_now`` fields."""
-        values = []
-        for attname, prepare, make, constant, takes_now in self._columns:
+        values = self._template.copy()
+        for index, attname, prepare in self._given:
             if attname in row:
-                values.append(prepare(row[attname]))
-            elif takes_now:
-                values.append(prepare(now))
-            elif make is not None:
-                values.append(prepare(make()))
-            else:
-                values.append(constant)
+                values[index] = prepare(row[attname])
+            else:  # a field other rows of the same call give
+                _, _, make, _, takes_now = self._columns[index]
+                values[index] = prepare(now) if takes_now else prepare(make()) if make else values[index]
+        for index, prepare, make in self._made:
+            values[index] = prepare(make())
+        for index, prepare in self._now:
+            values[index] = prepare(now)
         return values
 
 
