@@ -288,15 +288,18 @@ def apply_deferred_reports(messages: Sequence[Message | _Stored]) -> None:
     their remote ids and references, through the events' indexes), one query per slice."""
     if not messages:
         return
+    deferred = WebhookEvent.objects.filter(
+        state=WebhookEvent.State.DEFERRED, kind=WebhookEvent.Kind.DELIVERY_REPORT
+    )
+    # One probe of the (state, received_at) index: usually nothing waits, and then the look-up
+    # by a chunk's remote ids and references (two IN lists of hundreds of values) is skipped.
+    if not deferred.exists():
+        return
     keys: set[str] = set()
     for part in slices(messages):
         remote_ids = [m.remote_id for m in part if m.remote_id]
         references = [value for m in part for value in (m.reference, m.data_field) if value]
-        waiting = WebhookEvent.objects.filter(
-            Q(remote_message_id__in=remote_ids) | Q(data_field__in=references),
-            state=WebhookEvent.State.DEFERRED,
-            kind=WebhookEvent.Kind.DELIVERY_REPORT,
-        )
+        waiting = deferred.filter(Q(remote_message_id__in=remote_ids) | Q(data_field__in=references))
         for remote_id, data_field in waiting.values_list("remote_message_id", "data_field"):
             keys.update((remote_id, data_field))
     keys.discard("")
