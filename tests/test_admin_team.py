@@ -195,3 +195,11 @@ def test_refreshing_an_account_not_configured_is_one_error_line(admin_client, si
     assert shown(response) == [
         "The balance could not be read: Unknown Zoom Connect account 'marketing': the accounts are 'default'."
     ]
+
+
+def test_the_password_is_masked_in_djangos_error_reports(admin_client, sim):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = admin_client.post(reverse(CREATE), NEW_USER)
+    request = response.wsgi_request
+    assert SafeExceptionReporterFilter().get_post_parameters(request)["password"] == "********************"

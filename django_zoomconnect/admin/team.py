@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.debug import sensitive_post_parameters
 
 from ..exceptions import ConfigurationError, TeamError, ZoomConnectError
 from ..models import Message
@@ -263,6 +264,10 @@ def urls(model_admin: Any) -> list[URLPattern]:
     wrap = model_admin.admin_site.admin_view
     return [
         path("team/", wrap(views.page), name="zoomconnect_team"),
-        path("team/create/", wrap(_post_only(views.create)), name="zoomconnect_team_create"),
+        path(
+            "team/create/",
+            wrap(sensitive_post_parameters("password")(_post_only(views.create))),
+            name="zoomconnect_team_create",
+        ),
         path("team/transfer/", wrap(_post_only(views.transfer)), name="zoomconnect_team_transfer"),
     ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.views.decorators.debug import sensitive_variables
 
 from .. import phone
 from ..client import ZoomConnectClient
@@ -190,6 +191,7 @@ def find_member(email: str, *, account: str | None = None) -> TeamMember:
 # --- creating --------------------------------------------------------------------------------
 
 
+@sensitive_variables("password")
 def create_sub_user(
     *,
     email: str,
@@ -200,7 +202,11 @@ def create_sub_user(
     company: str | None = None,
     account: str | None = None,
 ) -> TeamMember:
-    """Create a sub-user in the team; its number is sent in E.164. The password is sent only."""
+    """Create a sub-user in the team; its number is sent in E.164.
+
+    The password is sent only: masked in the client's logs and errors, and in Django's error
+    reports (``sensitive_variables``).
+    """
     alias = resolve_account(account)
     address = _email(email, "email address")
     names = {"first name": first_name, "last name": last_name}
