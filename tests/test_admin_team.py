@@ -203,3 +203,36 @@ def test_the_password_is_masked_in_djangos_error_reports(admin_client, sim):
     response = admin_client.post(reverse(CREATE), NEW_USER)
     request = response.wsgi_request
     assert SafeExceptionReporterFilter().get_post_parameters(request)["password"] == "********************"
+
+
+@pytest.fixture
+def two_accounts(monkeypatch):
+    """Two aliases, as when several accounts are configured (both on the fixture's credentials)."""
+    from django.core.cache import cache
+
+    from django_zoomconnect.services import team
+    from django_zoomconnect.services.dashboard import balance_cache_key
+
+    monkeypatch.setattr(team, "account_aliases", lambda: ("default", "marketing"))
+    yield
+    cache.delete(balance_cache_key("marketing"))
+
+
+def test_with_two_accounts_each_has_its_card_cache_key_and_refresh(admin_client, sim, two_accounts):
+    SendingPause.objects.create(reason="credentials refused")
+    page = admin_client.get(reverse(DASHBOARD)).content.decode()
+    assert page.count('class="module zc-balance"') == 2
+    assert "Balance: marketing" in page
+    assert f'href="{reverse(TEAM)}?account=marketing"' in page
+    refresh = reverse("admin:zoomconnect_dashboard_balance")
+    response = admin_client.post(refresh, {"account": "marketing"}, follow=True)
+    assert shown(response) == ["Balance of marketing: 500.00 credits."]
+    board = response.context["board"]
+    assert [(b.account, b.reading and b.reading.balance) for b in board.balances] == [
+        ("default", None),
+        ("marketing", 500),
+    ]
+    assert SendingPause.objects.exists()  # another account's read says nothing of the default's credentials
+    team_page = admin_client.get(reverse(TEAM), {"account": "marketing"})
+    assert team_page.context["account"] == "marketing"
+    assert '<option value="marketing" selected>marketing</option>' in team_page.content.decode()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from .. import conf
 from ..client import ZoomConnectClient
 from ..models import SendingPause
+from . import team
 from .heartbeats import BeatHealth, beat_health
 from .outbox import check_balance, is_paused, resume_sending
 from .stats import (
@@ -36,7 +37,7 @@ from .stats import (
     deliveries,
     outbox_counts,
 )
-from .team import DEFAULT_ACCOUNT, account_aliases, account_client, resolve_account
+from .team import DEFAULT_ACCOUNT
 
 __all__ = [
     "BALANCE_CACHE_KEY",
@@ -48,6 +49,7 @@ __all__ = [
     "Sending",
     "balance_cache_key",
     "cached_balance",
+    "cached_balances",
     "overview",
     "refresh_balance",
     "resume",
@@ -144,7 +146,7 @@ def overview(
 
 def balance_cache_key(account: str | None = None) -> str:
     """The cache key of ``account``'s last balance reading (default: the default account)."""
-    return f"{BALANCE_CACHE_KEY}:{resolve_account(account)}"
+    return f"{BALANCE_CACHE_KEY}:{team.resolve_account(account)}"
 
 
 def cached_balance(account: str | None = None) -> BalanceReading | None:
@@ -154,7 +156,7 @@ def cached_balance(account: str | None = None) -> BalanceReading | None:
 
 def cached_balances(threshold: float | None) -> list[Balance]:
     """Every account's last reading, the default first, in one cache round trip."""
-    keys = {alias: balance_cache_key(alias) for alias in account_aliases()}
+    keys = {alias: balance_cache_key(alias) for alias in team.account_aliases()}
     stored = cache.get_many(list(keys.values()))
     return [Balance(_reading(stored.get(key)), threshold, alias) for alias, key in keys.items()]
 
@@ -187,11 +189,11 @@ def refresh_balance(
     the client raises (``ZoomConnectError``, ``ConfigurationError``, also for an alias not
     configured); the cached reading is then left as it was.
     """
-    alias = resolve_account(account)
+    alias = team.resolve_account(account)
     is_default = alias == DEFAULT_ACCOUNT
     was_paused = is_default and is_paused()
     api_client: AbstractContextManager[ZoomConnectClient] = (
-        nullcontext(client) if client is not None else account_client(alias)
+        nullcontext(client) if client is not None else team.account_client(alias)
     )
     with api_client as api:
         balance = check_balance(client=api) if is_default else api.get_balance()
