@@ -212,3 +212,12 @@ class SendVetoed(ZoomConnectError):
     provider is not called and ``post_send`` is not sent for it. Any other exception a receiver
     raises is logged and the message is sent anyway: a broken receiver must not stall the outbox.
     """
+
+
+# --- refusals of the team service (sub-users and credit transfers) ------------------------------
+
+
+class TeamError(ZoomConnectError, ValueError):
+    """A sub-user or a credit transfer was refused and nothing changed: the input was wrong
+    (checked here, before any call), or the provider refused it (an unknown user, too few
+    credits, an email already taken); the message is one line that says which."""

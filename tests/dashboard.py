@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 from django.core.cache import cache
 
-from django_zoomconnect.services.dashboard import BALANCE_CACHE_KEY
+from django_zoomconnect.services.dashboard import balance_cache_key
+from django_zoomconnect.services.team import account_aliases
 from django_zoomconnect.simulator import Simulator
 from tests.outbox import fast_outbox
 
@@ -17,11 +18,12 @@ from tests.outbox import fast_outbox
 @contextmanager
 def no_cached_balance() -> Iterator[None]:
     """No balance reading in the cache, before and after: the cache outlives a test's database."""
-    cache.delete(BALANCE_CACHE_KEY)
+    keys = [balance_cache_key(alias) for alias in account_aliases()]
+    cache.delete_many(keys)
     try:
         yield
     finally:
-        cache.delete(BALANCE_CACHE_KEY)
+        cache.delete_many(keys)
 
 
 @contextmanager

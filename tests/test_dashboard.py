@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django_zoomconnect.exceptions import AuthenticationError, ServerError
 from django_zoomconnect.models import Direction, Message, MessageStatus, SendingPause
 from django_zoomconnect.services import dashboard
-from django_zoomconnect.services.dashboard import BALANCE_CACHE_KEY, cached_balance, overview, refresh_balance
+from django_zoomconnect.services.dashboard import balance_cache_key, cached_balance, overview, refresh_balance
 from django_zoomconnect.services.heartbeats import record
 from tests.dashboard import funded, no_cached_balance
 from tests.outbox import zoomconnect_settings
@@ -134,5 +134,5 @@ def test_a_failed_read_raises_and_keeps_the_last_reading(sim):
 )
 def test_a_cached_value_of_another_shape_is_no_reading(junk):
     with no_cached_balance():
-        cache.set(BALANCE_CACHE_KEY, junk)
+        cache.set(balance_cache_key(), junk)
         assert cached_balance() is None

@@ -1,9 +1,10 @@
 """The admin's dashboard: balance, pause, the outbox, deliveries per day, campaigns, beat tasks.
 
 Three URLs on the message admin: the page (``admin:zoomconnect_dashboard``, needs
-``view_message``), "Refresh" of the balance (POST, ``view_message``) and "Resume sending"
-(POST, ``change_message``). Each parses its input, calls :mod:`...services.dashboard` and
-renders; the figures and their rules live there.
+``view_message``), "Refresh" of an account's balance (POST ``account``, ``view_message``) and
+"Resume sending" (POST, ``change_message``); each account has its balance card. Each view
+parses its input, calls :mod:`...services.dashboard` and renders; the figures and their rules
+live there.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from django.utils.translation import gettext as _
 from .. import storable
 from ..exceptions import ConfigurationError, ZoomConnectError
 from ..models import Message, MessageStatus
-from ..services import dashboard
+from ..services import dashboard, team
 from ..services.stats import HANDED_OVER
 from .charts import Bar, Series, stacked_bars
+from .team import may_manage_team
 
 __all__ = ["COLOURS", "urls"]
 
@@ -84,24 +86,33 @@ class DashboardViews:
             "legend": [(one, board.deliveries.totals.get(one.key, 0)) for one in series],
             "beats": [(beat, _result_text(beat.last_result)) for beat in board.beats],
             "can_resume": self.model_admin.has_change_permission(request),
+            "several_accounts": len(board.balances) > 1,
+            "team_url": (
+                reverse("admin:zoomconnect_team", current_app=site.name) if may_manage_team(request) else None
+            ),
             "messages_url": reverse("admin:zoomconnect_message_changelist", current_app=site.name),
         }
         request.current_app = site.name
         return TemplateResponse(request, "admin/zoomconnect/dashboard.html", context)
 
     def refresh_balance(self, request: HttpRequest) -> HttpResponse:
-        """POST: read the balance now (which lifts a pause: the credentials work)."""
+        """POST: read an account's balance now (the default's lifts a pause: the credentials work)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.model_admin.has_view_permission(request):
             raise PermissionDenied
+        account = str(request.POST.get("account", "")) or None
         try:
-            refreshed = dashboard.refresh_balance()
+            refreshed = dashboard.refresh_balance(account=account)
         except (ZoomConnectError, ConfigurationError) as exc:
             messages.error(request, _("The balance could not be read: %s") % exc)
         else:
             balance = formats.number_format(refreshed.reading.balance, 2, use_l10n=True, force_grouping=True)
-            messages.success(request, _("Balance: %s credits.") % balance)
+            if len(team.account_aliases()) > 1:
+                text = _("Balance of %(account)s: %(balance)s credits.")
+            else:
+                text = _("Balance: %(balance)s credits.")
+            messages.success(request, text % {"account": refreshed.account, "balance": balance})
             if refreshed.resumed:
                 messages.success(request, _("The credentials work again: sending has resumed."))
         return self._back(request)

@@ -25,7 +25,7 @@ from ..models import (
     Template,
 )
 from ..services.outbox import selection
-from . import dashboard, send, timeline
+from . import dashboard, send, team, timeline
 from .base import (
     REMOTE_FIELDS,
     Outcome,
@@ -96,7 +96,7 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
     """Messages, and the console's own pages: the send form and the dashboard."""
 
     def get_urls(self) -> list[URLPattern]:
-        return [*send.urls(self), *dashboard.urls(self), *super().get_urls()]
+        return [*send.urls(self), *dashboard.urls(self), *team.urls(self), *super().get_urls()]
 
     sync_kind = "messages"
     change_list_template = "admin/zoomconnect/message/change_list.html"

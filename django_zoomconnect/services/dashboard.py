@@ -6,10 +6,14 @@ The balance is the one figure that costs an API call, so it is read only on dema
 with the time it was read: a page view never waits for the provider, and never lifts a pause as
 a side effect (a successful balance read proves the credentials, so it does, as
 :func:`~django_zoomconnect.services.outbox.check_balance` always has).
+
+There is a balance for each configured account (:func:`~.team.account_aliases`), each under its
+own cache key (:func:`balance_cache_key`); only the default account's read lifts the pause.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -20,6 +24,7 @@ from django.utils import timezone
 from .. import conf
 from ..client import ZoomConnectClient
 from ..models import SendingPause
+from . import team
 from .heartbeats import BeatHealth, beat_health
 from .outbox import check_balance, is_paused, resume_sending
 from .stats import (
@@ -32,6 +37,7 @@ from .stats import (
     deliveries,
     outbox_counts,
 )
+from .team import DEFAULT_ACCOUNT
 
 __all__ = [
     "BALANCE_CACHE_KEY",
@@ -41,14 +47,17 @@ __all__ = [
     "Dashboard",
     "Refreshed",
     "Sending",
+    "balance_cache_key",
     "cached_balance",
+    "cached_balances",
     "overview",
     "refresh_balance",
     "resume",
 ]
 
 #: Where the last balance read is kept in the ``default`` cache (a shared cache such as Redis or
-#: the database cache shows every operator the same reading; a per-process one, its own).
+#: the database cache shows every operator the same reading; a per-process one, its own): this,
+#: then ``:`` and the account's alias (:func:`balance_cache_key`).
 BALANCE_CACHE_KEY = "django_zoomconnect:dashboard:balance"
 #: Days of deliveries the dashboard charts, ending today in the user's time zone.
 CHART_DAYS = 30
@@ -64,10 +73,12 @@ class BalanceReading:
 
 @dataclass(frozen=True)
 class Balance:
-    """The last reading (``None``: never read, or evicted from the cache) and the warning threshold."""
+    """An account's last reading (``None``: never read, or evicted from the cache) and the warning
+    threshold."""
 
     reading: BalanceReading | None
     threshold: float | None
+    account: str = DEFAULT_ACCOUNT
 
     @property
     def low(self) -> bool:
@@ -92,7 +103,8 @@ class Dashboard:
 
     campaign: str | None
     window: Window
-    balance: Balance
+    #: One for each configured account, the default first.
+    balances: list[Balance]
     sending: Sending
     outbox: OutboxCounts
     deliveries: Deliveries
@@ -101,6 +113,11 @@ class Dashboard:
     #: The names a filter offers: the window's campaigns, and ``campaign`` itself.
     campaign_choices: list[str]
     beats: list[BeatHealth]
+
+    @property
+    def balance(self) -> Balance:
+        """The default account's balance."""
+        return self.balances[0]
 
 
 def overview(
@@ -117,7 +134,7 @@ def overview(
     return Dashboard(
         campaign=campaign,
         window=window,
-        balance=Balance(cached_balance(), conf.get("LOW_BALANCE_WARNING")),
+        balances=cached_balances(conf.get("LOW_BALANCE_WARNING")),
         sending=Sending(False) if paused is None else Sending(True, paused.reason, paused.created_at),
         outbox=outbox_counts(campaign=campaign, now=now),
         deliveries=deliveries(window, campaign=campaign),
@@ -127,9 +144,24 @@ def overview(
     )
 
 
-def cached_balance() -> BalanceReading | None:
-    """The last balance :func:`refresh_balance` read, if the cache still has it."""
-    stored: Any = cache.get(BALANCE_CACHE_KEY)
+def balance_cache_key(account: str | None = None) -> str:
+    """The cache key of ``account``'s last balance reading (default: the default account)."""
+    return f"{BALANCE_CACHE_KEY}:{team.resolve_account(account)}"
+
+
+def cached_balance(account: str | None = None) -> BalanceReading | None:
+    """The last balance :func:`refresh_balance` read for ``account``, if the cache still has it."""
+    return _reading(cache.get(balance_cache_key(account)))
+
+
+def cached_balances(threshold: float | None) -> list[Balance]:
+    """Every account's last reading, the default first, in one cache round trip."""
+    keys = {alias: balance_cache_key(alias) for alias in team.account_aliases()}
+    stored = cache.get_many(list(keys.values()))
+    return [Balance(_reading(stored.get(key)), threshold, alias) for alias, key in keys.items()]
+
+
+def _reading(stored: Any) -> BalanceReading | None:
     if not isinstance(stored, dict):
         return None
     balance, checked_at = stored.get("balance"), stored.get("checked_at")
@@ -140,23 +172,34 @@ def cached_balance() -> BalanceReading | None:
 
 @dataclass(frozen=True)
 class Refreshed:
-    """A fresh balance reading, and whether it lifted a pause."""
+    """A fresh balance reading of ``account``, and whether it lifted a pause."""
 
     reading: BalanceReading
     resumed: bool
+    account: str = DEFAULT_ACCOUNT
 
 
-def refresh_balance(*, client: ZoomConnectClient | None = None, now: datetime | None = None) -> Refreshed:
-    """Read the balance through ``check_balance`` (which lifts a pause) and cache it.
+def refresh_balance(
+    *, account: str | None = None, client: ZoomConnectClient | None = None, now: datetime | None = None
+) -> Refreshed:
+    """Read ``account``'s balance (default: the default account's) and cache it.
 
-    Raises what the client raises (``ZoomConnectError``, ``ConfigurationError``); the cached
-    reading is then left as it was.
+    The default account's is read through ``check_balance``, which lifts a pause (sending is
+    paused for that account's credentials); another account's read lifts nothing. Raises what
+    the client raises (``ZoomConnectError``, ``ConfigurationError``, also for an alias not
+    configured); the cached reading is then left as it was.
     """
-    was_paused = is_paused()
-    balance = check_balance(client=client)
+    alias = team.resolve_account(account)
+    is_default = alias == DEFAULT_ACCOUNT
+    was_paused = is_default and is_paused()
+    api_client: AbstractContextManager[ZoomConnectClient] = (
+        nullcontext(client) if client is not None else team.account_client(alias)
+    )
+    with api_client as api:
+        balance = check_balance(client=api) if is_default else api.get_balance()
     reading = BalanceReading(float(balance), timezone.now() if now is None else now)
-    cache.set(BALANCE_CACHE_KEY, {"balance": reading.balance, "checked_at": reading.checked_at}, None)
-    return Refreshed(reading, resumed=was_paused)
+    cache.set(balance_cache_key(alias), {"balance": reading.balance, "checked_at": reading.checked_at}, None)
+    return Refreshed(reading, resumed=was_paused, account=alias)
 
 
 def resume() -> int | None:
