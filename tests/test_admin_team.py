@@ -5,6 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from django_zoomconnect.models import SendingPause
+from django_zoomconnect.services import team
 from tests.dashboard import no_cached_balance
 from tests.outbox import zoomconnect_settings
 from tests.team import ACCOUNT, with_team
@@ -131,12 +132,29 @@ def test_a_transfer_asks_first_then_moves_the_credits(admin_client, sim):
     assert (response.context["source_after"], response.context["target_after"]) == (475, 25)
     assert credits(sim, "support@example.com") == 0  # nothing moved yet
 
-    response = admin_client.post(reverse(TRANSFER), {**data, "confirmed": "Yes"}, follow=True)
+    once = response.context["once"]
+    confirmed = {**data, "confirmed": "Yes", "once": once}
+    response = admin_client.post(reverse(TRANSFER), confirmed, follow=True)
     assert response.redirect_chain == [(reverse(TEAM), 302)]
     assert shown(response) == [
         f"Transferred 25 credits from {ACCOUNT} to support@example.com, who now holds 25."
     ]
     assert (credits(sim, ACCOUNT), credits(sim, "support@example.com")) == (475, 25)
+
+
+def test_a_confirmation_page_transfers_once_however_often_it_is_posted(admin_client, sim):
+    data = {"account": "default", "from_email": ACCOUNT, "to_email": "support@example.com", "credits": "25"}
+    once = admin_client.post(reverse(TRANSFER), data).context["once"]
+    assert once != admin_client.post(reverse(TRANSFER), data).context["once"]  # one per page
+    for _ in range(3):  # a double click, then the page posted again from the history
+        response = admin_client.post(
+            reverse(TRANSFER), {**data, "confirmed": "Yes", "once": once}, follow=True
+        )
+    assert shown(response) == ["That transfer was already asked for: it was not sent again."]
+    assert credits(sim, "support@example.com") == 25
+    for forged in ("", "short"):  # a confirmed post that no confirmation page made
+        admin_client.post(reverse(TRANSFER), {**data, "confirmed": "Yes", "once": forged})
+    assert credits(sim, "support@example.com") == 25
 
 
 def test_no_change_it_goes_back_to_the_filled_form(admin_client, sim):
@@ -168,8 +186,9 @@ def test_a_transfer_that_cannot_be_made_is_refused_on_the_form(admin_client, sim
 
 def test_a_refusal_when_confirmed_is_shown_on_the_form(admin_client, sim):
     data = {"from_email": "sales@example.com", "to_email": "support@example.com", "credits": "5"}
-    admin_client.post(reverse(TRANSFER), {**data, "credits": "40", "confirmed": "Yes"})  # spent elsewhere
-    response = admin_client.post(reverse(TRANSFER), {**data, "confirmed": "Yes"})
+    once = admin_client.post(reverse(TRANSFER), data).context["once"]
+    team.transfer_credit("sales@example.com", "support@example.com", 40)  # spent elsewhere meanwhile
+    response = admin_client.post(reverse(TRANSFER), {**data, "confirmed": "Yes", "once": once})
     assert "Insufficient credits (sales@example.com has 0 credits)" in response.content.decode()
     assert credits(sim, "support@example.com") == 40
 

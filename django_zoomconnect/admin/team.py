@@ -11,12 +11,14 @@ account itself, and no model permission says that (a new one would need a migrat
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -151,6 +153,11 @@ class TeamViews:
             args = (data["from_email"], data["to_email"], data["credits"])
             try:
                 if request.POST.get("confirmed"):
+                    if not _first_use(request.POST.get("once", "")):
+                        messages.warning(
+                            request, _("That transfer was already asked for: it was not sent again.")
+                        )
+                        return self._back(account)
                     done = team.transfer_credit(*args, account=account)
                     messages.success(request, _transferred(done))
                     return self._back(account)
@@ -223,6 +230,7 @@ class TeamViews:
             "target_after": _minus(preview.target.balance, -preview.credits),
             "several_accounts": len(team.account_aliases()) > 1,
             "confirming": True,
+            "once": secrets.token_urlsafe(18),
         }
         return TemplateResponse(request, "admin/zoomconnect/team_transfer_confirm.html", context)
 
@@ -231,6 +239,19 @@ class TeamViews:
         if account and account != team.DEFAULT_ACCOUNT:
             url += "?" + urlencode({"account": account})
         return HttpResponseRedirect(url)
+
+
+#: How long a confirmation page's one-time token is remembered once used.
+_ONCE_SECONDS = 24 * 3600
+
+
+def _first_use(token: str) -> bool:
+    """Whether this confirmation page's token is used for the first time (a double click on
+    "Yes, transfer", or the page posted again from the browser's history, would send credit twice).
+    ``cache.add`` is atomic in Django's cache backends, so two racing posts cannot both win."""
+    if not 16 <= len(token) <= 64:
+        return False
+    return bool(cache.add(f"django_zoomconnect:transfer-once:{token}", True, _ONCE_SECONDS))
 
 
 def _minus(balance: float | None, credits: int) -> float | None:
