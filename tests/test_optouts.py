@@ -111,3 +111,58 @@ def test_a_stop_reply_opts_out_through_the_service(client):
     assert signed_post(client, "zoomconnect:reply", params).status_code == 200
     assert history() == [("out", "keyword", "stop")]
     assert OptOutChange.objects.get().message == Message.objects.get(direction=Direction.INBOUND)
+
+
+# --- opting back in by reply: OPT_IN_KEYWORDS ----------------------------------------------------
+
+
+def test_a_start_reply_lifts_the_opt_out_and_keeps_the_history(client):
+    assert signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "STOP")).status_code == 200
+    assert OptOut.objects.filter(phone_number=NUMBER).exists()
+    assert signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, " start ")).status_code == 200
+    assert not OptOut.objects.exists()
+    assert history() == [("out", "keyword", "STOP"), ("in", "keyword", "start")]
+    step = OptOutChange.objects.get(action="in")
+    assert step.message == Message.objects.get(direction=Direction.INBOUND, body=" start ")
+
+
+@pytest.mark.parametrize("text", ["UNSTOP", "yes", " Yes "])
+def test_every_default_opt_in_keyword_lifts_it(client, text):
+    optouts.opt_out(NUMBER, source="manual")
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, text))
+    assert not OptOut.objects.exists()
+
+
+def test_a_start_reply_from_a_number_not_opted_out_records_nothing(client):
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert history() == []
+
+
+def test_only_the_whole_reply_counts_and_the_keywords_are_a_setting(client, settings):
+    optouts.opt_out(NUMBER, source="manual")
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "yes please start again"))
+    assert OptOut.objects.exists()
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": ["Subscribe  me"]}
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert OptOut.objects.exists()
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "subscribe me"))
+    assert not OptOut.objects.exists()
+
+
+def test_a_word_in_both_lists_opts_out(client, settings):
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": ["START", "END"]}
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "END"))
+    assert OptOut.objects.exists()
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": []}
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert OptOut.objects.exists()
+
+
+def test_the_opt_in_keywords_are_validated(settings):
+    from django_zoomconnect import conf
+    from django_zoomconnect.exceptions import ConfigurationError
+
+    assert conf.get("OPT_IN_KEYWORDS") == frozenset({"start", "unstop", "yes"})
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": "START"}
+    with pytest.raises(ConfigurationError, match="OPT_IN_KEYWORDS"):
+        conf.get("OPT_IN_KEYWORDS")

@@ -2,10 +2,11 @@
 
 Why one module: a STOP reply and a ``FAILED_OPTOUT`` delivery report (:mod:`.inbound`), a status
 poll (:mod:`.outbox.reconcile`) and an operator (the admin) all opt numbers out; an operator, and
-later a START reply, opt them back in. Every one goes through :func:`opt_out` or :func:`opt_in`,
-so that the :class:`~django_zoomconnect.models.OptOut` row (may this number be sent to now?) and
-its :class:`~django_zoomconnect.models.OptOutChange` history (how did that come to be?) never
-disagree, and lifting an opt-out never erases that the person once asked to be left alone.
+a reply of one of ``OPT_IN_KEYWORDS`` (START), opt them back in. Every one goes through
+:func:`opt_out` or :func:`opt_in`, so that the :class:`~django_zoomconnect.models.OptOut` row
+(may this number be sent to now?) and its :class:`~django_zoomconnect.models.OptOutChange`
+history (how did that come to be?) never disagree, and lifting an opt-out never erases that the
+person once asked to be left alone.
 
 Each call is one transaction (or a savepoint in the caller's): the row and its history step
 together. A call that changes nothing records nothing, so a repeated STOP or a reprocessed
@@ -65,13 +66,15 @@ def opt_out(number: str, *, source: str, detail: str = "", message: Message | in
     return created
 
 
-def opt_in(number: str, *, source: str, detail: str = "") -> bool:
+def opt_in(number: str, *, source: str, detail: str = "", message: Message | int | None = None) -> bool:
     """Send to ``number`` again; whether it was opted out.
 
-    Meant for an operator who has the person's consent, and for a START reply: the opt-out row
-    goes, its history stays, with this step added.
+    Meant for an operator who has the person's consent, and for a reply of one of
+    ``OPT_IN_KEYWORDS`` (``message`` is that reply): the opt-out row goes, its history stays,
+    with this step added.
     """
     number = _checked(number, source)
+    message_id = message.pk if isinstance(message, Message) else message
     with transaction.atomic():
         deleted, _ = OptOut.objects.filter(phone_number=number).delete()
         if deleted:
@@ -80,6 +83,7 @@ def opt_in(number: str, *, source: str, detail: str = "") -> bool:
                 action=OptOutChange.Action.OPT_IN,
                 source=source,
                 detail=detail[:_DETAIL],
+                message_id=message_id,
             )
     return bool(deleted)
 
