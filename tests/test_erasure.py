@@ -221,3 +221,29 @@ def test_memberships_of_the_erased_contact_go_with_it():
     assert not Membership.objects.exists()
     assert Group.objects.exists()
     assert not OptOutChange.objects.exists()
+
+
+# --- manage.py zoomconnect_erase ------------------------------------------------------------------
+
+
+def test_the_command_erases_and_reports_per_table(capsys):
+    from django.core.management import call_command
+
+    Contact.objects.create(phone_number=NUMBER)
+    optouts.opt_out(NUMBER, source="keyword")
+    call_command("zoomconnect_erase", "082 123 4567", "--dry-run")
+    out = capsys.readouterr().out
+    assert out.startswith("Dry run")
+    assert "contacts deleted: 1\n" in out
+    assert Contact.objects.exists()
+    call_command("zoomconnect_erase", "082 123 4567", "--json")
+    data = json.loads(capsys.readouterr().out)
+    assert (data["contacts"], data["opt_outs"], data["hashed_opt_out"], data["total"]) == (1, 1, True, 3)
+    assert traces() == []
+
+
+def test_the_command_refuses_a_number_that_is_not_valid_in_one_line():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=r"^'12' is not a valid phone number: .* Nothing was erased\.$"):
+        call_command("zoomconnect_erase", "12")
