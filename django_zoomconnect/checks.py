@@ -115,6 +115,8 @@ OUTBOX_BEAT_TASKS = (
 )
 _DATABASE_SCHEDULERS = ("django_celery_beat",)
 APPLY_TASK = "django_zoomconnect.tasks.apply_webhook_events"
+RETENTION_TASK = "django_zoomconnect.tasks.apply_retention"
+RETENTION_SETTINGS = ("MESSAGE_BODY_RETENTION_DAYS", "STATUS_HISTORY_RETENTION_DAYS")
 
 
 def _includes(patterns: Any, module: str) -> bool:
@@ -147,6 +149,14 @@ def _scheduled_tasks() -> set[str] | None:
         return None
     schedule = {**(celery.beat_schedule or {}), **(getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {})}
     return {str(entry.get("task", "")) for entry in schedule.values() if isinstance(entry, dict)}
+
+
+def _retains() -> list[str]:
+    """The retention settings that are set (to a number of days)."""
+    try:
+        return [name for name in RETENTION_SETTINGS if conf.get(name) is not None]
+    except ConfigurationError:
+        return []  # reported by check_settings
 
 
 def _applies_in_batches() -> bool:
@@ -195,6 +205,17 @@ def check_wiring(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 hint="Add the 'zoomconnect-webhook-apply' entry from the README to CELERY_BEAT_SCHEDULE, "
                 "or run `manage.py zoomconnect_webhooks apply` from cron and silence zoomconnect.W008.",
                 id="zoomconnect.W008",
+            )
+        )
+    retained = _retains()
+    if retained and scheduled is not None and RETENTION_TASK not in scheduled:
+        messages.append(
+            checks.Warning(
+                f"ZOOMCONNECT[{retained[0]!r}] is set, but no Celery beat schedule runs "
+                "apply_retention: nothing is pruned.",
+                hint="Add the 'zoomconnect-retention' entry from the README to CELERY_BEAT_SCHEDULE, "
+                "or run `manage.py zoomconnect_retention` from cron and silence zoomconnect.W009.",
+                id="zoomconnect.W009",
             )
         )
     if _sends_eagerly():

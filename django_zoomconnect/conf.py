@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
         "OPT OUT",
         "OPT-OUT",
     ),
+    "OPT_IN_KEYWORDS": ("START", "UNSTOP", "YES"),
+    # The life of the data (services/retention.py): days kept, None keeps for ever.
+    "MESSAGE_BODY_RETENTION_DAYS": None,
+    "STATUS_HISTORY_RETENTION_DAYS": None,
     # Sending (services/outbox/ and its tasks).
     "SEND_EAGERLY": False,
     "SCHEDULING": "local",
@@ -193,7 +197,8 @@ def _encodings(value: Any) -> tuple[str, ...]:
 
 
 def _keywords(value: Any) -> frozenset[str]:
-    # Compared with the whole reply, trimmed, with inner runs of spaces collapsed, casefolded.
+    # Opt-out and opt-in keywords: compared with the whole reply, trimmed, with inner runs of
+    # spaces collapsed, casefolded.
     if not isinstance(value, list | tuple | set | frozenset) or not all(
         isinstance(v, str) and v.strip() for v in value
     ):
@@ -202,7 +207,7 @@ def _keywords(value: Any) -> frozenset[str]:
 
 
 def normalize_keyword(text: str) -> str:
-    """``text`` as opt-out keywords are compared: trimmed, inner spaces collapsed, casefolded."""
+    """``text`` as opt-out and opt-in keywords are compared: trimmed, inner spaces collapsed, casefolded."""
     return " ".join(text.split()).casefold()
 
 
@@ -258,6 +263,9 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "WEBHOOK_EVENT_RETENTION_DAYS": _optional_positive_int,
     "INSECURE_SKIP_WEBHOOK_VERIFICATION": _bool,
     "OPT_OUT_KEYWORDS": _keywords,
+    "OPT_IN_KEYWORDS": _keywords,
+    "MESSAGE_BODY_RETENTION_DAYS": _optional_positive_int,
+    "STATUS_HISTORY_RETENTION_DAYS": _optional_positive_int,
     "SEND_EAGERLY": _bool,
     "SCHEDULING": _choice(*SCHEDULING_MODES),
     "BULK_CHUNK_SIZE": _positive_int,

@@ -501,6 +501,31 @@ class OptOutChange(models.Model):
         return f"{self.phone_number} {self.get_action_display().lower()}"
 
 
+class ErasedOptOut(models.Model):
+    """The opt-out of a number that was erased, kept as a keyed hash so that its STOP still holds.
+
+    ``services.erasure.erase_number`` removes every row that holds a number; when the number
+    had opted out, this row takes the place of its :class:`OptOut`: ``digest`` is
+    HMAC-SHA256 of the number in E.164 under a key derived from ``SECRET_KEY``
+    (``services.optouts.number_digests``), so that a send to the number is still refused while
+    the number itself cannot be read back from the table.
+    """
+
+    digest = models.CharField(_("digest of the number"), max_length=64)
+    source = models.CharField(_("source"), max_length=8, choices=OptOut.Source.choices)
+    opted_out_at = models.DateTimeField(_("opted out at"))
+    erased_at = models.DateTimeField(_("erased at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("erased number's opt-out")
+        verbose_name_plural = _("erased numbers' opt-outs")
+        ordering = ("-erased_at", "-pk")
+        constraints = [models.UniqueConstraint(fields=("digest",), name="zoomconnect_erased_digest")]
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}… (erased)"
+
+
 class WebhookEvent(models.Model):
     """A verified webhook, stored raw before it is processed; the unique nonce stops replays."""
 

@@ -66,8 +66,8 @@ DESCRIPTIONS: dict[str, str] = {
         '(see "Webhook processing modes").'
     ),
     "WEBHOOK_EVENT_RETENTION_DAYS": (
-        "How many days ``zoomconnect_webhooks cleanup`` (and ``cleanup_webhook_events``) keeps stored "
-        "webhook events; ``None`` keeps them forever."
+        "How many days ``zoomconnect_webhooks cleanup`` (and ``cleanup_webhook_events``, and "
+        "``apply_retention``) keeps stored webhook events; ``None`` keeps them forever."
     ),
     "INSECURE_SKIP_WEBHOOK_VERIFICATION": (
         "Accept webhooks without checking their checksum. For local experiments only; warned by "
@@ -76,6 +76,10 @@ DESCRIPTIONS: dict[str, str] = {
     "OPT_OUT_KEYWORDS": (
         "Whole replies (trimmed, any case, spaces collapsed) that opt the sender out; ``[]`` turns "
         "this off. Drop ``CANCEL``/``END`` if your messages invite such replies."
+    ),
+    "OPT_IN_KEYWORDS": (
+        "Whole replies, compared the same way, that lift the sender's opt-out (kept in the opt-out "
+        "history with the reply); ``[]`` turns this off. A word in both lists opts out."
     ),
     "SEND_EAGERLY": (
         "Send in the caller's process right after commit, without a Celery worker (development). "
@@ -125,6 +129,14 @@ DESCRIPTIONS: dict[str, str] = {
     "LOW_BALANCE_WARNING": (
         "The admin's dashboard warns when the last balance it read is under this many credits; "
         "``None`` never warns."
+    ),
+    "MESSAGE_BODY_RETENTION_DAYS": (
+        "Days after which a finished message's text is blanked (its ``body`` and the ``remote_data`` "
+        "holding it) by ``apply_retention``; the row, its numbers, status and dates stay for the "
+        'statistics. ``None`` keeps texts for ever (see "The life of the data").'
+    ),
+    "STATUS_HISTORY_RETENTION_DAYS": (
+        "Days after which ``apply_retention`` deletes status history entries; ``None`` keeps them for ever."
     ),
     "SYNC_DELETE_POLICY": (
         'What a pull does with a row deleted on the account: ``"mark"`` keeps it with ``sync_state`` '

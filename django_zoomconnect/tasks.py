@@ -49,6 +49,17 @@ def cleanup_webhook_events(days: int | None = None) -> int:
     return inbound.delete_old_events(days=days)
 
 
+# --- the life of the data (services/retention.py) ------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def apply_retention() -> dict[str, object]:
+    """Beat, daily: blank old texts, delete old status history and webhook events (the settings)."""
+    from .services import heartbeats, retention
+
+    return heartbeats.record("apply_retention", retention.apply_retention().as_dict())
+
+
 # --- sending (services/outbox/) -------------------------------------------------------------------
 # A send task is acked only when it has finished (acks_late) and given back to the broker if its
 # worker dies (reject_on_worker_lost): a second delivery is safe because the service claims the

@@ -113,3 +113,31 @@ def test_opt_out_actions_ask_for_their_permissions(client, django_user_model, pe
     assert offered(back_in, CONTACTS) == {*mine, "opt_in_selected"}
     assert choose(client, CONTACTS, "opt_out_selected", [people[0].pk], post="yes").status_code == 302
     assert not OptOut.objects.exists()
+
+
+# --- erasing people ------------------------------------------------------------------------------
+
+
+def test_erasing_contacts_asks_first_then_erases_every_trace(admin_client, people):
+    from django_zoomconnect.models import ErasedOptOut, Message
+
+    optouts.opt_out(THANDI, source="keyword", detail="STOP")
+    Message.objects.create(to_number=THANDI, body="hello Thandi", status="DELIVERED")
+    asked = choose(admin_client, CONTACTS, "erase_selected", [people[0].pk])
+    assert "This cannot be undone" in asked.text
+    assert Contact.objects.filter(phone_number=THANDI).exists()  # nothing before yes
+
+    _, shown = confirm(admin_client, CONTACTS, "erase_selected", [people[0].pk])
+
+    assert shown == ["Erase the selected people's numbers everywhere: 1 erased, 1 messages anonymised."]
+    assert not Contact.objects.filter(phone_number=THANDI).exists()
+    assert Contact.objects.filter(phone_number=SIPHO).exists()
+    assert Message.objects.get().body == ""
+    assert ErasedOptOut.objects.count() == 1
+    assert not OptOutChange.objects.exists()
+
+
+def test_erasing_asks_for_the_delete_permission(client, django_user_model, people):
+    grant = staff_user(client, django_user_model)
+    assert "erase_selected" not in offered(grant("view_contact", "change_contact"), CONTACTS)
+    assert "erase_selected" in offered(grant("view_contact", "delete_contact"), CONTACTS)

@@ -101,3 +101,13 @@ def test_batch_webhooks_without_their_beat_task_are_a_warning(celery):
         assert ids(WEBHOOK_PROCESSING="batch") == []
     with override_settings(CELERY_BEAT_SCHEDULER="django_celery_beat.schedulers:DatabaseScheduler"):
         assert ids(WEBHOOK_PROCESSING="batch") == []
+
+
+def test_retention_without_its_beat_task_is_a_warning(celery):
+    with override_settings(CELERY_BEAT_SCHEDULE=SCHEDULE):
+        assert ids(MESSAGE_BODY_RETENTION_DAYS=30) == ["zoomconnect.W009"]
+        assert ids(STATUS_HISTORY_RETENTION_DAYS=30, SEND_EAGERLY=True) == ["zoomconnect.W009"]
+        assert ids() == []  # webhook events alone: cleanup_webhook_events prunes them
+    retaining = {**SCHEDULE, "retention": {"task": checks.RETENTION_TASK, "schedule": 86400.0}}
+    with override_settings(CELERY_BEAT_SCHEDULE=retaining):
+        assert ids(MESSAGE_BODY_RETENTION_DAYS=30) == []

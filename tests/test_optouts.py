@@ -111,3 +111,114 @@ def test_a_stop_reply_opts_out_through_the_service(client):
     assert signed_post(client, "zoomconnect:reply", params).status_code == 200
     assert history() == [("out", "keyword", "stop")]
     assert OptOutChange.objects.get().message == Message.objects.get(direction=Direction.INBOUND)
+
+
+# --- opting back in by reply: OPT_IN_KEYWORDS ----------------------------------------------------
+
+
+def test_a_start_reply_lifts_the_opt_out_and_keeps_the_history(client):
+    assert signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "STOP")).status_code == 200
+    assert OptOut.objects.filter(phone_number=NUMBER).exists()
+    assert signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, " start ")).status_code == 200
+    assert not OptOut.objects.exists()
+    assert history() == [("out", "keyword", "STOP"), ("in", "keyword", "start")]
+    step = OptOutChange.objects.get(action="in")
+    assert step.message == Message.objects.get(direction=Direction.INBOUND, body=" start ")
+
+
+@pytest.mark.parametrize("text", ["UNSTOP", "yes", " Yes "])
+def test_every_default_opt_in_keyword_lifts_it(client, text):
+    optouts.opt_out(NUMBER, source="manual")
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, text))
+    assert not OptOut.objects.exists()
+
+
+def test_a_start_reply_from_a_number_not_opted_out_records_nothing(client):
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert history() == []
+
+
+def test_only_the_whole_reply_counts_and_the_keywords_are_a_setting(client, settings):
+    optouts.opt_out(NUMBER, source="manual")
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "yes please start again"))
+    assert OptOut.objects.exists()
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": ["Subscribe  me"]}
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert OptOut.objects.exists()
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "subscribe me"))
+    assert not OptOut.objects.exists()
+
+
+def test_a_word_in_both_lists_opts_out(client, settings):
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": ["START", "END"]}
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "END"))
+    assert OptOut.objects.exists()
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": []}
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert OptOut.objects.exists()
+
+
+def test_the_opt_in_keywords_are_validated(settings):
+    from django_zoomconnect import conf
+    from django_zoomconnect.exceptions import ConfigurationError
+
+    assert conf.get("OPT_IN_KEYWORDS") == frozenset({"start", "unstop", "yes"})
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "OPT_IN_KEYWORDS": "START"}
+    with pytest.raises(ConfigurationError, match="OPT_IN_KEYWORDS"):
+        conf.get("OPT_IN_KEYWORDS")
+
+
+# --- erased numbers' opt-outs: kept as a keyed hash -----------------------------------------------
+
+
+def _erased(number=NUMBER, **fields):
+    from django.utils import timezone
+
+    from django_zoomconnect.models import ErasedOptOut
+
+    return ErasedOptOut.objects.create(
+        digest=optouts.number_digest(number), source="keyword", opted_out_at=timezone.now(), **fields
+    )
+
+
+def test_a_hashed_opt_out_is_honoured_by_every_send(settings):
+    _erased()
+    assert optouts.opted_out([NUMBER, "+27821234568"]) == {NUMBER}
+    assert send_sms("082 123 4567", "hi").status == MessageStatus.REJECTED
+    from django_zoomconnect.services.outbox import send_bulk
+
+    batch = send_bulk(recipients=[NUMBER, "+27821234568"], body="hi")
+    assert dict(batch.messages.values_list("to_number", "status")) == {
+        NUMBER: MessageStatus.REJECTED,
+        "+27821234568": MessageStatus.QUEUED,
+    }
+
+
+def test_the_digest_is_keyed_by_the_secret_key_and_its_fallbacks_still_count(settings):
+    digest = optouts.number_digest(NUMBER)
+    assert len(digest) == 64
+    assert NUMBER[1:] not in digest
+    _erased()
+    settings.SECRET_KEY = "a-new-key"
+    assert optouts.number_digest(NUMBER) != digest
+    assert optouts.opted_out([NUMBER]) == set()
+    settings.SECRET_KEY_FALLBACKS = ["tests-only-not-secret"]
+    assert optouts.opted_out([NUMBER]) == {NUMBER}
+
+
+def test_the_opt_out_check_is_one_query_per_slice_of_numbers(django_assert_num_queries):
+    _erased()
+    optouts.opt_out("+27821234568", source="manual")
+    numbers = [f"+2783{n:07d}" for n in range(999)] + [NUMBER, "+27821234568"]
+    with django_assert_num_queries(3):  # 1,001 numbers: three slices of at most 500
+        assert optouts.opted_out(numbers) == {NUMBER, "+27821234568"}
+
+
+def test_opting_an_erased_number_back_in_lifts_the_hashed_opt_out(client):
+    from django_zoomconnect.models import ErasedOptOut
+
+    _erased()
+    signed_post(client, "zoomconnect:reply", build_reply_params(NUMBER, "START"))
+    assert not ErasedOptOut.objects.exists()
+    assert history() == [("in", "keyword", "START")]
+    assert optouts.opted_out([NUMBER]) == set()

@@ -30,7 +30,7 @@ from ..models import (
     OptOut,
     OptOutChange,
 )
-from ..services import contacts, optouts
+from ..services import contacts, erasure, optouts
 from ..services.reports import Tally
 from . import send
 from .base import REMOTE_FIELDS, Outcome, PushedAdmin, RowServices, confirmed
@@ -123,6 +123,7 @@ class ContactAdmin(PushedAdmin):
         "send_sms_to_selected",
         "opt_out_selected",
         "opt_in_selected",
+        "erase_selected",
     )
     opt_in_selected = opt_in_selected
 
@@ -180,6 +181,35 @@ class ContactAdmin(PushedAdmin):
     )
     def opt_out_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> Outcome:
         return _by_hand(optouts.opt_out_numbers, request, queryset)
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return self.has_delete_permission(request)
+
+    @confirmed(
+        description=_("Erase the selected people's numbers everywhere"),
+        question=_(
+            "Erase every trace of these numbers: the contacts are deleted, their messages both ways "
+            "and webhook events are kept for the statistics but emptied of the number and the text, "
+            "their opt-out history is deleted and an opt-out is kept only as a hash, so that they "
+            "are still not sent to. This cannot be undone. The contacts stay on Zoom Connect."
+        ),
+        confirm_label=_("Yes, erase them"),
+        permissions=["erase"],
+    )
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> Outcome:
+        tally = Tally()
+        for number in list(queryset.values_list("phone_number", flat=True)):
+            try:
+                report = erasure.erase_number(number)
+            except erasure.ErasureRefused:
+                tally.skip("a message to it is being sent, try again later")
+                continue
+            except PhoneNumberError:
+                tally.skip("not a valid number")
+                continue
+            tally.add("erased")
+            tally.add("messages anonymised", report.messages)
+        return tally.as_dict()
 
 
 @admin.register(Group)

@@ -2,32 +2,103 @@
 
 Why one module: a STOP reply and a ``FAILED_OPTOUT`` delivery report (:mod:`.inbound`), a status
 poll (:mod:`.outbox.reconcile`) and an operator (the admin) all opt numbers out; an operator, and
-later a START reply, opt them back in. Every one goes through :func:`opt_out` or :func:`opt_in`,
-so that the :class:`~django_zoomconnect.models.OptOut` row (may this number be sent to now?) and
-its :class:`~django_zoomconnect.models.OptOutChange` history (how did that come to be?) never
-disagree, and lifting an opt-out never erases that the person once asked to be left alone.
+a reply of one of ``OPT_IN_KEYWORDS`` (START), opt them back in. Every one goes through
+:func:`opt_out` or :func:`opt_in`, so that the :class:`~django_zoomconnect.models.OptOut` row
+(may this number be sent to now?) and its :class:`~django_zoomconnect.models.OptOutChange`
+history (how did that come to be?) never disagree, and lifting an opt-out never erases that the
+person once asked to be left alone.
 
 Each call is one transaction (or a savepoint in the caller's): the row and its history step
 together. A call that changes nothing records nothing, so a repeated STOP or a reprocessed
 report leaves the history as it was.
+
+An erased number (:mod:`.erasure`) keeps its opt-out only as a keyed hash
+(:class:`~django_zoomconnect.models.ErasedOptOut`): :func:`opted_out` consults both lists, in one
+query per slice of numbers, and :func:`opt_in` lifts both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Sequence
 
+from django.conf import settings
 from django.db import transaction
 
 from .. import phone
-from ..models import Message, OptOut, OptOutChange
+from ..models import ErasedOptOut, Message, OptOut, OptOutChange
 from .reports import Tally
 
-__all__ = ["Source", "opt_in", "opt_in_numbers", "opt_out", "opt_out_numbers"]
+__all__ = [
+    "Source",
+    "number_digest",
+    "number_digests",
+    "opt_in",
+    "opt_in_numbers",
+    "opt_out",
+    "opt_out_numbers",
+    "opted_out",
+]
 
 #: Where an opt-out or an opt-in came from (the values :class:`OptOut`'s ``source`` uses too).
 Source = OptOutChange.Source
 _DETAIL = OptOutChange._meta.get_field("detail").max_length or 255
 _NUMBER = OptOut._meta.get_field("phone_number").max_length or 64
+
+
+#: Numbers looked up per query by :func:`opted_out`.
+SLICE = 500
+_SALT = b"django_zoomconnect.optouts.erased"
+
+
+def _hmacs() -> list[hmac.HMAC]:
+    """One keyed HMAC-SHA256 per secret: ``SECRET_KEY`` first, then ``SECRET_KEY_FALLBACKS``.
+
+    The key is derived as Django's ``salted_hmac`` derives its own (SHA-256 of a salt and the
+    secret), once per call; each number then costs one ``copy()`` and one update.
+    """
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+    keys = [hashlib.sha256(_SALT + str(secret).encode()).digest() for secret in secrets]
+    return [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
+
+
+def _digest(base: hmac.HMAC, number: str) -> str:
+    h = base.copy()
+    h.update(number.encode())
+    return h.hexdigest()
+
+
+def number_digest(number: str) -> str:
+    """The digest an erased opt-out of ``number`` (E.164 when it parses) is kept under."""
+    return _digest(_hmacs()[0], phone.stored_form(number)[:_NUMBER])
+
+
+def number_digests(numbers: Iterable[str]) -> dict[str, str]:
+    """Each stored-form number's digests, under ``SECRET_KEY`` and each fallback: digest -> number.
+
+    The numbers must be in their stored form already (the send path's are).
+    """
+    bases = _hmacs()
+    return {_digest(base, number): number for number in numbers for base in bases}
+
+
+def opted_out(numbers: Iterable[str]) -> set[str]:
+    """Which of ``numbers`` (in stored form) must not be sent to: one query per :data:`SLICE`.
+
+    A number is opted out when it has an :class:`OptOut` row, or when it was erased after
+    opting out (its digest is an :class:`ErasedOptOut`); both are read with one ``UNION ALL``.
+    """
+    found: set[str] = set()
+    unique = sorted(set(numbers) - {""})
+    for start in range(0, len(unique), SLICE):
+        part: Sequence[str] = unique[start : start + SLICE]
+        digests = number_digests(part)
+        plain = OptOut.objects.filter(phone_number__in=part).values_list("phone_number", flat=True)
+        erased = ErasedOptOut.objects.filter(digest__in=list(digests)).values_list("digest", flat=True)
+        for value in plain.order_by().union(erased.order_by(), all=True):
+            found.add(digests.get(value, value))
+    return found
 
 
 def _checked(number: str, source: str) -> str:
@@ -65,23 +136,27 @@ def opt_out(number: str, *, source: str, detail: str = "", message: Message | in
     return created
 
 
-def opt_in(number: str, *, source: str, detail: str = "") -> bool:
+def opt_in(number: str, *, source: str, detail: str = "", message: Message | int | None = None) -> bool:
     """Send to ``number`` again; whether it was opted out.
 
-    Meant for an operator who has the person's consent, and for a START reply: the opt-out row
-    goes, its history stays, with this step added.
+    Meant for an operator who has the person's consent, and for a reply of one of
+    ``OPT_IN_KEYWORDS`` (``message`` is that reply): the opt-out row goes, its history stays,
+    with this step added.
     """
     number = _checked(number, source)
+    message_id = message.pk if isinstance(message, Message) else message
     with transaction.atomic():
         deleted, _ = OptOut.objects.filter(phone_number=number).delete()
-        if deleted:
+        erased, _ = ErasedOptOut.objects.filter(digest__in=list(number_digests([number]))).delete()
+        if deleted or erased:
             OptOutChange.objects.create(
                 phone_number=number,
                 action=OptOutChange.Action.OPT_IN,
                 source=source,
                 detail=detail[:_DETAIL],
+                message_id=message_id,
             )
-    return bool(deleted)
+    return bool(deleted or erased)
 
 
 def _each(

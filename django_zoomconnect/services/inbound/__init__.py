@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .batch import Applied, apply_pending
 from .housekeeping import apply_deferred_reports, delete_old_events, reprocess_events, sweep_events
-from .processing import UnknownStatusError, is_opt_out_keyword, process_event, receive
+from .processing import UnknownStatusError, is_opt_in_keyword, is_opt_out_keyword, process_event, receive
 from .store import InvalidWebhookError, check_params, store_event
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "apply_pending",
     "check_params",
     "delete_old_events",
+    "is_opt_in_keyword",
     "is_opt_out_keyword",
     "process_event",
     "receive",

@@ -14,7 +14,7 @@ from ...events import DELIVERY_REPORT
 from ...models import Direction, Message, WebhookEvent
 from .processing import process_event
 
-__all__ = ["apply_deferred_reports", "delete_old_events", "reprocess_events", "sweep_events"]
+__all__ = ["apply_deferred_reports", "delete_old_events", "old_events", "reprocess_events", "sweep_events"]
 
 
 def apply_deferred_reports(message: Message) -> int:
@@ -78,15 +78,19 @@ def delete_old_events(*, days: int | None = None, now: datetime | None = None) -
         days = conf.get("WEBHOOK_EVENT_RETENTION_DAYS")
         if days is None:
             return 0
+    deleted, _ = old_events(days=days, now=now).delete()
+    return deleted
+
+
+def old_events(*, days: int, now: datetime | None = None) -> QuerySet[WebhookEvent]:
+    """The events :func:`delete_old_events` deletes: older than ``days``, their nonce expired."""
     if days < 0:
         raise ValueError("days must be zero or more")
     now = now or timezone.now()
     grace = timedelta(seconds=float(conf.get("WEBHOOK_NONCE_GRACE")))
-    old = WebhookEvent.objects.filter(received_at__lt=now - timedelta(days=days)).filter(
+    return WebhookEvent.objects.filter(received_at__lt=now - timedelta(days=days)).filter(
         Q(nonce_expires_at__isnull=True) | Q(nonce_expires_at__lt=now - grace)
     )
-    deleted, _ = old.delete()
-    return deleted
 
 
 def sweep_events(

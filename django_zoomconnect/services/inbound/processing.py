@@ -47,6 +47,7 @@ __all__ = [
     "UnknownStatusError",
     "announce_report",
     "failure",
+    "is_opt_in_keyword",
     "is_opt_out_keyword",
     "process_event",
     "receive",
@@ -292,6 +293,13 @@ def is_opt_out_keyword(text: str) -> bool:
     return conf.normalize_keyword(text) in keywords
 
 
+def is_opt_in_keyword(text: str) -> bool:
+    """Whether a reply lifts its sender's opt-out: the whole trimmed text is one of
+    ``OPT_IN_KEYWORDS`` and none of ``OPT_OUT_KEYWORDS`` (a word in both opts out)."""
+    keywords: frozenset[str] = conf.get("OPT_IN_KEYWORDS")
+    return bool(keywords) and conf.normalize_keyword(text) in keywords and not is_opt_out_keyword(text)
+
+
 def _reply_target(reply: InboundReply, from_number: str) -> Message | None:
     outbound = Message.objects.filter(direction=Direction.OUTBOUND)
     if reply.replied_to_message_id:
@@ -346,6 +354,8 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
         optouts.opt_out(
             from_number, source=optouts.Source.KEYWORD, detail=reply.text.strip(), message=message
         )
+    elif is_opt_in_keyword(reply.text):
+        optouts.opt_in(from_number, source=optouts.Source.KEYWORD, detail=reply.text.strip(), message=message)
     pending.append(
         partial(signals.send_robustly, signals.message_received, Message, message=message, event=reply)
     )

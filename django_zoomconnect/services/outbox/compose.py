@@ -33,15 +33,15 @@ from ...models import (
     Group,
     Message,
     MessageStatus,
-    OptOut,
     Template,
     TemplateContextError,
 )
 from ...segments import SegmentInfo, analyse
+from .. import optouts
 from .. import rows as bulk
 from ..clients import client_for
 from . import wake
-from .state import MAX_ERROR, eager, slices
+from .state import MAX_ERROR, eager
 
 __all__ = [
     "BulkSend",
@@ -192,11 +192,8 @@ def _check_text(draft: Draft, max_parts: int) -> None:
 
 
 def opted_out(numbers: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    unique = sorted(set(numbers))
-    for part in slices(unique):
-        found.update(OptOut.objects.filter(phone_number__in=part).values_list("phone_number", flat=True))
-    return found
+    """Which of ``numbers`` opted out, erased numbers' hashed opt-outs included (one query a slice)."""
+    return optouts.opted_out(numbers)
 
 
 def refuse_opted_out(drafts: Iterable[Draft]) -> set[str]:

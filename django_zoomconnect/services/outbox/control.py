@@ -158,7 +158,8 @@ def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> in
             .order_by("pk")
         )
         stopped = opted_out(m.to_number for m in failed)
-        failed = [m for m in failed if m.to_number not in stopped]
+        # An erased message (services.erasure) has no number left to send to.
+        failed = [m for m in failed if m.to_number and m.to_number not in stopped]
         in_place = [m for m in failed if m.remote_id is None]
         copied = already_retried([m.pk for m in failed if m.remote_id is not None])
         copies = [m for m in failed if m.remote_id is not None and m.pk not in copied]
