@@ -137,6 +137,17 @@ class Contact(RemoteObject):
             except PhoneNumberError as exc:
                 raise ValidationError({"phone_number": str(exc)}) from None
 
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """The number is unique within the account; a form without the account (most are) still
+        checks it, as an error of the number."""
+        super().validate_constraints(exclude)
+        if exclude and "account" in exclude and "phone_number" not in exclude and self.phone_number:
+            taken = Contact.objects.filter(account=self.account, phone_number=self.phone_number)
+            if taken.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"phone_number": _("A contact of this account already has this number.")}, code="unique"
+                )
+
 
 class Membership(models.Model):
     """A contact in a group. The API cannot list members, so memberships are pushed, never pulled."""

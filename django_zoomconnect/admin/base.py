@@ -48,7 +48,7 @@ from ..services.pull import pull
 from ..services.reports import SyncReport
 from ..signing import CHECKSUM_PARAMETER
 
-REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
+REMOTE_FIELDS = ("account", "remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
 
 
 def shown_params(params: Any) -> Any:

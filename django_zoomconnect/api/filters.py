@@ -21,6 +21,7 @@ from ..exceptions import ConfigurationError, PhoneNumberError
 from ..models import Contact, Direction, Group, Message, MessageStatus, SyncState
 
 __all__ = [
+    "ACCOUNT_FILTERS",
     "CONTACT_FILTERS",
     "GROUP_FILTERS",
     "MESSAGE_FILTERS",
@@ -213,6 +214,10 @@ def apply(queryset: QuerySet[M], params: Mapping[str, Any], filters: Filters) ->
     return queryset
 
 
+#: ``batches/`` and ``templates/``: by account only.
+ACCOUNT_FILTERS: dict[str, Callable[[str], Q]] = {"account": _account}
+
+
 def filter_messages(queryset: QuerySet[Message], params: Mapping[str, Any]) -> QuerySet[Message]:
     return apply(queryset, params, MESSAGE_FILTERS)
 
@@ -234,4 +239,4 @@ def filter_by_account(queryset: QuerySet[M], params: Mapping[str, Any]) -> Query
     found = storable.find_problem(value)
     if found:
         raise ValidationError({"account": f"Must not contain {found}."})
-    return queryset.filter(_account(str(value)))
+    return queryset.filter(ACCOUNT_FILTERS["account"](str(value)))
