@@ -211,6 +211,9 @@ class HttpClient:
     timezone: _Setting[tzinfo] = _Setting()
     get_retries: _Setting[int] = _Setting()
     retry_backoff: _Setting[float] = _Setting()
+    #: The alias of the ``ZOOMCONNECT["ACCOUNTS"]`` entry :meth:`from_settings` built it from
+    #: (``None`` for a client built from keyword arguments).
+    account: str | None = None
 
     def __init__(
         self,
@@ -263,19 +266,27 @@ class HttpClient:
             raise ConfigurationError(f"ZoomConnectClient: {argument} {exc}.") from None
 
     @classmethod
-    def from_settings(cls, **overrides: Any) -> Self:
+    def from_settings(cls, *, account: str | None = None, **overrides: Any) -> Self:
         """A client configured by ``settings.ZOOMCONNECT`` as it is now; ``overrides`` win.
 
-        Raises :class:`~django_zoomconnect.exceptions.ConfigurationError` naming the setting when
-        ``EMAIL`` or ``API_TOKEN`` is missing (unless given as an override) or a value is wrong.
+        ``account`` is the alias of an entry of ``ZOOMCONNECT["ACCOUNTS"]`` (``None``: the
+        ``"default"`` account). Raises :class:`~django_zoomconnect.exceptions.ConfigurationError`
+        naming the setting when ``EMAIL`` or ``API_TOKEN`` is missing (unless given as an
+        override), a value is wrong or no such account is configured.
         """
+        alias = conf.account_alias(account)
         kwargs: dict[str, Any] = {}
         for argument in ("email", "token", *_VALIDATED):
             if argument not in overrides:
                 key = _setting(argument)
-                kwargs[argument] = conf.required(key) if argument in ("email", "token") else conf.get(key)
+                if argument in ("email", "token"):
+                    kwargs[argument] = conf.required(key, alias)
+                else:
+                    kwargs[argument] = conf.get(key, alias)
         kwargs.update(overrides)
-        return cls(**kwargs)
+        client = cls(**kwargs)
+        client.account = alias
+        return client
 
     # -- the session ----------------------------------------------------------------------------
 

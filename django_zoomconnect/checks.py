@@ -24,21 +24,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         return [checks.Error(str(exc), hint="Set ZOOMCONNECT = {...} in settings.", id="zoomconnect.E005")]
 
     messages: list[checks.CheckMessage] = []
-    for key in ("EMAIL", "API_TOKEN"):
-        try:
-            missing = conf.get(key) is None
-        except ConfigurationError:
-            missing = False  # reported as an invalid value below
-        if missing:
-            messages.append(
-                checks.Error(
-                    f"settings.ZOOMCONNECT[{key!r}] is not set.",
-                    hint="Copy the account email and API token from the Zoom Connect "
-                    "'Developer settings' page (or point BASE_URL at the simulator).",
-                    id="zoomconnect.E001",
-                )
-            )
     for key in conf.DEFAULTS:
+        if key in conf.ACCOUNT_KEYS:
+            continue  # per account, below
         try:
             conf.get(key)
         except ConfigurationError as exc:
@@ -46,19 +34,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 key, ("zoomconnect.E004", "See the settings table in the README.")
             )
             messages.append(checks.Error(str(exc), hint=hint, id=check_id))
-
     try:
-        no_secret = not conf.webhook_secrets()
+        aliases = conf.account_aliases()
     except ConfigurationError:
-        no_secret = False
-    if no_secret:
-        messages.append(
-            checks.Warning(
-                "settings.ZOOMCONNECT['WEBHOOK_SECRET'] is not set: every webhook will be refused.",
-                hint="Copy the secret key from the Zoom Connect 'Developer settings' page.",
-                id="zoomconnect.W001",
-            )
-        )
+        aliases = [conf.DEFAULT_ACCOUNT]  # ACCOUNTS itself is reported above
+    for alias in aliases:
+        messages.extend(_check_account(alias, several=len(aliases) > 1))
+    messages.extend(_check_router())
     try:
         insecure = conf.get("INSECURE_SKIP_WEBHOOK_VERIFICATION")
     except ConfigurationError:
@@ -80,14 +62,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="zoomconnect.W002",
             )
         )
-    if conf.user_settings().get("AUTH_METHOD") == "query":
-        messages.append(
-            checks.Warning(
-                "AUTH_METHOD 'query' puts the API token in every URL, where proxies and logs keep it.",
-                hint="Use 'headers' (the default) or 'basic' outside of quick tests.",
-                id="zoomconnect.W003",
-            )
-        )
     try:
         lease, (connect_timeout, read_timeout) = conf.get("CLAIM_LEASE_SECONDS"), conf.timeout()
     except ConfigurationError:
@@ -103,6 +77,96 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return messages
+
+
+def _where(alias: str, key: str, several: bool) -> str:
+    if alias == conf.DEFAULT_ACCOUNT and not several:
+        return f"settings.ZOOMCONNECT[{key!r}]"
+    return f"settings.ZOOMCONNECT['ACCOUNTS'][{alias!r}][{key!r}]"
+
+
+def _check_account(alias: str, *, several: bool) -> list[checks.CheckMessage]:
+    """The checks of one account's keys (:data:`conf.ACCOUNT_KEYS`): each says which account."""
+    messages: list[checks.CheckMessage] = []
+    for key in ("EMAIL", "API_TOKEN"):
+        try:
+            missing = conf.get(key, alias) is None
+        except ConfigurationError:
+            missing = False  # reported as an invalid value below
+        if missing:
+            messages.append(
+                checks.Error(
+                    f"{_where(alias, key, several)} is not set.",
+                    hint="Copy the account email and API token from the Zoom Connect "
+                    "'Developer settings' page (or point BASE_URL at the simulator).",
+                    id="zoomconnect.E001",
+                )
+            )
+    for key in conf.ACCOUNT_KEYS:
+        try:
+            conf.get(key, alias)
+        except ConfigurationError as exc:
+            check_id, hint = _INVALID_IDS.get(
+                key, ("zoomconnect.E004", "See the settings table in the README.")
+            )
+            messages.append(checks.Error(str(exc), hint=hint, id=check_id))
+    try:
+        no_secret = not conf.webhook_secrets(alias)
+    except ConfigurationError:
+        no_secret = False
+    if no_secret:
+        messages.append(
+            checks.Warning(
+                f"{_where(alias, 'WEBHOOK_SECRET', several)} is not set: every webhook "
+                + ("will be refused." if not several else f"of the {alias!r} account will be refused."),
+                hint="Copy the secret key from the Zoom Connect 'Developer settings' page.",
+                id="zoomconnect.W001",
+            )
+        )
+    try:
+        query = conf.get("AUTH_METHOD", alias) == "query"
+    except ConfigurationError:
+        query = False
+    if query:
+        messages.append(
+            checks.Warning(
+                "AUTH_METHOD 'query' puts the API token in every URL, where proxies and logs keep it"
+                + (f" (account {alias!r})." if several else "."),
+                hint="Use 'headers' (the default) or 'basic' outside of quick tests.",
+                id="zoomconnect.W003",
+            )
+        )
+    return messages
+
+
+def _check_router() -> list[checks.CheckMessage]:
+    try:
+        path = conf.get("ACCOUNT_ROUTER")
+    except ConfigurationError:
+        return []  # reported as an invalid value
+    if path is None:
+        return []
+    from django.utils.module_loading import import_string
+
+    try:
+        router = import_string(path)
+    except ImportError as exc:
+        return [
+            checks.Error(
+                f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] cannot be imported: {exc}",
+                hint="Name a function, e.g. 'myproject.sms.pick_account'.",
+                id="zoomconnect.E007",
+            )
+        ]
+    if not callable(router):
+        return [
+            checks.Error(
+                f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] ({path}) is not callable.",
+                hint="Name a function taking keyword arguments and returning an account alias.",
+                id="zoomconnect.E007",
+            )
+        ]
+    return []
 
 
 # --- wiring: the REST API's app, the beat schedule, the broker ------------------------------------

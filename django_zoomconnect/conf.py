@@ -4,6 +4,10 @@ Every key lives in :data:`DEFAULTS`, with its validator in :data:`_VALIDATORS`. 
 cached: ``override_settings(ZOOMCONNECT=...)`` takes effect on the next call. A wrong value
 raises :class:`~django_zoomconnect.exceptions.ConfigurationError` naming the key; the system
 checks in :mod:`django_zoomconnect.checks` report the same problems at start-up.
+
+Several accounts are configured like ``DATABASES``: ``ACCOUNTS = {"default": {...}, "marketing":
+{...}}``; each entry holds the keys of :data:`ACCOUNT_KEYS` that differ for that account, read
+with ``get(name, account="marketing")``. The flat form is the single account ``"default"``.
 """
 
 from __future__ import annotations
@@ -83,7 +87,35 @@ DEFAULTS: dict[str, Any] = {
     # The REST API (django_zoomconnect.api): who may use it, as DRF permission classes. The
     # default asks what the admin asks: staff, with the model permissions (and send_message).
     "API_PERMISSION_CLASSES": ("django_zoomconnect.api.permissions.StaffModelPermissions",),
+    # Several accounts (like DATABASES): {"default": {...}, "marketing": {...}}, each alias with
+    # its own values of ACCOUNT_KEYS; the top-level values are the "default" account's.
+    "ACCOUNTS": None,
+    # A function picking the account of a send whose caller named none (see route_account()).
+    "ACCOUNT_ROUTER": None,
 }
+
+#: The alias of the account that the flat settings (and every row written before) belong to.
+DEFAULT_ACCOUNT = "default"
+
+#: The keys an entry of ``ACCOUNTS`` may hold: what differs from one account to another. A key
+#: an entry leaves out is the top-level one (the shared default), except :data:`OWN_KEYS`.
+ACCOUNT_KEYS = (
+    "EMAIL",
+    "API_TOKEN",
+    "BASE_URL",
+    "AUTH_METHOD",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_SIGNATURE_ENCODINGS",
+    "BULK_CHUNK_SIZE",
+    "MESSAGES_PER_MINUTE",
+    "BALANCE_CHECK",
+    "LOW_BALANCE_WARNING",
+)
+#: Credentials are never borrowed: an account other than ``default`` without its own has none
+#: (rather than sending with, or accepting webhooks signed for, another account).
+OWN_KEYS = frozenset({"EMAIL", "API_TOKEN", "WEBHOOK_SECRET"})
+#: What an alias may be: it is stored on every row (32 characters) and is part of webhook URLs.
+ALIAS = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 AUTH_METHODS = ("headers", "basic", "query")
 WEBHOOK_ENCODINGS = ("raw", "form")
@@ -247,6 +279,38 @@ def _region(value: Any) -> str:
     return value.upper()
 
 
+def _accounts(value: Any) -> dict[str, dict[str, Any]] | None:
+    # Each entry's values are validated by their own keys' rules when they are read (get()).
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"must be a dict of account aliases, not {type(value).__name__}")
+    result: dict[str, dict[str, Any]] = {}
+    for alias, entry in value.items():
+        if not isinstance(alias, str) or not ALIAS.fullmatch(alias):
+            raise ValueError(f"has the alias {alias!r}: use 1 to 32 letters, digits, '_' or '-'")
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"[{alias!r}] must be a dict of settings, not {type(entry).__name__}")
+        for key in entry:
+            if key not in ACCOUNT_KEYS:
+                close = difflib.get_close_matches(str(key), ACCOUNT_KEYS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"[{alias!r}] has the key {key!r}{hint}, which is not set per account; "
+                    f"an account holds {', '.join(ACCOUNT_KEYS)}"
+                )
+        result[alias] = dict(entry)
+    return result
+
+
+def _optional_dotted_path(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _DOTTED_PATH.fullmatch(value):
+        raise ValueError(f"{value!r} must be the dotted path to a function, e.g. 'myproject.sms.route'")
+    return value
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "EMAIL": _optional_str,
     "API_TOKEN": _optional_str,
@@ -290,6 +354,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "PHONE_NUMBER_FORMAT": _choice(*PHONE_NUMBER_FORMATS),
     "SYNC_DELETE_POLICY": _choice(*SYNC_DELETE_POLICIES),
     "API_PERMISSION_CLASSES": _dotted_paths,
+    "ACCOUNTS": _accounts,
+    "ACCOUNT_ROUTER": _optional_dotted_path,
 }
 
 
@@ -324,14 +390,21 @@ def validate(name: str, value: Any) -> Any:
     return _VALIDATORS[name](value)
 
 
-def get(name: str) -> Any:
+def get(name: str, account: str | None = None) -> Any:
     """The validated value of ``ZOOMCONNECT[name]``, or its default.
 
-    Raises :class:`ConfigurationError` naming the key when the value is wrong.
+    For a key of :data:`ACCOUNT_KEYS`, the value of ``account`` (an alias; ``None`` is
+    ``"default"``): its ``ACCOUNTS`` entry's, else the top-level one (never for
+    :data:`OWN_KEYS`, except for ``default``), else the default. Other keys are shared by every
+    account and ``account`` is not looked at. Raises :class:`ConfigurationError` naming the key
+    when the value is wrong, or the alias when no such account is configured.
     """
     if name not in DEFAULTS:
         raise KeyError(f"{name!r} is not a django_zoomconnect setting")
-    raw = user_settings().get(name, DEFAULTS[name])
+    if name in _PER_ACCOUNT:
+        raw, where = _account_value(name, account)
+    else:
+        raw, where = user_settings().get(name, DEFAULTS[name]), f"[{name!r}]"
     try:
         key: tuple[Any, ...] | None = (name, type(raw), raw)
         found = _VALIDATED.get(key, _MISSING)  # type: ignore[arg-type]
@@ -342,10 +415,100 @@ def get(name: str) -> Any:
     try:
         value = validate(name, raw)
     except ValueError as exc:
-        raise ConfigurationError(f"settings.ZOOMCONNECT[{name!r}] {exc}.") from None
+        raise ConfigurationError(f"settings.ZOOMCONNECT{where} {exc}.") from None
     if key is not None and len(_VALIDATED) < 1024:
         _VALIDATED[key] = value
     return value
+
+
+_PER_ACCOUNT = frozenset(ACCOUNT_KEYS)
+
+
+def _account_value(name: str, account: str | None) -> tuple[Any, str]:
+    """The raw value of per-account key ``name`` for ``account``, and where it was written."""
+    user = user_settings()
+    accounts = user.get("ACCOUNTS")
+    alias = DEFAULT_ACCOUNT if account is None else account
+    entry = _entry(accounts, alias)
+    if entry is not None and name in entry:
+        return entry[name], f"['ACCOUNTS'][{alias!r}][{name!r}]"
+    if alias == DEFAULT_ACCOUNT or name not in OWN_KEYS:
+        return user.get(name, DEFAULTS[name]), f"[{name!r}]"
+    return DEFAULTS[name], f"['ACCOUNTS'][{alias!r}][{name!r}]"
+
+
+def _entry(accounts: Any, alias: str) -> Mapping[str, Any] | None:
+    """The ``ACCOUNTS`` entry of ``alias`` (``None`` for a ``default`` the flat keys describe)."""
+    if accounts is not None and not isinstance(accounts, Mapping):
+        get("ACCOUNTS")  # raises, naming the key
+    entry = accounts.get(alias) if accounts else None
+    if entry is None:
+        if alias != DEFAULT_ACCOUNT:
+            raise unknown_account(alias)
+        return None
+    if not isinstance(entry, Mapping):
+        get("ACCOUNTS")
+    return entry  # type: ignore[no-any-return]
+
+
+def account_aliases() -> list[str]:
+    """The configured account aliases, ``"default"`` first (it always exists)."""
+    accounts: dict[str, Any] = get("ACCOUNTS") or {}
+    return [DEFAULT_ACCOUNT, *(alias for alias in accounts if alias != DEFAULT_ACCOUNT)]
+
+
+def has_several_accounts() -> bool:
+    """Whether more than the ``default`` account is configured (the admin shows account choices)."""
+    return len(account_aliases()) > 1
+
+
+def unknown_account(alias: object) -> ConfigurationError:
+    """The error for an alias no ``ACCOUNTS`` entry has, with the closest configured one."""
+    try:
+        known = account_aliases()
+    except ConfigurationError:
+        known = [DEFAULT_ACCOUNT]
+    close = difflib.get_close_matches(str(alias), known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ConfigurationError(
+        f"No Zoom Connect account {alias!r} is configured (settings.ZOOMCONNECT['ACCOUNTS'] has "
+        f"{', '.join(map(repr, known))}).{hint}"
+    )
+
+
+def account_alias(account: str | None) -> str:
+    """``account`` checked against the configured aliases; ``None`` is ``"default"``."""
+    if account is None:
+        return DEFAULT_ACCOUNT
+    if not isinstance(account, str) or account not in account_aliases():
+        raise unknown_account(account)
+    return account
+
+
+def route_account(account: str | None, **context: Any) -> str:
+    """The account of a send: ``account`` when the caller named one, else ``ACCOUNT_ROUTER``'s
+    choice, else ``"default"``.
+
+    The router is called with keyword arguments only and returns an alias, or ``None`` for
+    ``"default"``: ``kind`` (``"sms"`` or ``"bulk"``), ``recipients`` (the E.164 numbers),
+    ``campaign`` (a string, maybe empty), and the rest of the send's arguments (``template``,
+    ``contact`` or ``group``, ``data_field``, ``send_at``, ...); it should accept ``**kwargs``.
+    """
+    if account is not None:
+        return account_alias(account)
+    path = get("ACCOUNT_ROUTER")
+    if path is None:
+        return DEFAULT_ACCOUNT
+    from django.utils.module_loading import import_string
+
+    try:
+        router = import_string(path)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] cannot be imported: {exc}"
+        ) from None
+    chosen = router(**context)
+    return account_alias(chosen)
 
 
 #: Validated values by (name, type, raw value): the settings are read on every webhook and send,
@@ -354,18 +517,23 @@ _VALIDATED: dict[tuple[Any, ...], Any] = {}
 _MISSING = object()
 
 
-def required(name: str) -> Any:
+def required(name: str, account: str | None = None) -> Any:
     """Like :func:`get`, but a missing value is a :class:`ConfigurationError`."""
-    value = get(name)
+    value = get(name, account)
     if value is None:
+        where = (
+            f"['ACCOUNTS'][{account!r}][{name!r}]"
+            if account not in (None, DEFAULT_ACCOUNT)
+            else f"[{name!r}]"
+        )
         raise ConfigurationError(
-            f"settings.ZOOMCONNECT[{name!r}] is not set; it is required to call the Zoom Connect API."
+            f"settings.ZOOMCONNECT{where} is not set; it is required to call the Zoom Connect API."
         )
     return value
 
 
-def base_url() -> str:
-    return str(get("BASE_URL"))
+def base_url(account: str | None = None) -> str:
+    return str(get("BASE_URL", account))
 
 
 def api_timezone() -> ZoneInfo:
@@ -389,6 +557,6 @@ def claim_lease() -> float:
     return max(float(get("CLAIM_LEASE_SECONDS")), connect + read)
 
 
-def webhook_secrets() -> tuple[str, ...]:
-    value: tuple[str, ...] = get("WEBHOOK_SECRET")
+def webhook_secrets(account: str | None = None) -> tuple[str, ...]:
+    value: tuple[str, ...] = get("WEBHOOK_SECRET", account)
     return value

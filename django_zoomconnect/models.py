@@ -1,9 +1,11 @@
 """Models that mirror the Zoom Connect account: contacts, groups, templates and messages.
 
-Every mirrored model has a local primary key and a nullable, unique ``remote_id`` (``None`` until
-the object exists remotely), the last remote payload in ``remote_data``, ``synced_at`` and a
-``sync_state`` with the last sync error: a row is the source of truth for what this side wants,
-and ``sync_state`` says whether the account agrees yet. The rules that move these fields live in
+Every mirrored model has a local primary key, the ``account`` it belongs to (an alias of
+``ZOOMCONNECT["ACCOUNTS"]``, ``"default"`` for a project with one account) and a nullable
+``remote_id`` unique within that account (``None`` until the object exists remotely), the last
+remote payload in ``remote_data``, ``synced_at`` and a ``sync_state`` with the last sync error: a
+row is the source of truth for what this side wants, and ``sync_state`` says whether the account
+agrees yet. The rules that move these fields live in
 ``services/``; the models only describe and validate.
 """
 
@@ -45,12 +47,30 @@ class SyncState(models.TextChoices):
     REMOTE_DELETED = "remote_deleted", _("Deleted on Zoom Connect")
 
 
+def account_field() -> models.CharField:  # type: ignore[type-arg]
+    """The alias of the account a row belongs to (no index of its own: the unique constraints and
+    indexes that need it start with it)."""
+    return models.CharField(
+        _("account"),
+        max_length=32,
+        default="default",
+        help_text=_("The alias of the Zoom Connect account in ZOOMCONNECT['ACCOUNTS']."),
+    )
+
+
+def unique_remote_id(model: str) -> models.UniqueConstraint:
+    """A remote id is unique within its account: two accounts may use the same id."""
+    return models.UniqueConstraint(fields=("account", "remote_id"), name=f"zoomconnect_{model}_remote_id")
+
+
 class RemoteObject(models.Model):
     """Fields shared by every model mirrored from the account."""
 
-    #: ``None`` until the object exists on the account. Ids are opaque strings, except a
-    #: template's, which the API writes as an integer (:class:`Template` says so).
-    remote_id = models.CharField(_("remote id"), max_length=64, unique=True, null=True, blank=True)
+    account = account_field()
+    #: ``None`` until the object exists on the account, unique within the account (each
+    #: model's Meta says so). Ids are opaque strings, except a template's, which the API writes as
+    #: an integer (:class:`Template` says so).
+    remote_id = models.CharField(_("remote id"), max_length=64, null=True, blank=True)  # noqa: DJ001 - NULLs never clash
     remote_data = models.JSONField(
         _("remote data"), default=dict, blank=True, help_text=_("The last payload read from Zoom Connect.")
     )
@@ -75,6 +95,7 @@ class Group(RemoteObject):
         verbose_name = _("group")
         verbose_name_plural = _("groups")
         ordering = ("name", "pk")
+        constraints = [unique_remote_id("group")]
 
     def __str__(self) -> str:
         return self.name
@@ -84,10 +105,10 @@ class Contact(RemoteObject):
     title = models.CharField(_("title"), max_length=32, blank=True)
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    #: Unique within the account (Meta): the same person may be a contact of several accounts.
     phone_number = models.CharField(
         _("phone number"),
         max_length=20,
-        unique=True,
         validators=[validate_phone_number],
         help_text=_("Stored in E.164, e.g. +27821234567."),
     )
@@ -99,6 +120,10 @@ class Contact(RemoteObject):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ("last_name", "first_name", "pk")
+        constraints = [
+            unique_remote_id("contact"),
+            models.UniqueConstraint(fields=("account", "phone_number"), name="zoomconnect_contact_phone"),
+        ]
 
     def __str__(self) -> str:
         name = " ".join(part for part in (self.first_name, self.last_name) if part)
@@ -111,6 +136,17 @@ class Contact(RemoteObject):
                 self.phone_number = phone.normalize(self.phone_number)
             except PhoneNumberError as exc:
                 raise ValidationError({"phone_number": str(exc)}) from None
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """The number is unique within the account; a form without the account (most are) still
+        checks it, as an error of the number."""
+        super().validate_constraints(exclude)
+        if exclude and "account" in exclude and "phone_number" not in exclude and self.phone_number:
+            taken = Contact.objects.filter(account=self.account, phone_number=self.phone_number)
+            if taken.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"phone_number": _("A contact of this account already has this number.")}, code="unique"
+                )
 
 
 class Membership(models.Model):
@@ -161,7 +197,7 @@ class Template(RemoteObject):
     """
 
     remote_id = models.BigIntegerField(  # type: ignore[assignment]
-        _("remote id"), unique=True, null=True, blank=True
+        _("remote id"), null=True, blank=True
     )
     name = models.CharField(_("name"), max_length=255)
     body = models.TextField(_("body"), help_text=_("Placeholders are written {{ name }}."))
@@ -170,6 +206,7 @@ class Template(RemoteObject):
         verbose_name = _("template")
         verbose_name_plural = _("templates")
         ordering = ("name", "pk")
+        constraints = [unique_remote_id("template")]
 
     def __str__(self) -> str:
         return self.name
@@ -201,6 +238,8 @@ class Batch(models.Model):
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
 
+    #: Every message of a batch goes through this account (a chunk never mixes accounts).
+    account = account_field()
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     campaign = models.CharField(_("campaign"), max_length=255, blank=True)
     template = models.ForeignKey(
@@ -383,7 +422,10 @@ class Message(RemoteObject):
             models.Index(fields=("data_field",), name="zoomconnect_msg_data_field"),
             models.Index(fields=("claim_token",), name="zoomconnect_msg_claim"),
         ]
-        constraints = [models.UniqueConstraint(fields=("reference",), name="zoomconnect_msg_reference")]
+        constraints = [
+            models.UniqueConstraint(fields=("reference",), name="zoomconnect_msg_reference"),
+            unique_remote_id("msg"),
+        ]
 
     def __str__(self) -> str:
         arrow = "→" if self.direction == Direction.OUTBOUND else "←"
@@ -539,6 +581,8 @@ class WebhookEvent(models.Model):
         DEFERRED = "deferred", _("Waiting for its message to appear")
         FAILED = "failed", _("Processing failed")
 
+    #: The account whose URL received it and whose secret verified it.
+    account = account_field()
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     params = models.JSONField(_("parameters"), help_text=_("Exactly as received, checksum included."))
     # Indexes in Meta (no LIKE index on PostgreSQL): storing an event is all a webhook costs

@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from .conf import DEFAULTS
+from .conf import ACCOUNT_KEYS, DEFAULTS
 
 __all__ = ["DESCRIPTIONS", "default_text", "settings_table"]
 
@@ -21,6 +21,18 @@ REQUIRED = frozenset({"EMAIL", "API_TOKEN"})
 
 #: Each setting's meaning, in the order the table lists them (by topic).
 DESCRIPTIONS: dict[str, str] = {
+    "ACCOUNTS": (
+        'Several accounts, like ``DATABASES``: ``{"default": {...}, "marketing": {...}}``, each '
+        "entry holding the keys marked *Per account* below that differ for it. A key an entry leaves "
+        "out is the top-level one, except ``EMAIL``, ``API_TOKEN`` and ``WEBHOOK_SECRET``, which an "
+        'account other than ``default`` never borrows. ``None``: the single account ``"default"`` '
+        '(see "Several accounts").'
+    ),
+    "ACCOUNT_ROUTER": (
+        "The dotted path of a function choosing the account of a send whose caller named none; "
+        "called with keyword arguments (``kind``, ``recipients``, ``campaign``, and the send's other "
+        'arguments), it returns an alias or ``None`` for ``"default"``.'
+    ),
     "EMAIL": "The account's email address, the user name of the API.",
     "API_TOKEN": 'The API token from the "Developer settings" page. Never shown in ``repr``, logs or errors.',
     "BASE_URL": (
@@ -178,6 +190,8 @@ def settings_table(indent: str = "") -> str:
         "     - Meaning",
     ]
     for key, text in DESCRIPTIONS.items():
+        if key in ACCOUNT_KEYS:
+            text = "*Per account.* " + text
         meaning = textwrap.wrap(text, width=_WIDTH, break_long_words=False, break_on_hyphens=False)
         lines += [f"   * - ``{key}``", f"     - {default_text(key)}", f"     - {meaning[0]}"]
         lines += [f"       {more}" for more in meaning[1:]]

@@ -6,6 +6,10 @@ committed, so a receiver always sees committed rows, and a receiver that raises 
 or undoing what was stored. The sender is always the :class:`~django_zoomconnect.models.Message`
 model class. Receivers should accept ``**kwargs``: arguments may be added, never removed.
 
+Every signal also carries ``account``: the alias of the message's account (an entry of
+``ZOOMCONNECT["ACCOUNTS"]``; ``"default"`` for a project with one account), so that a receiver can
+tell the accounts apart without reading the message.
+
 Each signal's arguments are in the ``#:`` comment above it.
 """
 
@@ -65,8 +69,11 @@ def send_robustly(
     A receiver is app code: its failure must neither fail the webhook (which would make the
     provider retry and the event look unprocessed) nor keep the other receivers from running.
     Exceptions of the ``expected`` classes are answers, not failures (``SendVetoed`` from a
-    ``pre_send`` receiver): they are returned without being logged.
+    ``pre_send`` receiver): they are returned without being logged. ``account`` is added from
+    the ``message`` when the caller does not give it: every signal carries it.
     """
+    if "account" not in kwargs:
+        kwargs["account"] = getattr(kwargs.get("message"), "account", "default")
     responses = signal.send_robust(sender, **kwargs)
     for receiver, response in responses:
         if isinstance(response, Exception) and not isinstance(response, expected):

@@ -3,6 +3,8 @@
 Tasks take primary keys, strings and numbers, never model instances, and hold no business rules:
 the admin, the management commands and the REST API call the same service functions directly.
 The outbox's beat tasks record each finished run (``services.heartbeats``) for the dashboard.
+A task that works with one account takes its alias as ``account``; the beat tasks without one
+cover every configured account (the outbox's look each message's account up).
 """
 
 from __future__ import annotations
@@ -67,21 +69,22 @@ def apply_retention() -> dict[str, object]:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_message(message_id: int) -> dict[str, Any]:
-    """Send one queued message through ``sms/send`` (a no-op if it is not claimable)."""
+def send_message(message_id: int, account: str | None = None) -> dict[str, Any]:
+    """Send one queued message through ``sms/send`` (a no-op if it is not claimable), with its
+    account's client (``account`` saves looking it up)."""
     from .services import outbox
 
-    result = outbox.dispatch_message(message_id)
+    result = outbox.dispatch_message(message_id, account=account)
     outbox.wake.follow_up(result, message_id=message_id)
     return result.as_dict()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_chunk(batch_id: int, chunk: int) -> dict[str, Any]:
+def send_chunk(batch_id: int, chunk: int, account: str | None = None) -> dict[str, Any]:
     """Send the queued messages of one chunk of a batch through one ``sms/send-bulk`` call."""
     from .services import outbox
 
-    result = outbox.dispatch_chunk(batch_id, chunk)
+    result = outbox.dispatch_chunk(batch_id, chunk, account=account)
     outbox.wake.follow_up(result, chunk=(batch_id, chunk))
     return result.as_dict()
 
@@ -125,29 +128,44 @@ def refresh_statuses() -> dict[str, Any]:
 
 @shared_task(ignore_result=True)
 def sync_account(
-    kinds: list[str] | None = None, since: str | None = None, push: bool = True
+    kinds: list[str] | None = None, since: str | None = None, push: bool = True, account: str | None = None
 ) -> dict[str, Any]:
     """Beat: push pending local changes, then pull ``kinds`` (default: every kind) from the account.
 
     ``since`` is an ISO date (``"2026-01-31"``) from which messages are pulled; without it the
-    pull is incremental. Returns the push and pull reports as primitives.
+    pull is incremental. Returns the push and pull reports as primitives. Without ``account``
+    every configured account is synced in turn; with several, the reports are under
+    ``"accounts"`` by alias.
     """
     from datetime import date
 
+    from .conf import account_aliases
     from .services import contacts
     from .services.pull import ALL_KINDS, pull
 
-    result: dict[str, Any] = {}
-    if push:
-        result["push"] = contacts.push_pending().to_dict()
     start = date.fromisoformat(since) if since else None
-    result["pull"] = pull(kinds=kinds or ALL_KINDS, since=start).to_dict()
-    return result
+
+    def one(alias: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        if push:
+            result["push"] = contacts.push_pending(account=alias).to_dict()
+        result["pull"] = pull(kinds=kinds or ALL_KINDS, since=start, account=alias).to_dict()
+        return result
+
+    aliases = [account] if account is not None else account_aliases()
+    if len(aliases) == 1:
+        return one(aliases[0])
+    return {"accounts": {alias: one(alias) for alias in aliases}}
 
 
 @shared_task(ignore_result=True)
-def push_pending_changes() -> dict[str, Any]:
-    """Beat: push every contact, group and membership change the account has not seen yet."""
+def push_pending_changes(account: str | None = None) -> dict[str, Any]:
+    """Beat: push every contact, group and membership change the account has not seen yet
+    (without ``account``, of every account; with several, the reports under ``"accounts"``)."""
+    from .conf import account_aliases
     from .services import contacts
 
-    return contacts.push_pending().to_dict()
+    aliases = [account] if account is not None else account_aliases()
+    if len(aliases) == 1:
+        return contacts.push_pending(account=aliases[0]).to_dict()
+    return {"accounts": {alias: contacts.push_pending(account=alias).to_dict() for alias in aliases}}

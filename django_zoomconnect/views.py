@@ -24,6 +24,9 @@ Why each rule is here (the order matters too; nothing is written before the last
   not the request's, decides what is committed.
 * The settings are read once, when a request arrives (:class:`WebhookConf`), and passed along;
   a wrong one answers 503 before anything is read or written.
+* Each account has its URLs (an ``account`` URL argument; none means ``"default"``): a webhook is
+  verified with that account's secrets only, stored as that account's and matched with its
+  messages. An alias that is not configured answers 404.
 
 :class:`WebhookView` runs the steps as hooks a project can override in a subclass:
 :meth:`~WebhookView.parse`, :meth:`~WebhookView.verify` and :meth:`~WebhookView.process`.
@@ -217,15 +220,19 @@ class WebhookConf:
     nonce_grace: float
     timezone: tzinfo
     processing: str
+    #: The alias of the account whose URL was called (its secrets are the ones above).
+    account: str = conf.DEFAULT_ACCOUNT
 
     @classmethod
-    def read(cls) -> WebhookConf:
-        """The ``ZOOMCONNECT`` settings as they are now (``ConfigurationError`` if one is wrong)."""
+    def read(cls, account: str = conf.DEFAULT_ACCOUNT) -> WebhookConf:
+        """The ``ZOOMCONNECT`` settings as they are now for ``account`` (``ConfigurationError``
+        if one is wrong)."""
         return cls(
+            account=account,
             max_body_size=conf.get("WEBHOOK_MAX_BODY_SIZE"),
             insecure=conf.get("INSECURE_SKIP_WEBHOOK_VERIFICATION"),
-            secrets=conf.webhook_secrets(),
-            encodings=conf.get("WEBHOOK_SIGNATURE_ENCODINGS"),
+            secrets=conf.webhook_secrets(account),
+            encodings=conf.get("WEBHOOK_SIGNATURE_ENCODINGS", account),
             nonce_grace=conf.get("WEBHOOK_NONCE_GRACE"),
             timezone=conf.api_timezone(),
             processing=conf.get("WEBHOOK_PROCESSING"),
@@ -270,11 +277,16 @@ class WebhookView(View):
         return super().as_view(**initkwargs)
 
     def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _known_account(kwargs.get("account")):
+            return HttpResponse(status=404)
         return HttpResponse(status=200)  # URL probes
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        account = kwargs.get("account") or conf.DEFAULT_ACCOUNT
         try:
-            settings = WebhookConf.read()
+            if not _known_account(account):
+                return _text(404, "unknown account")
+            settings = WebhookConf.read(account)
             webhook = self.parse(request, settings)
             self.verify(request, webhook, settings)
             event = self.process(request, webhook, settings)
@@ -342,12 +354,24 @@ class WebhookView(View):
         """
         store = inbound.receive if settings.processing == "sync" else inbound.store_event
         try:
-            event = store(self.kind, webhook.params, nonce=webhook.nonce, nonce_expires_at=webhook.expires)
+            event = store(
+                self.kind,
+                webhook.params,
+                nonce=webhook.nonce,
+                nonce_expires_at=webhook.expires,
+                account=settings.account,
+            )
         except inbound.InvalidWebhookError as exc:
             raise WebhookRejected(400, str(exc)) from None
         if event is not None and settings.processing == "celery":
             wake.process_event_later(event.pk)
         return event
+
+
+def _known_account(account: str | None) -> bool:
+    """Whether ``account`` (a URL argument; ``None``: ``"default"``) is a configured alias; a wrong
+    ``ACCOUNTS`` setting raises :class:`ConfigurationError` (503)."""
+    return account is None or account in conf.account_aliases()
 
 
 def webhook_view(kind: str) -> Callable[..., HttpResponseBase]:

@@ -212,7 +212,8 @@ def test_refreshing_an_account_not_configured_is_one_error_line(admin_client, si
         reverse("admin:zoomconnect_dashboard_balance"), {"account": "marketing"}, follow=True
     )
     assert shown(response) == [
-        "The balance could not be read: Unknown Zoom Connect account 'marketing': the accounts are 'default'."
+        "The balance could not be read: No Zoom Connect account 'marketing' is configured"
+        " (settings.ZOOMCONNECT['ACCOUNTS'] has 'default')."
     ]
 
 
@@ -225,14 +226,14 @@ def test_the_password_is_masked_in_djangos_error_reports(admin_client, sim):
 
 
 @pytest.fixture
-def two_accounts(monkeypatch):
-    """Two aliases, as when several accounts are configured (both on the fixture's credentials)."""
+def two_accounts(sim, settings):
+    """Two accounts configured, ``marketing`` on the fixture simulator's credentials too."""
     from django.core.cache import cache
 
-    from django_zoomconnect.services import team
     from django_zoomconnect.services.dashboard import balance_cache_key
 
-    monkeypatch.setattr(team, "account_aliases", lambda: ("default", "marketing"))
+    own = {key: settings.ZOOMCONNECT[key] for key in ("EMAIL", "API_TOKEN", "BASE_URL")}
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "ACCOUNTS": {"marketing": own}}
     yield
     cache.delete(balance_cache_key("marketing"))
 

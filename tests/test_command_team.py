@@ -80,7 +80,7 @@ def test_a_refused_transfer_is_one_line(sim):
         "Zoom Connect refused to transfer 41 credits from sales@example.com to support@example.com: "
         "Insufficient credits (sales@example.com has 40 credits)"
     )
-    with pytest.raises(CommandError, match=r"^Unknown Zoom Connect account 'marketing'"):
+    with pytest.raises(CommandError, match=r"^No Zoom Connect account 'marketing' is configured"):
         run("list", "--account", "marketing")
 
 

@@ -134,6 +134,7 @@ EXPECTED_STEPS = {
     "STOP reply": "opted out",
     "bulk send to a group (template)": "done: 2 DELIVERED, 1 REJECTED",
     "send to the opted-out number": "REJECTED",
+    "send through the marketing account": "DELIVERED on marketing",
 }
 
 

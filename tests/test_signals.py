@@ -69,7 +69,10 @@ def test_send_robustly_logs_a_failing_receiver_and_runs_the_others(connect, capl
     connect(signals.message_received, working)
     with caplog.at_level(logging.ERROR, logger="django_zoomconnect.signals"):
         responses = signals.send_robustly(signals.message_received, Message, message=None, event=None)
-    assert calls == [{"message": None, "event": None, "signal": signals.message_received}]
+    # Every signal carries the account, "default" when the message says none.
+    assert calls == [
+        {"message": None, "event": None, "account": "default", "signal": signals.message_received}
+    ]
     assert isinstance(responses[0][1], RuntimeError)
     (record,) = [r for r in caplog.records if r.name == "django_zoomconnect.signals"]
     assert "broken" in record.getMessage()
@@ -164,7 +167,8 @@ def test_delivery_report_received_arguments(connect, django_capture_on_commit_ca
         inbound.process_event(event)
     ((sender, kwargs),) = seen
     assert sender is Message
-    assert set(kwargs) == {"signal", "message", "event", "status_changed"}
+    assert set(kwargs) == {"signal", "message", "event", "status_changed", "account"}
+    assert kwargs["account"] == "default"
     assert kwargs["message"].pk == message.pk
     assert kwargs["message"].status == MessageStatus.DELIVERED
     assert kwargs["status_changed"] is True

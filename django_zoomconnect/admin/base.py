@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 else:
     StrOrPromise = str
 
+from .. import conf
 from ..exceptions import ConfigurationError, ZoomConnectError
 from ..models import (
     Contact,
@@ -47,7 +48,7 @@ from ..services.pull import pull
 from ..services.reports import SyncReport
 from ..signing import CHECKSUM_PARAMETER
 
-REMOTE_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
+REMOTE_FIELDS = ("account", "remote_id", "sync_state", "sync_error", "synced_at", "remote_data")
 
 
 def shown_params(params: Any) -> Any:
@@ -98,6 +99,24 @@ def _show_report(request: HttpRequest, report: SyncReport, kinds: Iterable[str])
         messages.warning(request, f"... and {more:,} more; the zoomconnect_sync command lists them.")
 
 
+class AccountFilter(admin.SimpleListFilter):
+    """Rows by account (``?account=marketing``); shown only when several accounts are configured."""
+
+    title = _("account")
+    parameter_name = "account"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        try:
+            aliases = conf.account_aliases()
+        except ConfigurationError:
+            return []  # the system checks say why
+        return [(alias, alias) for alias in aliases] if len(aliases) > 1 else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(account=value) if value else queryset
+
+
 class SyncedAdmin(_SyncedAdmin):
     """What every mirrored model's admin shares: remote fields read-only, "Sync now" button and action."""
 
@@ -123,12 +142,16 @@ class SyncedAdmin(_SyncedAdmin):
         return super().changelist_view(request, extra)
 
     def _pull(self, request: HttpRequest) -> None:
+        """Pull this kind from every configured account, each into its own rows."""
         try:
-            report = pull(kinds=[self.sync_kind])
+            aliases = conf.account_aliases()
+            for alias in aliases:
+                report = pull(kinds=[self.sync_kind], account=alias)
+                if len(aliases) > 1:
+                    messages.info(request, _("Account %(alias)s:") % {"alias": alias})
+                _show_report(request, report, [self.sync_kind])
         except ConfigurationError as exc:  # a pull reports the API's failures in its report
             messages.error(request, str(exc))
-            return
-        _show_report(request, report, [self.sync_kind])
 
     def sync_now_view(self, request: HttpRequest) -> HttpResponse:
         """POST only: pull this model's kind, then back to the list (the API lists whole kinds)."""

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Batch, Message, MessageStatus
 from ..services import progress
 from ..services.outbox import selection
-from .base import Outcome, ReadOnlyPage, SendPermission, by_status, confirmed
+from .base import AccountFilter, Outcome, ReadOnlyPage, SendPermission, by_status, confirmed
 
 if TYPE_CHECKING:
     _BatchAdmin = admin.ModelAdmin[Batch]
@@ -45,7 +45,10 @@ class BatchChangeList(ChangeList):
 @admin.register(Batch)
 class BatchAdmin(ReadOnlyPage, SendPermission, _BatchAdmin):
     list_display = ("__str__", "progress_bar", "status", "campaign", "group", "send_at", "created_at")
-    list_filter = ("status",)
+    list_filter = (
+        AccountFilter,
+        "status",
+    )
     search_fields = ("campaign",)
     raw_id_fields = ("group", "template")
     actions = ("cancel_remaining", "retry_failed")

@@ -33,7 +33,7 @@ from ..models import (
 from ..services import contacts, erasure, optouts
 from ..services.reports import Tally
 from . import send
-from .base import REMOTE_FIELDS, Outcome, PushedAdmin, RowServices, confirmed
+from .base import REMOTE_FIELDS, AccountFilter, Outcome, PushedAdmin, RowServices, confirmed
 
 if TYPE_CHECKING:
     _MembershipInline = admin.TabularInline[Membership, Any]
@@ -108,7 +108,7 @@ class ContactAdmin(PushedAdmin):
         "sync_state",
         "synced_at",
     )
-    list_filter = ("sync_state", "groups")
+    list_filter = (AccountFilter, "sync_state", "groups")
     search_fields = ("phone_number", "first_name", "last_name", "remote_id")
     fieldsets = (
         (None, {"fields": ("phone_number", "title", "first_name", "last_name", "opt_out_state")}),
@@ -216,7 +216,10 @@ class ContactAdmin(PushedAdmin):
 class GroupAdmin(PushedAdmin):
     sync_kind = "groups"
     list_display = ("name", "member_count", "sync_state", "synced_at")
-    list_filter = ("sync_state",)
+    list_filter = (
+        AccountFilter,
+        "sync_state",
+    )
     search_fields = ("name", "remote_id")
     fieldsets = (
         (None, {"fields": ("name",)}),

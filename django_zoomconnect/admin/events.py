@@ -13,7 +13,7 @@ from ..models import (
     WebhookEvent,
 )
 from ..services import inbound
-from .base import Outcome, confirmed, json_block, shown_params
+from .base import AccountFilter, Outcome, confirmed, json_block, shown_params
 
 if TYPE_CHECKING:
     _WebhookEventAdmin = admin.ModelAdmin[WebhookEvent]
@@ -34,7 +34,7 @@ class WebhookEventAdmin(_WebhookEventAdmin):
         "message",
         "processed_at",
     )
-    list_filter = ("state", "kind")
+    list_filter = (AccountFilter, "state", "kind")
     # Never "params": a search by checksum would tell whoever guesses one that it exists.
     search_fields = ("remote_message_id", "nonce")
     exclude = ("params",)  # shown by parameters(), checksum masked

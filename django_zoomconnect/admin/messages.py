@@ -28,6 +28,7 @@ from ..services.outbox import selection
 from . import dashboard, send, team, timeline
 from .base import (
     REMOTE_FIELDS,
+    AccountFilter,
     Outcome,
     ReadOnlyPage,
     SendPermission,
@@ -76,7 +77,10 @@ def _by_status(model_admin: Any, queryset: QuerySet[Message]) -> list[str]:
 class TemplateAdmin(SyncedAdmin):
     sync_kind = "templates"
     list_display = ("name", "is_remote", "sync_state", "synced_at")
-    list_filter = ("sync_state",)
+    list_filter = (
+        AccountFilter,
+        "sync_state",
+    )
     search_fields = ("name", "body", "remote_id")
     readonly_fields = REMOTE_FIELDS
 
@@ -101,7 +105,7 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
     sync_kind = "messages"
     change_list_template = "admin/zoomconnect/message/change_list.html"
     list_display = ("__str__", "direction", "status", "campaign", "sent_at", "received_at", "sync_state")
-    list_filter = ("direction", "status", "sync_state", "read")
+    list_filter = (AccountFilter, "direction", "status", "sync_state", "read")
     search_fields = ("remote_id", "reference", "to_number", "from_number", "body", "campaign", "data_field")
     date_hierarchy = "created_at"
     raw_id_fields = ("contact", "template", "batch", "in_reply_to")

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
+from .. import conf
 from ..exceptions import SendError, SendRefused
 from ..models import Batch, Contact, Group, Message, Template
 from ..services.outbox.preview import Preview, SendRequest, preview, send_checked
@@ -96,6 +97,13 @@ class SendForm(forms.Form):
         for name, source in (("contacts", Message._meta.get_field("contact")), ("groups", Batch.group.field)):
             self.fields[name].widget = AutocompleteSelectMultiple(source, admin_site)
             self.fields[name].widget.choices = self.fields[name].choices  # type: ignore[attr-defined]
+        if conf.has_several_accounts():  # a choice only when there is one to make
+            self.fields["account"] = forms.ChoiceField(
+                label=_("Account"),
+                choices=[(alias, alias) for alias in conf.account_aliases()],
+                initial=conf.DEFAULT_ACCOUNT,
+                help_text=_("The Zoom Connect account that sends it."),
+            )
         zone = timezone.get_current_timezone_name()
         self.fields["send_at"].help_text = _("In your time zone, %(zone)s. Leave it empty to send now.") % {
             "zone": zone
@@ -118,6 +126,7 @@ class SendForm(forms.Form):
             template=data["template"],
             campaign=data["campaign"],
             send_at=data["send_at"],
+            account=data.get("account") or None,
         )
 
     def refuse(self, refusals: Sequence[tuple[str, str]]) -> None:
@@ -250,7 +259,10 @@ class SendViews:
         fieldsets = [
             (_("Recipients"), {"fields": ["numbers", "contacts", "groups"]}),
             (_("Message"), {"fields": ["body", "template"]}),
-            (_("When"), {"fields": ["campaign", "send_at"]}),
+            (
+                _("When"),
+                {"fields": ["campaign", "send_at", *(["account"] if "account" in form.fields else [])]},
+            ),
         ]
         # AdminForm lays out any form; django-stubs say ModelForm.
         adminform = helpers.AdminForm(form, fieldsets, {}, model_admin=self.model_admin)  # type: ignore[arg-type]

@@ -16,15 +16,17 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from .. import phone, storable
-from ..exceptions import PhoneNumberError
+from .. import conf, phone, storable
+from ..exceptions import ConfigurationError, PhoneNumberError
 from ..models import Contact, Direction, Group, Message, MessageStatus, SyncState
 
 __all__ = [
+    "ACCOUNT_FILTERS",
     "CONTACT_FILTERS",
     "GROUP_FILTERS",
     "MESSAGE_FILTERS",
     "apply",
+    "filter_by_account",
     "filter_contacts",
     "filter_groups",
     "filter_messages",
@@ -138,8 +140,20 @@ def _boolean(name: str, field: str) -> Callable[[str], Q]:
     return parse
 
 
+def _account(value: str) -> Q:
+    """Rows of these accounts (aliases, comma-separated); an alias not configured is a 400."""
+    aliases = [alias.strip() for alias in value.split(",") if alias.strip()]
+    try:
+        for alias in aliases:
+            conf.account_alias(alias)
+    except ConfigurationError as exc:
+        raise ValidationError({"account": str(exc)}) from None
+    return Q(account__in=aliases)
+
+
 #: Parameter -> how it narrows the list. Comma-separated values mean "any of".
 MESSAGE_FILTERS: dict[str, Callable[[str], Q]] = {
+    "account": _account,
     "direction": _direction,
     "status": _status,
     "campaign": lambda value: Q(campaign=value),
@@ -159,6 +173,7 @@ MESSAGE_FILTERS: dict[str, Callable[[str], Q]] = {
 
 #: ``contacts/``: the members of a group, by state, by number, by words in the name.
 CONTACT_FILTERS: dict[str, Callable[[str], Q]] = {
+    "account": _account,
     # One Q, so that both conditions hold for the same membership (one being deleted is gone).
     "group": lambda value: Q(
         memberships__group__in=_ids("group", value),
@@ -171,6 +186,7 @@ CONTACT_FILTERS: dict[str, Callable[[str], Q]] = {
 
 #: ``groups/``: by state, by words in the name.
 GROUP_FILTERS: dict[str, Callable[[str], Q]] = {
+    "account": _account,
     "sync_state": _sync_state,
     "search": _search("name"),
 }
@@ -198,6 +214,10 @@ def apply(queryset: QuerySet[M], params: Mapping[str, Any], filters: Filters) ->
     return queryset
 
 
+#: ``batches/`` and ``templates/``: by account only.
+ACCOUNT_FILTERS: dict[str, Callable[[str], Q]] = {"account": _account}
+
+
 def filter_messages(queryset: QuerySet[Message], params: Mapping[str, Any]) -> QuerySet[Message]:
     return apply(queryset, params, MESSAGE_FILTERS)
 
@@ -208,3 +228,15 @@ def filter_contacts(queryset: QuerySet[Contact], params: Mapping[str, Any]) -> Q
 
 def filter_groups(queryset: QuerySet[Group], params: Mapping[str, Any]) -> QuerySet[Group]:
     return apply(queryset, params, GROUP_FILTERS)
+
+
+def filter_by_account(queryset: QuerySet[M], params: Mapping[str, Any]) -> QuerySet[M]:
+    """``batches/`` and ``templates/``: ``?account=`` only (their other parameters are left alone,
+    as before accounts)."""
+    value = params.get("account")
+    if value is None or value == "":
+        return queryset
+    found = storable.find_problem(value)
+    if found:
+        raise ValidationError({"account": f"Must not contain {found}."})
+    return queryset.filter(ACCOUNT_FILTERS["account"](str(value)))

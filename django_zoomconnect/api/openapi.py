@@ -34,7 +34,7 @@ from .. import __version__
 from ..models import Direction as MessageDirection
 from ..models import SyncState
 from . import serializers, views
-from .filters import CONTACT_FILTERS, GROUP_FILTERS, MESSAGE_FILTERS
+from .filters import ACCOUNT_FILTERS, CONTACT_FILTERS, GROUP_FILTERS, MESSAGE_FILTERS
 
 __all__ = ["OPERATIONS", "SETTINGS", "only_this_api"]
 
@@ -97,9 +97,12 @@ def _strings(**descriptions: str) -> dict[str, OpenApiParameter]:
     return {name: OpenApiParameter(name, str, description=text) for name, text in descriptions.items()}
 
 
+_ACCOUNT = "Account aliases (of ZOOMCONNECT['ACCOUNTS']) separated by commas, e.g. marketing."
+
 #: Every filter of ``filters.py`` with its description (and its type, when not a string).
 _FILTER_PARAMETERS: dict[str, dict[str, OpenApiParameter]] = {
     "messages": {
+        "account": OpenApiParameter("account", str, description=_ACCOUNT),
         "direction": OpenApiParameter("direction", str, enum=MessageDirection.values),
         "read": OpenApiParameter("read", bool, description="Whether an inbound message was marked read."),
         **_strings(
@@ -118,15 +121,24 @@ _FILTER_PARAMETERS: dict[str, dict[str, OpenApiParameter]] = {
         ),
     },
     "contacts": _strings(
+        account=_ACCOUNT,
         group=f"Members of groups. {_IDS}",
         sync_state=_SYNC_STATES,
         number="The contact's number, written any way.",
         search="Words each found in a name, the title or the number.",
     ),
-    "groups": _strings(sync_state=_SYNC_STATES, search="Words each found in the name."),
+    "groups": _strings(account=_ACCOUNT, sync_state=_SYNC_STATES, search="Words each found in the name."),
+    "batches": _strings(account=_ACCOUNT),
+    "templates": _strings(account=_ACCOUNT),
 }
 
-_FILTERS = {"messages": MESSAGE_FILTERS, "contacts": CONTACT_FILTERS, "groups": GROUP_FILTERS}
+_FILTERS = {
+    "messages": MESSAGE_FILTERS,
+    "contacts": CONTACT_FILTERS,
+    "groups": GROUP_FILTERS,
+    "batches": ACCOUNT_FILTERS,
+    "templates": ACCOUNT_FILTERS,
+}
 
 
 def _filters(resource: str) -> list[OpenApiParameter]:
@@ -210,7 +222,7 @@ OPERATIONS: dict[type[views.APIViewSet], dict[str, dict[str, Any]]] = {
         },
     },
     views.BatchViewSet: {
-        **_reads(serializers.BatchSerializer),
+        **_reads(serializers.BatchSerializer, filters="batches"),
         "cancel": {
             "summary": "Cancel the batch's messages not sent yet",
             "request": None,
@@ -222,7 +234,7 @@ OPERATIONS: dict[type[views.APIViewSet], dict[str, dict[str, Any]]] = {
             "responses": _answers({200: _queued("Batch", batch=serializers.BatchSerializer())}, one_row=True),
         },
     },
-    views.TemplateViewSet: _reads(serializers.TemplateSerializer),
+    views.TemplateViewSet: _reads(serializers.TemplateSerializer, filters="templates"),
     views.ContactViewSet: {
         **_reads(serializers.ContactSerializer, filters="contacts"),
         **_writes(

@@ -15,7 +15,8 @@ from django.db.models import Count, Q, QuerySet, TextChoices
 from django.utils import timezone
 from rest_framework import serializers
 
-from .. import storable
+from .. import conf, storable
+from ..exceptions import ConfigurationError
 from ..models import (
     Batch,
     Contact,
@@ -96,6 +97,7 @@ class StatusChangeSerializer(serializers.ModelSerializer[MessageStatusChange]):
 
 MESSAGE_FIELDS = (
     "id",
+    "account",
     "direction",
     "status",
     "to_number",
@@ -151,6 +153,7 @@ class TemplateSerializer(serializers.ModelSerializer[Template]):
         model = Template
         fields = (
             "id",
+            "account",
             "remote_id",
             "name",
             "body",
@@ -174,6 +177,7 @@ class BatchSerializer(serializers.ModelSerializer[Batch]):
         model = Batch
         fields = (
             "id",
+            "account",
             "status",
             "campaign",
             "template",
@@ -234,6 +238,7 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
         model = Contact
         fields = (
             "id",
+            "account",
             "remote_id",
             "title",
             "first_name",
@@ -256,7 +261,7 @@ class GroupSerializer(serializers.ModelSerializer[Group]):
 
     class Meta:
         model = Group
-        fields = ("id", "remote_id", "name", "member_count", *SYNC_FIELDS)
+        fields = ("id", "account", "remote_id", "name", "member_count", *SYNC_FIELDS)
         read_only_fields = fields
 
     def get_member_count(self, group: Group) -> int:
@@ -305,6 +310,17 @@ class _SendFields(serializers.Serializer[Any]):
     context = serializers.DictField(required=False, allow_null=True)  # type: ignore[assignment]
     send_at = AwareDateTimeField(required=False, allow_null=True)
     campaign = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
+    #: The alias of the account that sends it; without it the services choose (the contact's or
+    #: group's account, else ``ACCOUNT_ROUTER``, else ``"default"``).
+    account = serializers.CharField(required=False, allow_null=True, max_length=32)
+
+    def validate_account(self, account: str | None) -> str | None:
+        if account is None:
+            return None
+        try:
+            return conf.account_alias(account)
+        except ConfigurationError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_context(self, context: dict[str, Any] | None) -> dict[str, Any] | None:
         # A DictField checks nothing inside: a NUL would reach the rendered body, and the database.

@@ -28,7 +28,7 @@ from ..exceptions import InvalidRequestError, PhoneNumberError
 from ..models import Batch, Contact, Group, Membership, Message, Template
 from ..services import contacts, outbox
 from . import serializers
-from .filters import filter_contacts, filter_groups, filter_messages
+from .filters import filter_by_account, filter_contacts, filter_groups, filter_messages
 from .permissions import SettingsPermissionsMixin
 
 __all__ = [
@@ -149,6 +149,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
                 template=data.get("template"),
                 context=data.get("context"),
                 contact=data.get("contact"),
+                account=data.get("account"),
             )
         except outbox.SendError as exc:
             raise refused(exc) from None
@@ -169,6 +170,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
                 context=data.get("context"),
                 send_at=data.get("send_at"),
                 campaign=data.get("campaign"),
+                account=data.get("account"),
             )
         except outbox.SendError as exc:
             raise refused(exc) from None
@@ -204,7 +206,9 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet)
     action_permissions = {"cancel": ("change",), "retry": ("change", "send_message")}
 
     def get_queryset(self) -> QuerySet[Batch]:
-        return serializers.with_status_counts(Batch.objects.all())
+        params = self.list_filters()
+        batches = Batch.objects.all() if params is None else filter_by_account(Batch.objects.all(), params)
+        return serializers.with_status_counts(batches)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
@@ -229,6 +233,11 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewS
 
     queryset = Template.objects.all()
     serializer_class = serializers.TemplateSerializer
+
+    def get_queryset(self) -> QuerySet[Template]:
+        params = self.list_filters()
+        templates = Template.objects.all()
+        return templates if params is None else filter_by_account(templates, params)
 
 
 class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, APIViewSet):

@@ -133,6 +133,15 @@ def http_url(value: str) -> str:
     return value.strip()
 
 
+def account_alias(value: str) -> str:
+    """An account alias as ``ZOOMCONNECT["ACCOUNTS"]`` names them (whether it is configured is
+    the settings' to say, with the closest configured one)."""
+    value = value.strip()
+    if not value or len(value) > 32 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an account alias (letters, digits, '_' or '-')")
+    return value
+
+
 def non_empty(value: str) -> str:
     """Any text but an empty one."""
     if not value.strip():

@@ -81,6 +81,14 @@ class ZoomConnectCommand(BaseCommand):
         return parser
 
     @staticmethod
+    def add_account_option(parser: DjangoCommandParser, help_text: str) -> None:
+        """``--account ALIAS``: an entry of ``ZOOMCONNECT["ACCOUNTS"]`` (an unknown one is a
+        one-line error naming the closest configured alias)."""
+        from .arguments import account_alias
+
+        parser.add_argument("--account", type=account_alias, metavar="ALIAS", help=help_text)
+
+    @staticmethod
     def add_output_options(parser: DjangoCommandParser) -> None:
         """``--quiet`` and ``--json``, on the command's parser or one of its subcommands'."""
         parser.add_argument(

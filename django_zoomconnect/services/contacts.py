@@ -91,7 +91,8 @@ class DuplicatePhoneNumberError(ZoomConnectError, ValidationError):
 def _clean_contact(contact: Contact) -> None:
     contact.phone_number = phone.normalize(contact.phone_number)
     contact.full_clean(exclude=["remote_data"], validate_unique=False, validate_constraints=False)
-    existing = Contact.objects.filter(phone_number=contact.phone_number).exclude(pk=contact.pk).first()
+    same_account = Contact.objects.filter(account=contact.account)
+    existing = same_account.filter(phone_number=contact.phone_number).exclude(pk=contact.pk).first()
     if existing is not None:
         raise DuplicatePhoneNumberError(contact.phone_number, existing)
 

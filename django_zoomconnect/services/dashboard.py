@@ -134,7 +134,7 @@ def overview(
     return Dashboard(
         campaign=campaign,
         window=window,
-        balances=cached_balances(conf.get("LOW_BALANCE_WARNING")),
+        balances=cached_balances(),
         sending=Sending(False) if paused is None else Sending(True, paused.reason, paused.created_at),
         outbox=outbox_counts(campaign=campaign, now=now),
         deliveries=deliveries(window, campaign=campaign),
@@ -154,11 +154,15 @@ def cached_balance(account: str | None = None) -> BalanceReading | None:
     return _reading(cache.get(balance_cache_key(account)))
 
 
-def cached_balances(threshold: float | None) -> list[Balance]:
-    """Every account's last reading, the default first, in one cache round trip."""
+def cached_balances() -> list[Balance]:
+    """Every account's last reading, the default first, in one cache round trip; each judged
+    against its own account's ``LOW_BALANCE_WARNING``."""
     keys = {alias: balance_cache_key(alias) for alias in team.account_aliases()}
     stored = cache.get_many(list(keys.values()))
-    return [Balance(_reading(stored.get(key)), threshold, alias) for alias, key in keys.items()]
+    return [
+        Balance(_reading(stored.get(key)), conf.get("LOW_BALANCE_WARNING", account=alias), alias)
+        for alias, key in keys.items()
+    ]
 
 
 def _reading(stored: Any) -> BalanceReading | None:

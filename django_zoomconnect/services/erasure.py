@@ -158,12 +158,17 @@ def erase_number(
             "is settled (a few minutes, at most RECONCILE_GIVE_UP_AFTER)."
         )
     contacts = Contact.objects.filter(phone_number=e164)
-    remote_ids = [rid for rid in contacts.values_list("remote_id", flat=True) if rid]
+    remote_ids: dict[str, list[str]] = {}  # account -> the number's contacts on it
+    for account, remote_id in contacts.values_list("account", "remote_id"):
+        if remote_id:
+            remote_ids.setdefault(account, []).append(remote_id)
     if delete_remote and remote_ids:
         if dry_run:
-            report.remote_contacts = len(remote_ids)
+            report.remote_contacts = sum(map(len, remote_ids.values()))
         else:
-            _delete_remote(remote_ids, report, client)
+            for account, ids in remote_ids.items():
+                if not _delete_remote(account, ids, report, client):
+                    break
     waiting = Message.objects.filter(
         direction=Direction.OUTBOUND,
         to_number=e164,
@@ -186,18 +191,22 @@ def erase_number(
 
 
 def _delete_remote(
-    remote_ids: Sequence[str], report: ErasureReport, client: ZoomConnectClient | None
-) -> None:
-    with client_for(client) as api:
+    account: str, remote_ids: Sequence[str], report: ErasureReport, client: ZoomConnectClient | None
+) -> bool:
+    """Delete the contacts on ``account``; False (with ``remote_error`` set) at the first failure."""
+    with client_for(client, account=account) as api:
         for remote_id in remote_ids:
             try:
                 api.delete_contact(remote_id)
             except NotFoundError:
                 pass  # gone already: what was asked for
             except ZoomConnectError as exc:
-                report.remote_error = f"Deleting contact {remote_id} on Zoom Connect failed: {exc}"
-                return
+                report.remote_error = (
+                    f"Deleting contact {remote_id} on Zoom Connect (account {account!r}) failed: {exc}"
+                )
+                return False
             report.remote_contacts += 1
+    return True
 
 
 def _slices(pks: Sequence[int]) -> Iterator[Sequence[int]]:

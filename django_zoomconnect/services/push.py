@@ -37,7 +37,7 @@ from typing import Any, Generic, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .. import phone
+from .. import conf, phone
 from ..client import ZoomConnectClient
 from ..exceptions import (
     ConfigurationError,
@@ -49,7 +49,7 @@ from ..exceptions import (
 from ..models import Contact, Group, Membership, SyncState
 from ..wire import Contact as RemoteContact
 from ..wire import Group as RemoteGroup
-from .clients import client_for
+from .clients import client_for, clients_for
 from .mapping import contact_body
 from .reports import SyncReport
 
@@ -135,7 +135,8 @@ class _Lookup:
 
     def find(self, kind: Kind[Any], row: Contact | Group) -> str | None:
         found = self._contact(row.phone_number) if isinstance(row, Contact) else self._group(row.name)
-        if found is None or kind.queryset().filter(remote_id=found).exclude(pk=row.pk).exists():
+        held = kind.queryset().filter(account=row.account, remote_id=found).exclude(pk=row.pk)
+        if found is None or held.exists():
             return None  # not there, or already another row's
         return found
 
@@ -353,7 +354,7 @@ def push_now(kind: Kind[R], pk: int, raise_refusal: bool, *, undo: Callable[[], 
     if row is None:
         return
     try:
-        client = ZoomConnectClient.from_settings()
+        client = ZoomConnectClient.from_settings(account=row.account)
     except ConfigurationError as exc:
         # The row is stored; it is pushed once the settings are right (the system checks say so).
         _record_failure(kind, row, row.updated_at, exc)
@@ -373,7 +374,7 @@ def push_membership_now(pk: int, raise_refusal: bool, undo: Callable[[], None]) 
     membership = Membership.objects.select_related("contact", "group").filter(pk=pk).first()
     if membership is None:
         return
-    with client_for(None) as api:
+    with client_for(None, account=membership.contact.account) as api:
         try:
             _push_membership(membership, api, raise_refusal=raise_refusal)
         except InvalidRequestError:
@@ -382,7 +383,7 @@ def push_membership_now(pk: int, raise_refusal: bool, undo: Callable[[], None]) 
 
 
 def push_memberships_now(contact: Contact) -> None:
-    with client_for(None) as api:
+    with client_for(None, account=contact.account) as api:
         _push_memberships_of(contact, api, None)
 
 
@@ -418,7 +419,7 @@ def _push_all(
         _run(report, kind.name, row, _push_row(kind, row, api, lookup, raise_refusal=False))
 
 
-def push_pending(*, client: ZoomConnectClient | None = None) -> SyncReport:
+def push_pending(*, client: ZoomConnectClient | None = None, account: str | None = None) -> SyncReport:
     """Push every contact, group and membership with a change the account has not seen yet.
 
     Rows in ``PENDING``, ``FAILED`` and ``DELETING`` state are pushed in this order: groups,
@@ -426,22 +427,25 @@ def push_pending(*, client: ZoomConnectClient | None = None) -> SyncReport:
     rows would fail alike (the provider cannot be reached, the credentials are refused), the run
     stops there and ``report.errors`` says why; what was not pushed stays pending for the next
     run. Never raises for a row's failure: each is recorded on its row and in the report.
+
+    Only the rows of ``account`` (an alias; ``None``: ``"default"``) are pushed, to that account.
     """
+    alias = conf.account_alias(account)
     report = SyncReport("push")
     for name in ("groups", "contacts", "memberships"):
         report.kind(name)
-    with client_for(client) as api:
+    groups = GROUPS.queryset().filter(account=alias)
+    contacts = CONTACTS.queryset().filter(account=alias)
+    with client_for(client, account=alias) as api:
         lookup = _Lookup(api)
         try:
-            _push_all(GROUPS, GROUPS.queryset().filter(sync_state__in=_PUSHABLE), api, lookup, report)
-            _push_all(CONTACTS, CONTACTS.queryset().filter(sync_state__in=_PUSHABLE), api, lookup, report)
-            for membership in _memberships():
+            _push_all(GROUPS, groups.filter(sync_state__in=_PUSHABLE), api, lookup, report)
+            _push_all(CONTACTS, contacts.filter(sync_state__in=_PUSHABLE), api, lookup, report)
+            for membership in _memberships(contact__account=alias):
                 outcome = _push_membership(membership, api, raise_refusal=False)
                 _run(report, "memberships", membership, outcome)
-            _push_all(
-                CONTACTS, CONTACTS.queryset().filter(sync_state=SyncState.DELETING), api, lookup, report
-            )
-            _push_all(GROUPS, GROUPS.queryset().filter(sync_state=SyncState.DELETING), api, lookup, report)
+            _push_all(CONTACTS, contacts.filter(sync_state=SyncState.DELETING), api, lookup, report)
+            _push_all(GROUPS, groups.filter(sync_state=SyncState.DELETING), api, lookup, report)
         except _StopRun:
             logger.warning("Push to Zoom Connect stopped: %s", report.errors)
     return report
@@ -455,10 +459,12 @@ def _push_rows(kind: Kind[R], rows: Iterable[R | int], client: ZoomConnectClient
     )
     report = SyncReport("push")
     report.kind(kind.name)
-    with client_for(client) as api:
-        lookup = _Lookup(api)
+    with clients_for(client) as clients:  # each row to its own account
+        lookups: dict[str, _Lookup] = {}
         try:
             for row in kind.queryset().filter(pk__in=pks).order_by("pk"):
+                api = clients(row.account)
+                lookup = lookups.setdefault(row.account, _Lookup(api))
                 outcome = _push_row(kind, row, api, lookup, raise_refusal=False)
                 _run(report, kind.name, row, outcome)
                 if outcome.result not in ("failed", "deleted"):
@@ -506,7 +512,7 @@ def _push_rows_pending(kind: Kind[R], pk: int, client: ZoomConnectClient | None)
     row = kind.queryset().filter(pk=pk).first()
     if row is None:
         return
-    with client_for(client) as api:
+    with client_for(client, account=row.account) as api:
         outcome = _push_row(kind, row, api, _Lookup(api), raise_refusal=False)
         if outcome.result not in ("failed", "deleted"):
             _push_memberships_of(row, api, None)

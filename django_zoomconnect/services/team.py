@@ -22,10 +22,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.views.decorators.debug import sensitive_variables
 
-from .. import phone
+from .. import conf, phone
 from ..client import ZoomConnectClient
 from ..exceptions import (
-    ConfigurationError,
     InvalidRequestError,
     NotFoundError,
     PhoneNumberError,
@@ -51,31 +50,23 @@ __all__ = [
 ]
 
 #: The alias of the account the flat ``ZOOMCONNECT`` settings describe.
-DEFAULT_ACCOUNT = "default"
+DEFAULT_ACCOUNT = conf.DEFAULT_ACCOUNT
 
 
 def account_aliases() -> tuple[str, ...]:
     """The configured accounts' aliases, the default first."""
-    # wired to conf.account_aliases()/client_for(account=) when accounts land
-    return (DEFAULT_ACCOUNT,)
+    return tuple(conf.account_aliases())
 
 
 def account_client(account: str | None = None) -> AbstractContextManager[ZoomConnectClient]:
     """A client for ``account`` (closed when the block ends); the only way this module gets one."""
-    resolve_account(account)
-    # wired to conf.account_aliases()/client_for(account=) when accounts land
-    return client_for()
+    return client_for(account=resolve_account(account))
 
 
 def resolve_account(account: str | None) -> str:
-    """``account`` as an alias: ``None`` is the default one; an alias not configured is refused."""
-    alias = DEFAULT_ACCOUNT if account is None else account
-    aliases = account_aliases()
-    if alias not in aliases:
-        raise ConfigurationError(
-            f"Unknown Zoom Connect account {alias!r}: the accounts are {', '.join(map(repr, aliases))}."
-        )
-    return alias
+    """``account`` as an alias: ``None`` is the default one; an alias not configured is refused
+    (``ConfigurationError``, with the closest configured alias)."""
+    return conf.account_alias(account)
 
 
 # --- what the functions answer -----------------------------------------------------------------

@@ -14,6 +14,12 @@ are simply there in a project's test suite:
     tests that need real sockets and timeouts; ``zoomconnect_live_server`` is that server.
 ``zoomconnect_simulator_options``
     override it to pass options to the simulator (balance, delays, webhook signing, ...).
+``zoomconnect_simulators``
+    several accounts: one in-process simulator per alias of ``zoomconnect_accounts`` (override
+    it; default ``("default", "marketing")``), as a dict by alias, with
+    ``ZOOMCONNECT["ACCOUNTS"]`` pointing each alias at its own simulator, credentials and
+    webhook secret, and each simulator's webhooks sent to its account's URLs
+    (``webhooks/<alias>/reply/``).
 
 The fixtures work in ordinary ``@pytest.mark.django_db`` tests: messages are sent in the test
 (``SEND_EAGERLY``) and commit hooks run as a real commit would run them, although the test's
@@ -28,7 +34,7 @@ settings; the fixtures touch Django only when settings are configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
@@ -48,6 +54,7 @@ __all__ = [
     "build_reply_params",
     "django_test_client_poster",
     "in_process_simulator",
+    "in_process_simulators",
     "sign_params",
     "signed_post",
     "simulator_settings",
@@ -129,20 +136,23 @@ def simulator_settings(simulator: Simulator, base_url: str) -> dict[str, Any]:
     return current
 
 
-def _build(simulator_class: type[Simulator], options: Mapping[str, Any]) -> Simulator:
+def _build(
+    simulator_class: type[Simulator], options: Mapping[str, Any], account: str = "default"
+) -> Simulator:
     from ..simulator import Clock
 
+    own = "" if account == "default" else f"-{account}"
     kwargs: dict[str, Any] = {
-        "email": EMAIL,
-        "token": TOKEN,
-        "secret": SECRET,
+        "email": EMAIL if not own else f"simulator{own}@example.com",
+        "token": TOKEN + own,
+        "secret": SECRET + own,
         "clock": Clock(frozen=True),
         "webhook_poster": django_test_client_poster(),
     }
     if _django_ready():
         from ..urls import webhook_urls  # the project's URLconf: only once Django is set up
 
-        kwargs.update(webhook_urls())
+        kwargs.update(webhook_urls(account=account))
     kwargs.update(options)
     return simulator_class(**kwargs)
 
@@ -184,6 +194,78 @@ def in_process_simulator(options: Mapping[str, Any] | None = None) -> Iterator[S
         stack.callback(unmount_transport, SIMULATOR_ORIGIN)
         _point_settings_at(stack, simulator, SIMULATOR_BASE_URL)
         yield simulator
+
+
+def accounts_settings(simulators: Mapping[str, tuple[Simulator, str]]) -> dict[str, Any]:
+    """``ZOOMCONNECT`` pointed at one simulator per account: ``simulators`` maps each alias to
+    its simulator and base URL; ``"default"`` takes the top-level keys, the others
+    ``ACCOUNTS`` entries with their own credentials and webhook secret."""
+    default, default_url = simulators["default"]
+    current = simulator_settings(default, default_url)
+    accounts = dict(current.get("ACCOUNTS") or {})
+    for alias, (simulator, base_url) in simulators.items():
+        if alias == "default":
+            continue
+        entry = {"BASE_URL": base_url, "EMAIL": simulator.email, "API_TOKEN": simulator.token}
+        secret = simulator.webhooks.config.secret
+        if secret:
+            entry["WEBHOOK_SECRET"] = secret
+        accounts[alias] = {**accounts.get(alias, {}), **entry}
+    current["ACCOUNTS"] = accounts
+    return current
+
+
+def account_origin(alias: str, index: int) -> str:
+    """Where the in-process simulator of account ``alias`` answers (``default``: the usual one)."""
+    return (
+        SIMULATOR_ORIGIN if alias == "default" else f"http://account-{index}.simulator.zoomconnect.invalid/"
+    )
+
+
+@contextmanager
+def in_process_simulators(
+    accounts: Iterable[str] = ("default", "marketing"), options: Mapping[str, Any] | None = None
+) -> Iterator[dict[str, Simulator]]:
+    """One fresh in-process simulator per account alias (``"default"`` is always one of them),
+    by alias, with ``ZOOMCONNECT`` pointed at them (:func:`accounts_settings`) until the block
+    ends; each one's webhooks go to its own account's URLs. ``options`` apply to each."""
+    from django.test import override_settings
+
+    from ..client import mount_transport, unmount_transport
+    from ..simulator import Simulator
+    from ..simulator.adapter import SimulatorAdapter
+    from .commits import commits_as_in_production
+
+    aliases = ["default", *(alias for alias in accounts if alias != "default")]
+    simulators: dict[str, Simulator] = {}
+    served: dict[str, tuple[Simulator, str]] = {}
+    with ExitStack() as stack:
+        for index, alias in enumerate(aliases):
+            simulator = _build(Simulator, options or {}, alias)
+            origin = account_origin(alias, index)
+            mount_transport(origin, SimulatorAdapter(simulator))
+            stack.callback(unmount_transport, origin)
+            simulators[alias] = simulator
+            served[alias] = (simulator, origin + "app/")
+        stack.enter_context(override_settings(ZOOMCONNECT=accounts_settings(served)))
+        stack.enter_context(commits_as_in_production())
+        yield simulators
+
+
+@pytest.fixture
+def zoomconnect_accounts() -> tuple[str, ...]:
+    """The account aliases ``zoomconnect_simulators`` serves; override it in a conftest.py."""
+    return ("default", "marketing")
+
+
+@pytest.fixture
+def zoomconnect_simulators(
+    zoomconnect_accounts: tuple[str, ...], zoomconnect_simulator_options: dict[str, Any]
+) -> Iterator[dict[str, Simulator]]:
+    """One in-process simulator per account of ``zoomconnect_accounts``, by alias, with
+    ``ZOOMCONNECT["ACCOUNTS"]`` pointed at them."""
+    with in_process_simulators(zoomconnect_accounts, zoomconnect_simulator_options) as simulators:
+        yield simulators
 
 
 @pytest.fixture

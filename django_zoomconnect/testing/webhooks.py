@@ -40,13 +40,14 @@ class _TestClient(Protocol):
     def post(self, path: str, data: Any = ..., content_type: str = ..., **extra: Any) -> Any: ...
 
 
-def _secret(secret: str | None) -> str:
+def _secret(secret: str | None, account: str | None = None) -> str:
     if secret is not None:
         return secret
-    secrets = conf.webhook_secrets()
+    secrets = conf.webhook_secrets(account)
     if not secrets:
+        where = "" if account in (None, "default") else f"['ACCOUNTS'][{account!r}]"
         raise ConfigurationError(
-            "settings.ZOOMCONNECT['WEBHOOK_SECRET'] is not set: pass secret=... to sign a webhook."
+            f"settings.ZOOMCONNECT{where}['WEBHOOK_SECRET'] is not set: pass secret=... to sign a webhook."
         )
     return secrets[0]
 
@@ -67,10 +68,12 @@ def sign_params(
     encoding: Encoding = "raw",
     nonce: str | None = None,
     nonce_date: datetime | str | None = None,
+    account: str | None = None,
 ) -> dict[str, str]:
     """``params`` with ``nonce`` and ``nonce-date`` (unless present) and a fresh ``checksum``.
 
-    ``secret`` defaults to the newest configured ``WEBHOOK_SECRET``; ``nonce_date`` (the expiry)
+    ``secret`` defaults to the newest configured ``WEBHOOK_SECRET`` of ``account`` (an alias of
+    ``ZOOMCONNECT["ACCOUNTS"]``; ``None``: ``"default"``); ``nonce_date`` (the expiry)
     to five minutes from now, written in ``API_TIMEZONE``.
     """
     signed = {key: value for key, value in params.items() if key != CHECKSUM_PARAMETER}
@@ -78,7 +81,7 @@ def sign_params(
         signed["nonce"] = nonce if nonce is not None else str(uuid.uuid4())
     if nonce_date is not None or "nonce-date" not in signed:
         signed["nonce-date"] = _nonce_date(nonce_date)
-    signed[CHECKSUM_PARAMETER] = compute_checksum(signed, _secret(secret), encoding=encoding)
+    signed[CHECKSUM_PARAMETER] = compute_checksum(signed, _secret(secret, account), encoding=encoding)
     return signed
 
 
@@ -99,7 +102,7 @@ def build_delivery_report_params(
 ) -> dict[str, str]:
     """The parameters of a delivery report for remote message ``message_id``, signed.
 
-    ``signing_options`` go to :func:`sign_params` (``secret``, ``encoding``, ``nonce``,
+    ``signing_options`` go to :func:`sign_params` (``secret``, ``account``, ``encoding``, ``nonce``,
     ``nonce_date``); ``sign=False`` leaves out ``nonce``, ``nonce-date`` and ``checksum``.
     """
     params = _optional({"messageId": message_id, "status": status}, campaign=campaign, dataField=data_field)

@@ -81,7 +81,10 @@ class Scenario:
     def run(self, *, timeout: float, poll: float = 0.25, progress: Callable[[str], None] = print) -> bool:
         deadline = time.monotonic() + timeout
         progress("Scenario: a send through the REST API, a scheduled send, a failure, an automatic reply,")
-        progress("a STOP reply (opt-out), then a bulk send to a group and a send to the opted-out number.")
+        progress(
+            "a STOP reply (opt-out), then a bulk send to a group, a send to the opted-out number and a "
+            "send through the second account (marketing)."
+        )
         self._first_wave()
         progress("Waiting for the opt-out to arrive (a signed webhook from the simulator)...")
         if not self._wait(lambda: OptOut.objects.filter(phone_number=AYESHA).exists(), deadline, poll):
@@ -144,11 +147,16 @@ class Scenario:
         )
         after = send_sms(AYESHA, "Are you still there?")
         self.steps.append(Step("send to the opted-out number", "REJECTED", status_of(after.pk)))
+        # The second account: its own simulator, credentials, webhook URL and secret.
+        promo = self._send_through_api(THANDI, "Our sale starts today", account="marketing")
+        self.steps.append(
+            Step("send through the marketing account", "DELIVERED on marketing", on_account(promo))
+        )
 
-    def _send_through_api(self, to: str, body: str) -> int:
+    def _send_through_api(self, to: str, body: str, account: str | None = None) -> int:
         response = requests.post(
             f"{self.web_url}/api/zoomconnect/messages/send/",
-            json={"to": to, "body": body, "campaign": "demo"},
+            json={"to": to, "body": body, "campaign": "demo", **({"account": account} if account else {})},
             auth=(self.username, self.password),
             timeout=30,
         )
@@ -191,6 +199,14 @@ class Scenario:
 
 def status_of(pk: int) -> Callable[[], str]:
     return lambda: str(Message.objects.values_list("status", flat=True).get(pk=pk))
+
+
+def on_account(pk: int) -> Callable[[], str]:
+    def observe() -> str:
+        status, account = Message.objects.values_list("status", "account").get(pk=pk)
+        return f"{status} on {account}"
+
+    return observe
 
 
 def scheduled_status_of(pk: int) -> Callable[[], str]:

@@ -134,6 +134,19 @@ ZOOMCONNECT = {
     "API_TOKEN": os.environ.get("ZOOMCONNECT_API_TOKEN", "simulator-token"),
     "WEBHOOK_SECRET": os.environ.get("ZOOMCONNECT_WEBHOOK_SECRET", "example-webhook-secret"),
     "BASE_URL": os.environ.get("ZOOMCONNECT_BASE_URL", "http://127.0.0.1:8765/app/"),
+    # A second account, "marketing", with its own credentials, webhook secret and simulator: its
+    # webhooks arrive at /zoomconnect/webhooks/marketing/..., and send_sms(..., account="marketing")
+    # sends through it (see the README's "Several accounts").
+    "ACCOUNTS": {
+        "marketing": {
+            "EMAIL": os.environ.get("ZOOMCONNECT_MARKETING_EMAIL", "marketing@example.com"),
+            "API_TOKEN": os.environ.get("ZOOMCONNECT_MARKETING_API_TOKEN", "marketing-token"),
+            "WEBHOOK_SECRET": os.environ.get(
+                "ZOOMCONNECT_MARKETING_WEBHOOK_SECRET", "example-marketing-secret"
+            ),
+            "BASE_URL": os.environ.get("ZOOMCONNECT_MARKETING_BASE_URL", "http://127.0.0.1:8766/app/"),
+        }
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -19,13 +19,18 @@ class Command(ZoomConnectCommand):
     help = "Print the Zoom Connect credit balance; a paused outbox resumes when the check succeeds."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        self.add_account_option(parser, "The account whose balance to read (default: 'default').")
         self.add_output_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         was_paused = outbox.is_paused()
-        balance = outbox.check_balance()  # a failure becomes one line with a hint (ZoomConnectCommand)
+        account = options.get("account")
+        # A failure becomes one line with a hint (ZoomConnectCommand).
+        balance = outbox.check_balance(account=account)
         if self.json_output:
-            self.print_json({"balance": balance, "resumed": was_paused})
-        self.say(f"Credit balance: {balance:g}")
+            self.print_json(
+                {"balance": balance, "resumed": was_paused, **({"account": account} if account else {})}
+            )
+        self.say(f"Credit balance: {balance:g}" + (f" (account {account!r})" if account else ""))
         if was_paused:
             self.say("The credentials work again: sending resumed.")

@@ -50,6 +50,9 @@ class Command(ZoomConnectCommand):
         parser.add_argument(
             "--resume", action="store_true", help="Lift a pause caused by refused credentials."
         )
+        self.add_account_option(
+            parser, "The account that sends it (default: ACCOUNT_ROUTER's choice, else 'default')."
+        )
         self.add_output_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -89,6 +92,7 @@ class Command(ZoomConnectCommand):
             send_at=send_at,
             campaign=options["campaign"],
             data_field=options["data_field"],
+            account=options.get("account"),
         )
         message.refresh_from_db()
         self.say(describe(message))

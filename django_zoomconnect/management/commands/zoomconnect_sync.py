@@ -98,6 +98,7 @@ class Command(ZoomConnectCommand):
             metavar="N",
             help="Messages per API page (default: %(default)s).",
         )
+        self.add_account_option(parser, "The account to sync (default: 'default').")
         self.add_output_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -113,13 +114,16 @@ class Command(ZoomConnectCommand):
             "pull": None,
         }
         reports: list[SyncReport] = []
-        with ZoomConnectClient.from_settings() as client:
+        account = options.get("account")
+        if account is not None:
+            result["account"] = account
+        with ZoomConnectClient.from_settings(account=account) as client:
             if not options["no_push"] and options["dry_run"]:
                 result["would_push"] = pending = contacts.pending_changes()
                 summary = ", ".join(f"{count:,} {name}" for name, count in pending.items())
                 self.say(f"Would push: {summary} (dry run: nothing was pushed).")
             elif not options["no_push"]:
-                reports.append(self._show(contacts.push_pending(client=client)))
+                reports.append(self._show(contacts.push_pending(client=client, account=account)))
             # After a failure every call would meet, pulling would only meet it again.
             if not options["no_pull"] and not any(report.stopped_by for report in reports):
                 reports.append(self._show(self._pull(client, options)))
@@ -142,6 +146,7 @@ class Command(ZoomConnectCommand):
                 client=client,
                 progress=bar,
                 page_size=options["page_size"],
+                account=options.get("account"),
             )
         finally:
             if bar is not None:

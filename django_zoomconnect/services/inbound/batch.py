@@ -123,11 +123,17 @@ def _apply_batch(size: int) -> Counter[str]:
                 WebhookEvent.objects.select_for_update()
                 .filter(state=WebhookEvent.State.PENDING)
                 .order_by("received_at", "pk")
-                .values_list("pk", "kind", "params", "received_at", "attempts")[:size]
+                .values_list("pk", "kind", "params", "received_at", "attempts", "account")[:size]
             )
             pks = [event[0] for event in events]
             replies = [pk for pk, kind, *_ in events if kind == REPLY]
-            states = _apply_reports([event for event in events if event[1] != REPLY])
+            # Each account's reports match its own messages only.
+            by_account: dict[str, list[tuple[int, str, Any, datetime, int]]] = {}
+            for *event, account in events:
+                if event[1] != REPLY:
+                    by_account.setdefault(account, []).append(tuple(event))
+            for account, reports in by_account.items():
+                states.update(_apply_reports(reports, account))
     except Exception:
         if not pks:
             raise  # the events could not even be read: nothing was taken
@@ -140,8 +146,8 @@ def _apply_batch(size: int) -> Counter[str]:
     return states
 
 
-def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]]) -> Counter[str]:
-    """Apply report events in the caller's transaction; their new states, counted."""
+def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]], account: str) -> Counter[str]:
+    """Apply report events of one account in the caller's transaction; their new states, counted."""
     now = timezone.now()
     outcomes: list[SimpleNamespace] = []
     reports: list[tuple[int, datetime, int, DeliveryReport]] = []
@@ -158,7 +164,7 @@ def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]]) -> Cou
             outcomes.append(_outcome(pk, attempts, state=state, error=error, traceback=trace))
             continue
         reports.append((pk, received_at, attempts, report))
-    found, used = _messages(reports)
+    found, used = _messages(reports, account)
     written: dict[int, dict[str, Any]] = {}
     changes: list[StatusChange] = []
     announcements: list[_Announcement] = []
@@ -212,7 +218,7 @@ def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]]) -> Cou
 
 
 def _messages(
-    reports: Sequence[tuple[int, datetime, int, DeliveryReport]],
+    reports: Sequence[tuple[int, datetime, int, DeliveryReport]], account: str
 ) -> tuple[dict[tuple[str, str], dict[str, Any]], set[str]]:
     """The outbound messages the reports are about, locked, by ``("id", remote id)`` and by
     ``("reference", our reference)``; and every remote id of the batch that a message already has.
@@ -223,7 +229,7 @@ def _messages(
     found: dict[tuple[str, str], dict[str, Any]] = {}
     used: set[str] = set()
     remote_ids = sorted({report.message_id for *_, report in reports if report.message_id})
-    locked = Message.objects.select_for_update().order_by("pk")
+    locked = Message.objects.select_for_update().filter(account=account).order_by("pk")
     for ids in bulk.batched(remote_ids, bulk.SLICE):
         for row in locked.filter(remote_id__in=ids).values(*REPORT_FIELDS, "direction"):
             used.add(row["remote_id"])

@@ -34,7 +34,7 @@ def apply_deferred_reports(message: Message) -> int:
     if not match:
         return 0
     deferred = WebhookEvent.objects.filter(
-        match, kind=DELIVERY_REPORT, state=WebhookEvent.State.DEFERRED
+        match, account=message.account, kind=DELIVERY_REPORT, state=WebhookEvent.State.DEFERRED
     ).order_by("received_at", "pk")
     applied = 0
     for pk in list(deferred.values_list("pk", flat=True)):
@@ -42,6 +42,7 @@ def apply_deferred_reports(message: Message) -> int:
             applied += 1
     if message.remote_id:
         Message.objects.filter(
+            account=message.account,
             direction=Direction.INBOUND,
             in_reply_to__isnull=True,
             remote_data__repliedToMessageId=message.remote_id,

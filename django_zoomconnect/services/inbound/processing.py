@@ -66,9 +66,16 @@ class UnknownStatusError(ValueError):
 
 
 def _create(
-    kind: str, params: Mapping[str, str], nonce: str, nonce_expires_at: datetime | None, **fields: Any
+    kind: str,
+    params: Mapping[str, str],
+    nonce: str,
+    nonce_expires_at: datetime | None,
+    account: str,
+    **fields: Any,
 ) -> WebhookEvent:
-    return WebhookEvent.objects.create(**event_fields(kind, params, nonce, nonce_expires_at), **fields)
+    return WebhookEvent.objects.create(
+        **event_fields(kind, params, nonce, nonce_expires_at, account), **fields
+    )
 
 
 _Signal = Callable[[], object]
@@ -106,7 +113,12 @@ class _ProcessingFailed(Exception):
 
 
 def receive(
-    kind: str, params: Mapping[str, str], *, nonce: str, nonce_expires_at: datetime | None
+    kind: str,
+    params: Mapping[str, str],
+    *,
+    nonce: str,
+    nonce_expires_at: datetime | None,
+    account: str = "default",
 ) -> WebhookEvent | None:
     """Store a verified webhook and process it at once; ``None`` when its nonce was seen before.
 
@@ -119,7 +131,7 @@ def receive(
     check_params(kind, params)
     try:
         with transaction.atomic():
-            event = _create(kind, params, nonce, nonce_expires_at)
+            event = _create(kind, params, nonce, nonce_expires_at, account)
             try:
                 _process(event)
             except Exception as exc:
@@ -132,7 +144,7 @@ def receive(
         )
         try:
             with transaction.atomic():
-                return _create(kind, params, nonce, nonce_expires_at, attempts=1, **failure(cause))
+                return _create(kind, params, nonce, nonce_expires_at, account, attempts=1, **failure(cause))
         except IntegrityError:
             if WebhookEvent.objects.filter(nonce=nonce).exists():
                 return None
@@ -191,7 +203,7 @@ def report_change(pk: int, old_status: str, event_pk: int, report: DeliveryRepor
     return StatusChange(pk, old_status, report.status, WEBHOOK, detail, event=report)
 
 
-def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
+def _find_outbound(account: str, remote_id: str, data_field: str) -> dict[str, Any] | None:
     """The outbound message a report is about: by remote id, else by our reference in ``dataField``.
 
     The reference is matched only against messages without a remote id yet (the report overtook
@@ -203,7 +215,7 @@ def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
     """
     outbound = (
         Message.objects.select_for_update()
-        .filter(direction=Direction.OUTBOUND)
+        .filter(account=account, direction=Direction.OUTBOUND)
         .order_by()
         .values(*REPORT_FIELDS)
     )
@@ -220,10 +232,12 @@ def _find_outbound(remote_id: str, data_field: str) -> dict[str, Any] | None:
     return None
 
 
-def _adopt_remote_id(pk: int, remote_id: str) -> None:
+def _adopt_remote_id(account: str, pk: int, remote_id: str) -> None:
     # The report knows the remote id before the send's response was stored: keep it, so that
     # later reports and replies find the message directly. Conditional, so it never overwrites.
-    if not remote_id or len(remote_id) > 64 or Message.objects.filter(remote_id=remote_id).exists():
+    if not remote_id or len(remote_id) > 64:
+        return
+    if Message.objects.filter(account=account, remote_id=remote_id).exists():
         return
     Message.objects.filter(pk=pk, remote_id__isnull=True).update(remote_id=remote_id)
 
@@ -233,12 +247,12 @@ def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Si
     status = report.status
     if status not in PROVIDER_STATUSES:
         raise UnknownStatusError(f"delivery report with unknown status {status!r}")
-    row = _find_outbound(report.message_id, report.data_field)
+    row = _find_outbound(event.account, report.message_id, report.data_field)
     if row is None:
         return None
     pk: int = row["pk"]
     if not row["remote_id"]:
-        _adopt_remote_id(pk, report.message_id)
+        _adopt_remote_id(event.account, pk, report.message_id)
     old_status: str = row["status"]
     change = None
     now = timezone.now()
@@ -300,8 +314,8 @@ def is_opt_in_keyword(text: str) -> bool:
     return bool(keywords) and conf.normalize_keyword(text) in keywords and not is_opt_out_keyword(text)
 
 
-def _reply_target(reply: InboundReply, from_number: str) -> Message | None:
-    outbound = Message.objects.filter(direction=Direction.OUTBOUND)
+def _reply_target(account: str, reply: InboundReply, from_number: str) -> Message | None:
+    outbound = Message.objects.filter(account=account, direction=Direction.OUTBOUND)
     if reply.replied_to_message_id:
         found = outbound.filter(remote_id=reply.replied_to_message_id).first()
         if found is not None:
@@ -317,8 +331,10 @@ def _reply_target(reply: InboundReply, from_number: str) -> Message | None:
 
 def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal]) -> Message:
     from_number = phone.stored_form(reply.from_number)
-    in_reply_to = _reply_target(reply, from_number)
-    existing = Message.objects.filter(remote_id=reply.message_id).first() if reply.message_id else None
+    account = event.account
+    in_reply_to = _reply_target(account, reply, from_number)
+    same_account = Message.objects.filter(account=account)
+    existing = same_account.filter(remote_id=reply.message_id).first() if reply.message_id else None
     if existing is not None:
         # The same reply again (a provider retry, or pulled by a sync first): link, never duplicate.
         if existing.in_reply_to_id is None and in_reply_to is not None:
@@ -326,6 +342,7 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
             existing.save(update_fields=["in_reply_to", "updated_at"])
         return existing
     message = Message(
+        account=account,
         direction=Direction.INBOUND,
         remote_id=reply.message_id or None,
         from_number=from_number,
@@ -335,7 +352,7 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
         data_field=reply.data_field,
         status=MessageStatus.RECEIVED,
         received_at=reply.date or event.received_at,
-        contact=Contact.objects.filter(phone_number=from_number).first(),
+        contact=Contact.objects.filter(account=account, phone_number=from_number).first(),
         in_reply_to=in_reply_to,
         # The checksum is no data of the message; anyone holding it could re-split the raw form.
         remote_data={key: value for key, value in reply.params.items() if key != CHECKSUM_PARAMETER},
@@ -346,7 +363,7 @@ def _store_reply(event: WebhookEvent, reply: InboundReply, pending: list[_Signal
         with transaction.atomic():
             message.save()
     except IntegrityError:
-        existing = Message.objects.filter(remote_id=reply.message_id).first() if reply.message_id else None
+        existing = same_account.filter(remote_id=reply.message_id).first() if reply.message_id else None
         if existing is None:
             raise
         return existing  # stored concurrently by another event of the same reply

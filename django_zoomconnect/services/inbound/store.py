@@ -78,12 +78,17 @@ def check_params(kind: str, params: Mapping[str, str]) -> None:
 
 
 def event_fields(
-    kind: str, params: Mapping[str, str], nonce: str, nonce_expires_at: datetime | None
+    kind: str,
+    params: Mapping[str, str],
+    nonce: str,
+    nonce_expires_at: datetime | None,
+    account: str = "default",
 ) -> dict[str, Any]:
     """The columns of a new event for a checked webhook (its state and outcome excepted)."""
     if kind not in (REPLY, DELIVERY_REPORT):
         raise ValueError(f"unknown webhook kind {kind!r}")
     return {
+        "account": account,
         "kind": kind,
         "params": dict(params),
         "nonce": nonce,
@@ -94,16 +99,22 @@ def event_fields(
 
 
 def store_event(
-    kind: str, params: Mapping[str, str], *, nonce: str, nonce_expires_at: datetime | None
+    kind: str,
+    params: Mapping[str, str],
+    *,
+    nonce: str,
+    nonce_expires_at: datetime | None,
+    account: str = "default",
 ) -> WebhookEvent | None:
     """Store a verified webhook as a ``PENDING`` event, or ``None`` when its nonce was seen before.
 
     One INSERT (``rows.insert_new``), which commits on its own outside a transaction: this is
     all a webhook costs with ``WEBHOOK_PROCESSING = "celery"`` or ``"batch"``. Parameters that
     could never be stored raise :class:`InvalidWebhookError` (see :func:`check_params`).
+    ``account`` is the alias of the account whose URL received it and whose secret verified it.
     """
     check_params(kind, params)
-    fields = event_fields(kind, params, nonce, nonce_expires_at)
+    fields = event_fields(kind, params, nonce, nonce_expires_at, account)
     fields["state"] = WebhookEvent.State.PENDING
     now = timezone.now()
     pk = rows.insert_new(WebhookEvent, fields, unique=("nonce",), now=now)

@@ -232,8 +232,12 @@ def send_sms(
     template: Template | None = None,
     context: Mapping[str, Any] | None = None,
     contact: Contact | None = None,
+    account: str | None = None,
 ) -> Message:
     """Queue one SMS and return its :class:`~django_zoomconnect.models.Message` row.
+
+    ``account`` is the alias of the account that sends it (``ZOOMCONNECT["ACCOUNTS"]``); without
+    it, ``contact``'s account, else the ``ACCOUNT_ROUTER``'s choice, else ``"default"``.
 
     ``to`` is normalised to E.164 (``to=None`` sends to ``contact``'s number). Give ``body`` or
     ``template`` (rendered with ``context`` over the contact's ``title``, ``first_name``,
@@ -260,6 +264,17 @@ def send_sms(
         number = phone.normalize(to)
     except PhoneNumberError as exc:
         raise SendError(str(exc)) from None
+    alias = _account_of(
+        account,
+        contact,
+        kind="sms",
+        recipients=[number],
+        campaign=campaign_text,
+        contact=contact,
+        template=template,
+        data_field=data_field_text,
+        send_at=send_at,
+    )
     draft = Draft(to=number, body=_render(template, body, context, None, contact), contact=contact)
     max_parts = int(conf.get("MAX_PARTS"))
     _check_text(draft, max_parts)
@@ -269,6 +284,7 @@ def send_sms(
         draft.rejection = f"{number} opted out of messages; nothing is sent to it."
     message = Message(
         **_message_fields(draft),
+        account=alias,
         campaign=campaign_text,
         data_field=data_field_text,
         template=template,
@@ -282,6 +298,17 @@ def send_sms(
         if eager() and not connection.in_atomic_block:
             message.refresh_from_db()
     return message
+
+
+def _account_of(account: str | None, owner: Contact | Group | None, **context: Any) -> str:
+    """The account of a send: the caller's, else the contact's or group's, else the router's."""
+    if account is None and owner is not None and isinstance(owner, Contact | Group):
+        account = owner.account
+    alias = conf.route_account(account, **context)
+    if owner is not None and isinstance(owner, Contact | Group) and owner.account != alias:
+        kind = type(owner).__name__.lower()
+        raise SendError(f"The {kind} {owner} belongs to the account {owner.account!r}, not {alias!r}.")
+    return alias
 
 
 #: What ``send_bulk`` accepts as ``recipients``.
@@ -399,6 +426,7 @@ class BulkSend:
     context: Mapping[str, Any] | None = None
     send_at: datetime | None = None
     campaign: str | None = None
+    account: str | None = None
 
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of :func:`send_bulk`."""
@@ -453,6 +481,7 @@ def send_bulk(
     context: Mapping[str, Any] | None = None,
     send_at: datetime | None = None,
     campaign: str | None = None,
+    account: str | None = None,
 ) -> Batch:
     """Queue one message per recipient as a :class:`~django_zoomconnect.models.Batch`.
 
@@ -472,22 +501,37 @@ def send_bulk(
     estimated cost above it raises :class:`InsufficientCreditError` (or logs a warning).
     Rows are written in bulk in the caller's transaction; one task per chunk of
     ``BULK_CHUNK_SIZE`` is enqueued once it commits.
+
+    ``account`` is the alias of the account that sends the whole batch (its chunks never mix
+    accounts); without it, ``group``'s account, else the ``ACCOUNT_ROUTER``'s choice, else
+    ``"default"``.
     """
     now = timezone.now()
-    send = BulkSend(recipients, group, contacts, body, template, context, send_at, campaign)
+    send = BulkSend(recipients, group, contacts, body, template, context, send_at, campaign, account)
     plan = plan_bulk(send, now=now)
     plan.check_recipients()
     sendable = plan.sendable
+    alias = _account_of(
+        account,
+        group,
+        kind="bulk",
+        recipients=[draft.to for draft in sendable],
+        campaign=plan.campaign,
+        group=group,
+        template=template,
+        send_at=send_at,
+    )
     cost = plan.cost
     scheduled_at, dispatch_after = plan.scheduled_at, plan.dispatch_after
-    _check_balance_for(cost, len(sendable))
+    _check_balance_for(cost, len(sendable), alias)
 
     # One transaction (the caller's, or our own): never a half-written batch.
     with transaction.atomic():
-        chunk_size = int(conf.get("BULK_CHUNK_SIZE"))
+        chunk_size = int(conf.get("BULK_CHUNK_SIZE", alias))
         planned = plan_chunks([draft.to for draft in sendable], chunk_size)
         chunk_count = planned[-1] + 1 if planned else 0
         batch = Batch.objects.create(
+            account=alias,
             status=Batch.Status.PENDING if sendable else Batch.Status.DONE,
             campaign=plan.campaign,
             template=template,
@@ -495,13 +539,14 @@ def send_bulk(
             send_at=scheduled_at,
             chunk_size=chunk_size,
             chunk_count=chunk_count,
-            messages_per_minute=conf.get("MESSAGES_PER_MINUTE"),
+            messages_per_minute=conf.get("MESSAGES_PER_MINUTE", alias),
             estimated_cost=cost,
             finished_at=None if sendable else now,
         )
         new_rows = []
         chunks = iter(planned)
         shared = {
+            "account": alias,
             "campaign": plan.campaign,
             "template_id": template.pk if template is not None else None,
             "batch_id": batch.pk,
@@ -538,12 +583,12 @@ def plan_chunks(numbers: Sequence[str], size: int) -> list[int]:
     return [index // size for index in range(len(numbers))]
 
 
-def _check_balance_for(cost: Decimal, count: int) -> None:
-    mode = conf.get("BALANCE_CHECK")
+def _check_balance_for(cost: Decimal, count: int, account: str) -> None:
+    mode = conf.get("BALANCE_CHECK", account)
     if mode == "off" or not count:
         return
     try:
-        with client_for() as api:
+        with client_for(account=account) as api:
             balance = api.get_balance()
     except (ConfigurationError, ZoomConnectError) as exc:
         logger.warning("Could not read the balance before a bulk send (%s); sending anyway.", exc)

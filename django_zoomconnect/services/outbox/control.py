@@ -16,7 +16,7 @@ from ...exceptions import ZoomConnectError
 from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, SendingPause
 from .. import history
 from .. import rows as bulk
-from ..clients import client_for
+from ..clients import client_for, clients_for
 from ..history import StatusChange
 from . import wake
 from .compose import opted_out
@@ -40,9 +40,10 @@ def resume_sending(*, now: datetime | None = None) -> int:
     return wake.dispatch_due(now=now)
 
 
-def check_balance(*, client: ZoomConnectClient | None = None) -> float:
-    """The account's credit balance. The call proves the credentials work, so it lifts a pause."""
-    with client_for(client) as api:
+def check_balance(*, client: ZoomConnectClient | None = None, account: str | None = None) -> float:
+    """The credit balance of ``account`` (an alias; ``None``: ``"default"``). The call proves the
+    credentials work, so it lifts a pause."""
+    with client_for(client, account=account) as api:
         balance = api.get_balance()
     if is_paused():
         resume_sending()
@@ -98,9 +99,9 @@ def cancel(
         )
     )
     if scheduled:
-        with client_for(client) as api:
+        with clients_for(client) as clients:
             for message in scheduled:
-                if _delete_scheduled(api, message, now):
+                if _delete_scheduled(clients(message.account), message, now):
                     cancelled.append(message)
     if isinstance(target, Message):
         target.refresh_from_db(fields=["status", "updated_at"])

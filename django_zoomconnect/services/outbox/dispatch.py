@@ -113,6 +113,7 @@ class _Claimed:
     reference: str
     scheduled_at: datetime | None
     attempts: int
+    account: str
 
 
 _CLAIMED_FIELDS = tuple(_Claimed.__dataclass_fields__)
@@ -175,6 +176,7 @@ class _Stored:
     reference: str
     data_field: str
     attempts: int
+    account: str
 
 
 #: Fields written for an accepted message; remote_id and sent_at keep what a webhook stored first.
@@ -238,7 +240,7 @@ class _Recorder:
             found = {}
             for part in slices(pks):
                 values = Message.objects.filter(pk__in=part).values_list(
-                    "pk", "status", "remote_id", "reference", "data_field", "attempts"
+                    "pk", "status", "remote_id", "reference", "data_field", "attempts", "account"
                 )
                 found.update((row[0], _Stored(*row)) for row in values)
         return [found[pk] for pk in pks if pk in found]
@@ -554,19 +556,35 @@ def _classify(
         recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
 
 
+def _account_of(model: type[Message] | type[Batch], pk: int, account: str | None) -> str:
+    """The account whose client sends row ``pk``: ``account`` when the caller knows it, else the
+    row's (one query, and only when more than one account is configured)."""
+    if account is not None:
+        return account
+    if not conf.has_several_accounts():
+        return conf.DEFAULT_ACCOUNT
+    found = model.objects.filter(pk=pk).values_list("account", flat=True).first()
+    return found or conf.DEFAULT_ACCOUNT
+
+
 def dispatch_message(
-    message_id: int, *, now: datetime | None = None, client: ZoomConnectClient | None = None
+    message_id: int,
+    *,
+    now: datetime | None = None,
+    client: ZoomConnectClient | None = None,
+    account: str | None = None,
 ) -> DispatchResult:
     """Claim one queued message and send it through ``sms/send``; a no-op when nothing is claimable.
 
     Batch messages are sent through their chunk: a single-message task for one of them sends
-    just that message (a retry of a batch message is dispatched like any other).
+    just that message (a retry of a batch message is dispatched like any other). The message's
+    account's client sends it (``account``, when the caller knows it, saves looking it up).
     """
     _require_autocommit()
     now = now_or(now)
     if is_paused():
         return DispatchResult(paused=True)
-    with client_for(client) as api:
+    with client_for(client, account=_account_of(Message, message_id, account)) as api:
         token, messages = _claim(Q(pk=message_id), now)
         if not messages:
             return DispatchResult()
@@ -574,14 +592,20 @@ def dispatch_message(
 
 
 def dispatch_chunk(
-    batch_id: int, chunk: int, *, now: datetime | None = None, client: ZoomConnectClient | None = None
+    batch_id: int,
+    chunk: int,
+    *,
+    now: datetime | None = None,
+    client: ZoomConnectClient | None = None,
+    account: str | None = None,
 ) -> DispatchResult:
-    """Claim the due queued messages of one chunk and send them in one ``sms/send-bulk`` call."""
+    """Claim the due queued messages of one chunk and send them in one ``sms/send-bulk`` call,
+    through the batch's account's client."""
     _require_autocommit()
     now = now_or(now)
     if is_paused():
         return DispatchResult(paused=True)
-    with client_for(client) as api:
+    with client_for(client, account=_account_of(Batch, batch_id, account)) as api:
         token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
         if not messages:
             finish_batches(batch_id=batch_id, now=now)

@@ -110,19 +110,19 @@ def find_remote(
     if not found:
         return found
     held = set(
-        Message.objects.filter(remote_id__in=[r.message_id for r in found])
+        Message.objects.filter(account=message.account, remote_id__in=[r.message_id for r in found])
         .exclude(pk=message.pk)
         .values_list("remote_id", flat=True)
     )
     return [remote for remote in found if remote.message_id not in held]
 
 
-def _held_elsewhere(found: dict[int, list[api.Message]]) -> dict[int, list[api.Message]]:
-    """``found`` without the records another row already holds (one query)."""
+def _held_elsewhere(found: dict[int, list[api.Message]], account: str) -> dict[int, list[api.Message]]:
+    """``found`` without the records another row of the account already holds (one query)."""
     ids = {remote.message_id for remotes in found.values() for remote in remotes}
     if not ids:
         return found
-    holders = dict(Message.objects.filter(remote_id__in=ids).values_list("remote_id", "pk"))
+    holders = dict(Message.objects.filter(account=account, remote_id__in=ids).values_list("remote_id", "pk"))
     return {pk: [r for r in remotes if holders.get(r.message_id, pk) == pk] for pk, remotes in found.items()}
 
 
@@ -173,7 +173,7 @@ def find_chunk(
             if not found[message.pk] and is_this_attempt(remote, message, claimed_at=claimed, skew=skew):
                 found[message.pk] = [remote]
                 break
-    checked: dict[int, list[api.Message] | None] = dict(_held_elsewhere(found))
+    checked: dict[int, list[api.Message] | None] = dict(_held_elsewhere(found, messages[0].account))
     for message in messages:
         if not checked[message.pk] and message.pk not in probes:
             # Accepted, perhaps, but not sent yet: looked up alone. A failure leaves this one

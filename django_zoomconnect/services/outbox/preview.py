@@ -57,24 +57,24 @@ class BalanceReading:
     error: str = ""
 
 
-def _balance_key() -> str:
-    account = f"{conf.get('BASE_URL')}|{conf.get('EMAIL')}"
-    return "django_zoomconnect:balance:" + hashlib.sha256(account.encode()).hexdigest()[:16]
+def _balance_key(account: str | None = None) -> str:
+    identity = f"{conf.get('BASE_URL', account)}|{conf.get('EMAIL', account)}"
+    return "django_zoomconnect:balance:" + hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def read_balance() -> BalanceReading:
+def read_balance(account: str | None = None) -> BalanceReading:
     """The balance through :func:`~.control.check_balance`, read at most once per
     :data:`BALANCE_MAX_AGE` seconds for each account (in Django's default cache); a failed read
     is kept as long, so that a preview typed into never waits on a broken connection twice."""
     now = timezone.now()
     try:
-        key = _balance_key()
+        key = _balance_key(account)
     except ConfigurationError as exc:
         return BalanceReading(None, now, str(exc))
     reading = cache.get(key)
     if not isinstance(reading, BalanceReading):
         try:
-            reading = BalanceReading(check_balance(), now)
+            reading = BalanceReading(check_balance(account=account), now)
         except (ConfigurationError, ZoomConnectError) as exc:
             reading = BalanceReading(None, now, str(exc))
         cache.set(key, reading, BALANCE_MAX_AGE)
@@ -92,6 +92,8 @@ class SendRequest:
     template: Template | None = None
     campaign: str = ""
     send_at: datetime | None = None
+    #: The alias of the account that sends it (``None``: the services choose, see ``send_sms``).
+    account: str | None = None
 
     @property
     def single(self) -> bool:
@@ -114,6 +116,7 @@ class SendRequest:
             template=self.template,
             send_at=self.send_at,
             campaign=self.campaign,
+            account=self.account,
         )
 
 
@@ -169,10 +172,12 @@ def _first_text(request: SendRequest, plan: Plan) -> str:
     return request.template.body
 
 
-def _balance_refusal(cost: Decimal, sendable: int) -> tuple[BalanceReading | None, Refusal | None]:
-    if conf.get("BALANCE_CHECK") == "off":
+def _balance_refusal(
+    cost: Decimal, sendable: int, account: str | None = None
+) -> tuple[BalanceReading | None, Refusal | None]:
+    if conf.get("BALANCE_CHECK", account) == "off":
         return None, None
-    reading = read_balance()
+    reading = read_balance(account)
     if reading.balance is None or not sendable or cost <= Decimal(str(reading.balance)):
         return reading, None
     reason = f"The send is estimated to cost {cost} credits; the balance is {reading.balance:g}."
@@ -202,7 +207,7 @@ def preview(request: SendRequest, *, now: datetime | None = None) -> Preview:
     if request.send_at is not None and timezone.is_aware(request.send_at) and request.send_at <= now:
         refusals.append(Refusal("", "The time to send it is already past; leave it empty to send now."))
     sendable = plan.sendable
-    balance, short = _balance_refusal(plan.cost, len(sendable))
+    balance, short = _balance_refusal(plan.cost, len(sendable), request.account)
     if short is not None:
         refusals.append(short)
     refused = [Refusal(draft.to, draft.rejection) for draft in plan.drafts if draft.rejection]
@@ -243,5 +248,6 @@ def send_checked(request: SendRequest) -> Message | Batch:
             contact=request.contacts[0] if request.contacts else None,
             send_at=request.send_at,
             campaign=request.campaign,
+            account=request.account,
         )
     return send_bulk(**request.bulk().arguments())

@@ -24,6 +24,7 @@ nobody expected ends ``FAILED`` at once, with the reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +46,7 @@ from ...models import (
     MessageStatusChange,
 )
 from .. import history, leases, optouts
-from ..clients import client_for
+from ..clients import clients_for
 from ..history import StatusChange
 from ..reports import Counts
 from . import dispatch, lookup, wake
@@ -225,7 +226,7 @@ def _chunks(due: list[Message]) -> list[list[Message]]:
     """The due messages by the call they went out in (a batch's chunk and attempt), else alone."""
     calls: dict[tuple[int, int, int], list[Message]] = {}
     alone: list[list[Message]] = []
-    for message in due:
+    for message in due:  # a batch has one account: a call never mixes accounts
         if message.batch_id is not None and message.chunk is not None:
             calls.setdefault((message.batch_id, message.chunk, message.attempts), []).append(message)
         else:
@@ -309,15 +310,17 @@ def reconcile_uncertain(
         if not due:
             return result
         run = _Run(now, result, max_attempts=int(conf.get("SEND_MAX_ATTEMPTS")))
-        with client_for(client) as api:
-            _look_up(api, _chunks(due), run, lease)
+        with clients_for(client) as clients:  # each message is looked up on its own account
+            _look_up(clients, _chunks(due), run, lease)
         run.wake()
     if result.adopted or result.requeued or result.failed:
         logger.info("Reconciled uncertain sends: %s", result.as_dict())
     return result
 
 
-def _look_up(api: ZoomConnectClient, chunks: list[list[Message]], run: _Run, lease: leases.Held) -> None:
+def _look_up(
+    clients: Callable[[str], ZoomConnectClient], chunks: list[list[Message]], run: _Run, lease: leases.Held
+) -> None:
     now, result = run.now, run.result
     retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
     give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
@@ -325,7 +328,7 @@ def _look_up(api: ZoomConnectClient, chunks: list[list[Message]], run: _Run, lea
     for messages in chunks:
         lease.renew()
         try:
-            found = lookup.find_chunk(api, messages, now=now)
+            found = lookup.find_chunk(clients(messages[0].account), messages, now=now)
         except AuthenticationError as exc:
             pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
             result.paused = True
@@ -420,11 +423,12 @@ def _poll(
     stale = list(messages[:limit])
     if not stale:
         return result
-    with client_for(client) as api:
+    with clients_for(client) as clients:
         polled: list[int] = []
         errors_in_a_row = 0
         for message in stale:
             try:
+                api = clients(message.account)
                 remote = next((r for r in listed(api, message) if r.message_id == message.remote_id), None)
             except AuthenticationError as exc:
                 pause_sending(f"Zoom Connect refused the credentials ({exc.status})")

@@ -85,6 +85,7 @@ def pull(
     client: ZoomConnectClient | None = None,
     progress: Progress | None = None,
     page_size: int = MESSAGE_PAGE_SIZE,
+    account: str | None = None,
 ) -> SyncReport:
     """Bring ``kinds`` of the account into the database; what happened, as a :class:`SyncReport`.
 
@@ -95,8 +96,11 @@ def pull(
     cannot be reached, the credentials are refused): the pull then stops there, with the failure
     in ``report.stopped_by``. What a kind wrote before failing stays, since every write is an
     idempotent upsert. ``progress`` is called as
-    the pull advances. See the module's documentation for the rules.
+    the pull advances. ``account`` is the alias of the account pulled (``None``: ``"default"``):
+    only its rows are compared, and the rows created are tagged with it (a caller's ``client``
+    must be that account's). See the module's documentation for the rules.
     """
+    alias = conf.account_alias(account)
     wanted = _check_kinds(kinds)
     _check_moment(since, "since")
     _check_moment(until, "until")
@@ -111,9 +115,10 @@ def pull(
         since=since,
         until=until,
         page_size=page_size,
+        account=alias,
     )
     started = time.monotonic()
-    with client_for(client) as api:
+    with client_for(client, account=alias) as api:
         for kind in wanted:
             report.kind(kind)
             try:
@@ -125,8 +130,9 @@ def pull(
                     report.stopped_by = exc
                     break
     logger.info(
-        "Pulled %s from Zoom Connect in %.1fs%s: %s",
+        "Pulled %s from the Zoom Connect account %r in %.1fs%s: %s",
         ", ".join(wanted),
+        alias,
         time.monotonic() - started,
         " (dry run)" if dry_run else "",
         {name: counts.as_dict() for name, counts in report.kinds.items()},

@@ -64,7 +64,7 @@ def pull_contacts(api: ZoomConnectClient, ctx: Context) -> None:
     now = timezone.now()
     writes = Writes()
     with writing(dry_run):
-        rows = load(Contact.objects.all(), dry_run)
+        rows = load(Contact.objects.filter(account=ctx.account), dry_run)
         stored = {row.pk: row.phone_number for row in rows}
         by_remote = {row.remote_id: row for row in rows if row.remote_id is not None}
         by_number = {row.phone_number: row for row in rows}
@@ -118,7 +118,9 @@ def pull_contacts(api: ZoomConnectClient, ctx: Context) -> None:
         for action in actions:
             row = action.row
             if row is None:
-                writes.creates.append(new_row(action.remote_id, action.values, action.item.raw, now))
+                writes.creates.append(
+                    new_row(action.remote_id, action.values, action.item.raw, now, account=ctx.account)
+                )
                 counts.created += 1
             elif action.adopt:
                 if row.remote_id is not None:

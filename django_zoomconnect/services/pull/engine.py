@@ -78,6 +78,8 @@ class Context:
     page_size: int = 100
     #: Shared by the kinds: messages repeat the contacts' numbers.
     numbers: Numbers = field(default_factory=Numbers)
+    #: The alias of the account pulled: only its rows are compared, new rows are tagged with it.
+    account: str = "default"
 
     def done(self, kind: str, count: int, total: int | None) -> None:
         if self.progress is not None:
@@ -148,10 +150,17 @@ def write(model: type[models.Model], writes: Writes) -> None:
 
 
 def new_row(
-    remote_id: Any, values: dict[str, Any], raw: dict[str, Any], now: datetime, state: str = SyncState.SYNCED
+    remote_id: Any,
+    values: dict[str, Any],
+    raw: dict[str, Any],
+    now: datetime,
+    state: str = SyncState.SYNCED,
+    *,
+    account: str,
 ) -> dict[str, Any]:
     return {
         **values,
+        "account": account,
         "remote_id": remote_id,
         "remote_data": raw,
         "synced_at": now,
@@ -262,8 +271,8 @@ class Listed(Generic[I]):
     remote_id: Callable[[I], Any]
     #: The item as model fields.
     values: Callable[[I], dict[str, Any]]
-    #: The rows a pull compares with the listing.
-    rows: Callable[[], models.QuerySet[Any]]
+    #: The rows of one account (its alias) a pull compares with the listing.
+    rows: Callable[[str], models.QuerySet[Any]]
     adopter: Adopter | None = None
 
 
@@ -275,7 +284,7 @@ def pull_listed(kind: Listed[I], api: ZoomConnectClient, ctx: Context) -> None:
     now = timezone.now()
     writes = Writes()
     with writing(ctx.dry_run):
-        rows = load(kind.rows(), ctx.dry_run)
+        rows = load(kind.rows(ctx.account), ctx.dry_run)
         by_remote = {row.remote_id: row for row in rows if row.remote_id is not None}
         listed = listed_by_id(kind.name, items, kind.remote_id, counts, report)
         find = kind.adopter(rows, listed) if kind.adopter is not None else None
@@ -296,7 +305,7 @@ def pull_listed(kind: Listed[I], api: ZoomConnectClient, ctx: Context) -> None:
                 adopt(unlinked, remote_id, values, raw, now, writes)
                 counts.adopted += 1
                 continue
-            writes.creates.append(new_row(remote_id, values, raw, now))
+            writes.creates.append(new_row(remote_id, values, raw, now, account=ctx.account))
             counts.created += 1
         vanished(kind.name, rows, listed, ctx.policy, counts, report, writes)
         if not ctx.dry_run:

@@ -42,6 +42,6 @@ GROUPS = Listed(
     fetch=lambda api: api.list_groups(),
     remote_id=lambda item: item.group_id,
     values=group_fields,
-    rows=lambda: Group.objects.all(),
+    rows=lambda account: Group.objects.filter(account=account),
     adopter=_by_unique_name,
 )

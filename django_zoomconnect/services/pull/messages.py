@@ -99,10 +99,10 @@ _MESSAGE_FIELDS = (
 )
 
 
-def _resume_from(direction: str, moment: str) -> datetime | None:
+def _resume_from(account: str, direction: str, moment: str) -> datetime | None:
     """Where an incremental pull of one direction starts: a margin before the newest pulled."""
     newest = (
-        Message.objects.filter(direction=direction, remote_id__isnull=False)
+        Message.objects.filter(account=account, direction=direction, remote_id__isnull=False)
         .aggregate(newest=Max(moment))
         .get("newest")
     )
@@ -114,8 +114,9 @@ def pull_messages(api: ZoomConnectClient, ctx: Context) -> None:
     report, since, until, dry_run = ctx.report, ctx.since, ctx.until, ctx.dry_run
     progress, page_size, numbers = ctx.progress, ctx.page_size, ctx.numbers
     counts = report.kind("messages")
-    outbound_from = since if since is not None else _resume_from(Direction.OUTBOUND, "sent_at")
-    inbound_from = since if since is not None else _resume_from(Direction.INBOUND, "received_at")
+    account = ctx.account
+    outbound_from = since if since is not None else _resume_from(account, Direction.OUTBOUND, "sent_at")
+    inbound_from = since if since is not None else _resume_from(account, Direction.INBOUND, "received_at")
     walks: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
         (
             Direction.OUTBOUND,
@@ -137,14 +138,21 @@ def pull_messages(api: ZoomConnectClient, ctx: Context) -> None:
     deferred = (
         not dry_run
         and WebhookEvent.objects.filter(
-            kind=WebhookEvent.Kind.DELIVERY_REPORT, state=WebhookEvent.State.DEFERRED
+            account=account, kind=WebhookEvent.Kind.DELIVERY_REPORT, state=WebhookEvent.State.DEFERRED
         ).exists()
     )
     done = 0
     for direction, walk, filters in walks:
         for batch in batched(walk(page_size=page_size, **filters), BATCH_SIZE):
             _pull_message_batch(
-                batch, direction, counts, report, dry_run=dry_run, numbers=numbers, deferred=deferred
+                batch,
+                direction,
+                counts,
+                report,
+                dry_run=dry_run,
+                numbers=numbers,
+                deferred=deferred,
+                account=account,
             )
             done += len(batch)
             if progress is not None:
@@ -160,6 +168,7 @@ def _pull_message_batch(
     dry_run: bool,
     numbers: Numbers,
     deferred: bool,
+    account: str,
 ) -> None:
     now = timezone.now()
     items: dict[str, RemoteMessage] = {}
@@ -186,13 +195,13 @@ def _pull_message_batch(
             match |= Q(
                 remote_id__isnull=True, direction=Direction.OUTBOUND, status__in=_ADOPTABLE_STATUSES
             ) & (Q(reference__in=data_fields) | Q(data_field__in=data_fields))
-        rows = load_values(Message.objects.filter(match), _MESSAGE_FIELDS, dry_run)
+        rows = load_values(Message.objects.filter(match, account=account), _MESSAGE_FIELDS, dry_run)
         by_remote = {row.remote_id: row for row in rows if row.remote_id}
         for stored in rows:
             numbers.stored(stored.to_number)
             numbers.stored(stored.from_number)
         unlinked = _Unlinked([row for row in rows if row.remote_id is None], numbers)
-        contact_for = _contact_finder(items.values(), direction, numbers)
+        contact_for = _contact_finder(items.values(), direction, numbers, account)
         for message_id, item in items.items():
             values = message_fields(item, numbers)
             state = SyncState.REMOTE_DELETED if item.deleted else SyncState.SYNCED
@@ -211,7 +220,7 @@ def _pull_message_batch(
                     contact_id=contact_id,
                     in_reply_to_id=original.pk if original is not None else None,
                 )
-                writes.creates.append(new_row(message_id, values, item.raw, now, state))
+                writes.creates.append(new_row(message_id, values, item.raw, now, state, account=account))
                 counts.created += 1
                 linked.append(message_id)
                 continue
@@ -264,13 +273,14 @@ def _pull_message_batch(
         if deferred and linked and direction == Direction.OUTBOUND:
             waiting = set(
                 WebhookEvent.objects.filter(
+                    account=account,
                     kind=WebhookEvent.Kind.DELIVERY_REPORT,
                     state=WebhookEvent.State.DEFERRED,
                     remote_message_id__in=linked,
                 ).values_list("remote_message_id", flat=True)
             )
             if waiting:
-                transaction.on_commit(partial(_apply_deferred, sorted(waiting)), robust=True)
+                transaction.on_commit(partial(_apply_deferred, account, sorted(waiting)), robust=True)
 
 
 class _Unlinked:
@@ -311,7 +321,7 @@ class _Unlinked:
 
 
 def _contact_finder(
-    items: Iterable[RemoteMessage], direction: str, numbers: Numbers
+    items: Iterable[RemoteMessage], direction: str, numbers: Numbers, account: str
 ) -> Callable[[RemoteMessage], int | None]:
     """Find each message's contact by the remote contact link, else by the other party's number."""
     items = list(items)
@@ -324,7 +334,9 @@ def _contact_finder(
     by_remote: dict[str, int] = {}
     by_number: dict[str, int] = {}
     if remote_ids or parties:
-        found = Contact.objects.filter(Q(remote_id__in=remote_ids) | Q(phone_number__in=parties))
+        found = Contact.objects.filter(
+            Q(remote_id__in=remote_ids) | Q(phone_number__in=parties), account=account
+        )
         for pk, remote_id, number in found.values_list("pk", "remote_id", "phone_number"):
             if remote_id:
                 by_remote[remote_id] = pk
@@ -338,9 +350,10 @@ def _contact_finder(
     return find
 
 
-def _apply_deferred(remote_ids: Sequence[str]) -> None:
+def _apply_deferred(account: str, remote_ids: Sequence[str]) -> None:
     """Apply the delivery reports that arrived before their message was pulled."""
     from .. import inbound
 
-    for message in Message.objects.filter(remote_id__in=remote_ids, direction=Direction.OUTBOUND):
+    outbound = Message.objects.filter(account=account, direction=Direction.OUTBOUND)
+    for message in outbound.filter(remote_id__in=remote_ids):
         inbound.apply_deferred_reports(message)

@@ -19,5 +19,5 @@ TEMPLATES = Listed(
     fetch=lambda api: api.list_templates(),
     remote_id=lambda item: item.template_id,
     values=template_fields,
-    rows=lambda: Template.objects.filter(remote_id__isnull=False),
+    rows=lambda account: Template.objects.filter(account=account, remote_id__isnull=False),
 )

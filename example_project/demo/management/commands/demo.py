@@ -1,11 +1,12 @@
 """``manage.py demo``: the whole app on one machine with only Python, and ``--once`` for CI.
 
-It migrates a fresh database, creates an admin user, starts the simulator (wired to this
-project's webhook URLs with the project's webhook secret), seeds and pulls demo contacts, groups
-and templates, starts a Celery worker and beat and the development server in this process, and
-prints what to open. ``--once`` then runs a scripted scenario, prints a summary table and exits
-non-zero if any step did not reach its expected state. The demo never talks to the real Zoom
-Connect: ``BASE_URL`` is pointed at the simulator it starts, whatever the settings say.
+It migrates a fresh database, creates an admin user, starts one simulator per account
+(``default`` and ``marketing``, each wired to its account's webhook URLs with its secret), seeds
+and pulls demo contacts, groups and templates, starts a Celery worker and beat and the development
+server in this process, and prints what to open. ``--once`` then runs a scripted scenario (the
+last step sends through the ``marketing`` account), prints a summary table and exits non-zero if
+any step did not reach its expected state. The demo never talks to the real Zoom Connect: each
+account's ``BASE_URL`` is pointed at the simulator it starts, whatever the settings say.
 """
 
 from __future__ import annotations
@@ -95,13 +96,28 @@ class Command(BaseCommand):
         with ExitStack() as services:
             simulator, server = self._start_simulator(0 if once else self._simulator_port(options))
             services.callback(self._stopped, "simulator", server.stop)
-            # Everything in this process now talks to the simulator, never to the real API. Not
+            others = {
+                alias: self._start_simulator(0 if once else self._simulator_port(options, alias), alias)
+                for alias in conf.account_aliases()
+                if alias != conf.DEFAULT_ACCOUNT
+            }
+            for alias, (_, other) in others.items():
+                services.callback(self._stopped, f"{alias} simulator", other.stop)
+            # Everything in this process now talks to the simulators, never to the real API. Not
             # undone on exit: tasks still finishing while the demo stops must not reach elsewhere.
-            override_settings(ZOOMCONNECT={**settings.ZOOMCONNECT, "BASE_URL": server.url}).enable()
+            accounts = {
+                alias: {**settings.ZOOMCONNECT["ACCOUNTS"][alias], "BASE_URL": other.url}
+                for alias, (_, other) in others.items()
+            }
+            override_settings(
+                ZOOMCONNECT={**settings.ZOOMCONNECT, "BASE_URL": server.url, "ACCOUNTS": accounts}
+            ).enable()
 
             web = WebServer(LOOPBACK, 0 if once else options["port"]).start()
             services.callback(self._stopped, "web server", web.stop)
             simulator.configure(**webhook_urls(web.url))
+            for alias, (other_simulator, _) in others.items():
+                other_simulator.configure(**webhook_urls(web.url, account=alias))
 
             client = ZoomConnectClient.from_settings()
             report = scenario.seed(simulator, client)
@@ -129,10 +145,16 @@ class Command(BaseCommand):
                 web=web.url,
                 simulator=server.url,
                 control=server.control_url,
+                accounts=", ".join(f"{alias} ({other.url})" for alias, (_, other) in others.items()),
                 username=options["username"],
                 password=options["password"],
             )
             self._banner(web.url, server, options["username"], options["password"], once=once)
+            for alias, (_, other) in others.items():
+                self._say(
+                    f"  Account {alias!r}: simulator {other.url}, webhooks "
+                    f"{web.url}{reverse('zoomconnect:reply', kwargs={'account': alias})}"
+                )
             stop_hint = "" if once else " Press Ctrl-C to stop."
             self._say(f"Ready in {time.monotonic() - started:.1f} s.{stop_hint}")
 
@@ -183,21 +205,23 @@ class Command(BaseCommand):
         user.save()
 
     @staticmethod
-    def _simulator_port(options: dict[str, Any]) -> int:
-        if options["simulator_port"] is not None:
+    def _simulator_port(options: dict[str, Any], account: str | None = None) -> int:
+        if options["simulator_port"] is not None and account is None:
             return int(options["simulator_port"])
-        parts = urlsplit(conf.base_url())
+        parts = urlsplit(conf.base_url(account))
         if parts.hostname in (LOOPBACK, "localhost") and parts.port:
             return parts.port
-        return 8765
+        return 8765 if account is None else 0
 
-    def _start_simulator(self, port: int) -> tuple[ServedSimulator, SimulatorServer]:
+    def _start_simulator(
+        self, port: int, account: str | None = None
+    ) -> tuple[ServedSimulator, SimulatorServer]:
         once = port == 0
-        secrets = conf.webhook_secrets()
+        secrets = conf.webhook_secrets(account)
         simulator = ServedSimulator(
             # The simulated account accepts the project's own credentials and signs with its secret.
-            email=conf.required("EMAIL"),
-            token=conf.required("API_TOKEN"),
+            email=conf.required("EMAIL", account),
+            token=conf.required("API_TOKEN", account),
             secret=secrets[0] if secrets else None,
             # Short enough to watch a status move in the admin; shorter still for --once.
             send_delay=0.2 if once else 1.0,
