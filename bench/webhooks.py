@@ -65,8 +65,8 @@ def post_all(port: int, requests: list[bytes], concurrency: int = CONCURRENCY) -
     return len(requests) / elapsed
 
 
-def reports(prefix: str, count: int) -> list[bytes]:
-    """``count`` outbound messages in the database, SENT; a signed DELIVERED report body for each."""
+def report_params(prefix: str, count: int) -> list[dict[str, str]]:
+    """``count`` outbound messages in the database, SENT; a signed DELIVERED report for each."""
     from django.conf import settings
 
     from django_zoomconnect.models import Direction, Message, MessageStatus
@@ -86,12 +86,16 @@ def reports(prefix: str, count: int) -> list[bytes]:
         ),
         batch_size=1000,
     )
+    secret = settings.WEBHOOK_SECRET
     return [
-        urlencode(
-            build_delivery_report_params(remote_id, "DELIVERED", data_field=f"d-{remote_id}", secret=settings.WEBHOOK_SECRET)
-        ).encode()
+        build_delivery_report_params(remote_id, "DELIVERED", data_field=f"d-{remote_id}", secret=secret)
         for remote_id in ids
     ]
+
+
+def reports(prefix: str, count: int) -> list[bytes]:
+    """:func:`report_params`, as the bodies the provider posts."""
+    return [urlencode(params).encode() for params in report_params(prefix, count)]
 
 
 def gunicorn(port: int, processing: str) -> subprocess.Popen[bytes]:
