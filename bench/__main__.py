@@ -31,7 +31,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="tiny sizes: proves it runs (CI), judges nothing")
+    parser.add_argument(
+        "--small", action="store_true", help="tiny sizes: proves it runs (CI), judges nothing"
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--only", nargs="+", choices=sorted(GROUPS), metavar="GROUP", help=", ".join(GROUPS))
     parser.add_argument("--json", action="store_true", help="the rows as JSON")
@@ -59,7 +61,9 @@ def run(options: argparse.Namespace) -> tuple[list[Row], list[str]]:
                         print(f"{child} on {db}: FAILED ({exc})", file=sys.stderr, flush=True)
                         continue
                     rows.extend(Row.from_dict(data) for data in found)
-                    print(f"{child} on {db}: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+                    print(
+                        f"{child} on {db}: {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True
+                    )
     return rows, errors
 
 

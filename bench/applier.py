@@ -24,13 +24,17 @@ def pending(prefix: str, count: int) -> list[int]:
     from django_zoomconnect.services.inbound.store import event_fields
 
     events = [
-        WebhookEvent(**event_fields(DELIVERY_REPORT, params, params["nonce"], None), state=WebhookEvent.State.PENDING)
+        WebhookEvent(
+            **event_fields(DELIVERY_REPORT, params, params["nonce"], None), state=WebhookEvent.State.PENDING
+        )
         for params in report_params(prefix, count)
     ]
     with transaction.atomic():
         WebhookEvent.objects.bulk_create(events, batch_size=1000)
     return list(
-        WebhookEvent.objects.filter(remote_message_id__startswith=prefix).order_by("pk").values_list("pk", flat=True)
+        WebhookEvent.objects.filter(remote_message_id__startswith=prefix)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

@@ -14,7 +14,9 @@ AIM_MB = 300.0
 
 
 def _row(name: str, db: str, peak: float, start: float) -> Row:
-    return Row(name, db, peak, "MB", [("at start", start)], None, f"< {AIM_MB:.0f} MB resident", met=peak < AIM_MB)
+    return Row(
+        name, db, peak, "MB", [("at start", start)], None, f"< {AIM_MB:.0f} MB resident", met=peak < AIM_MB
+    )
 
 
 def send_child(db: str) -> list[Row]:
@@ -26,7 +28,10 @@ def send_child(db: str) -> list[Row]:
 
     count = plumbing.size("memory_messages")
     start = plumbing.peak_rss_mb()
-    with plumbing.simulator_process() as url, override_settings(ZOOMCONNECT={**settings.ZOOMCONNECT, "BASE_URL": url}):
+    with (
+        plumbing.simulator_process() as url,
+        override_settings(ZOOMCONNECT={**settings.ZOOMCONNECT, "BASE_URL": url}),
+    ):
         recipients = (f"+2782{n:07d}" for n in range(1_000_000, 1_000_000 + count))
         batch = send_bulk(recipients=recipients, body=plumbing.TEXT, campaign="memory")
         peak = plumbing.peak_rss_mb()

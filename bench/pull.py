@@ -26,7 +26,9 @@ def seed(url: str, count: int) -> None:
 
     with requests.Session() as session:
         for start in range(0, count, 500):
-            (body,) = plumbing.bulk_bodies(numbers(min(500, count - start), 1_000_000 + start), 500, f"seed{start}")
+            (body,) = plumbing.bulk_bodies(
+                numbers(min(500, count - start), 1_000_000 + start), 500, f"seed{start}"
+            )
             session.post(
                 url + "api/rest/v1/sms/send-bulk", data=body, headers=plumbing.simulator_headers(), timeout=60
             ).raise_for_status()

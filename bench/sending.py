@@ -1,4 +1,4 @@
-"""Bulk sending: ``send_bulk`` end to end beside its floor, a naive loop, the SDK loop; the simulator's ceiling.
+"""Bulk sending: ``send_bulk`` beside its floor, a naive loop and the SDK loop; the simulator's ceiling.
 
 All of it against one simulator process over loopback, in the same run:
 
@@ -43,7 +43,10 @@ def floor(recipients: list[str], url: str, chunk: int, tag: str) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO bench_floor_message (reference, to_number, body, status) VALUES (%s, %s, %s, %s)",
-            [(reference, number, TEXT, "QUEUED") for reference, number in zip(references, parsed, strict=True)],
+            [
+                (reference, number, TEXT, "QUEUED")
+                for reference, number in zip(references, parsed, strict=True)
+            ],
         )
     outcomes = []
     with requests.Session() as session:
@@ -51,11 +54,16 @@ def floor(recipients: list[str], url: str, chunk: int, tag: str) -> int:
             body = {
                 "sendSmsRequests": [
                     {"recipientNumber": number, "message": TEXT, "campaign": "bench", "dataField": reference}
-                    for number, reference in zip(parsed[start : start + chunk], references[start : start + chunk], strict=True)
+                    for number, reference in zip(
+                        parsed[start : start + chunk], references[start : start + chunk], strict=True
+                    )
                 ]
             }
             response = session.post(
-                url + "api/rest/v1/sms/send-bulk", data=json.dumps(body), headers=plumbing.simulator_headers(), timeout=60
+                url + "api/rest/v1/sms/send-bulk",
+                data=json.dumps(body),
+                headers=plumbing.simulator_headers(),
+                timeout=60,
             )
             response.raise_for_status()
             answers = response.json()["sendSmsResponses"]
@@ -64,7 +72,9 @@ def floor(recipients: list[str], url: str, chunk: int, tag: str) -> int:
                 for answer, reference in zip(answers, references[start : start + chunk], strict=True)
             )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("UPDATE bench_floor_message SET remote_id = %s, status = %s WHERE reference = %s", outcomes)
+        cursor.executemany(
+            "UPDATE bench_floor_message SET remote_id = %s, status = %s WHERE reference = %s", outcomes
+        )
     return len(outcomes)
 
 
@@ -79,7 +89,10 @@ def ceiling(recipients: list[str], url: str, chunk: int) -> float:
             seconds, _ = plumbing.timed(
                 lambda: [
                     session.post(
-                        url + "api/rest/v1/sms/send-bulk", data=body, headers=plumbing.simulator_headers(), timeout=60
+                        url + "api/rest/v1/sms/send-bulk",
+                        data=body,
+                        headers=plumbing.simulator_headers(),
+                        timeout=60,
                     ).raise_for_status()
                     for body in bodies
                 ]
@@ -130,7 +143,10 @@ def run(db: str) -> list[Row]:
 
     count, rounds = plumbing.size("send_messages"), plumbing.size("send_rounds")
     naive_count, sdk_count = plumbing.size("send_naive"), plumbing.size("send_sdk")
-    with plumbing.simulator_process() as url, override_settings(ZOOMCONNECT={**settings.ZOOMCONNECT, "BASE_URL": url}):
+    with (
+        plumbing.simulator_process() as url,
+        override_settings(ZOOMCONNECT={**settings.ZOOMCONNECT, "BASE_URL": url}),
+    ):
         chunk = int(conf.get("BULK_CHUNK_SIZE"))
         bulk(numbers(10, 9_000_000))  # warm up: imports, the first connection, the database's caches
         floor(numbers(10, 9_100_000), url, chunk, "warm")
@@ -138,7 +154,9 @@ def run(db: str) -> list[Row]:
         for r in range(rounds):
             seconds, _ = plumbing.timed(lambda r=r: bulk(numbers(count, 1_000_000 + r * count)))
             bulk_rates.append(count / seconds)
-            seconds, sent = plumbing.timed(lambda r=r: floor(numbers(count, 3_000_000 + r * count), url, chunk, f"f{r}"))
+            seconds, sent = plumbing.timed(
+                lambda r=r: floor(numbers(count, 3_000_000 + r * count), url, chunk, f"f{r}")
+            )
             if sent != count:
                 raise RuntimeError(f"the floor sent {sent} of {count}")
             floor_rates.append(count / seconds)
@@ -149,7 +167,15 @@ def run(db: str) -> list[Row]:
     naive_rate, sdk_rate = naive_count / naive_seconds, sdk_count / sdk_seconds
     name = f"send_bulk of {count:,}"
     return [
-        ratio_row(name, db, rate, "msgs/s", [("floor", floor_rate)], at_least=FLOOR_AIM, aim=f">= {FLOOR_AIM} of the floor"),
+        ratio_row(
+            name,
+            db,
+            rate,
+            "msgs/s",
+            [("floor", floor_rate)],
+            at_least=FLOOR_AIM,
+            aim=f">= {FLOOR_AIM} of the floor",
+        ),
         ratio_row(
             name,
             db,

@@ -82,7 +82,15 @@ def _ratio(value: float | None) -> str:
 
 def cells(row: Row) -> list[str]:
     yardsticks = "; ".join(f"{label} {number(value)}" for label, value in row.yardsticks) or "-"
-    return [row.name, row.db, f"{number(row.figure)} {row.unit}", yardsticks, _ratio(row.ratio), row.aim, row.verdict]
+    return [
+        row.name,
+        row.db,
+        f"{number(row.figure)} {row.unit}",
+        yardsticks,
+        _ratio(row.ratio),
+        row.aim,
+        row.verdict,
+    ]
 
 
 HEADER = ["row", "db", "figure", "yardstick(s)", "ratio", "aim", "verdict"]

@@ -144,10 +144,14 @@ def check(processing: str, prefix: str, expected: int) -> None:
     state = WebhookEvent.State.PROCESSED if processing == "sync" else WebhookEvent.State.PENDING
     counted = (events.count(), events.filter(state=state).count())
     if processing == "sync":
-        delivered = Message.objects.filter(remote_id__startswith=prefix, status=MessageStatus.DELIVERED).count()
+        delivered = Message.objects.filter(
+            remote_id__startswith=prefix, status=MessageStatus.DELIVERED
+        ).count()
         counted += (delivered,)
     if set(counted) != {expected}:
-        raise RuntimeError(f"{processing}: expected {expected} of each, counted {counted}: something was lost")
+        raise RuntimeError(
+            f"{processing}: expected {expected} of each, counted {counted}: something was lost"
+        )
 
 
 def run(db: str) -> list[Row]:
