@@ -52,16 +52,12 @@ else:
     raise RuntimeError(f"BENCH_DB={_DB!r}: use sqlite or postgres")
 DATABASES = {"default": {**_DATABASE, "CONN_MAX_AGE": 600}}
 
-WEBHOOK_SECRET = "bench-webhook-secret"
-SIMULATOR_EMAIL = "bench@example.com"
-SIMULATOR_TOKEN = "bench-token"
-
 ZOOMCONNECT = {
-    "EMAIL": SIMULATOR_EMAIL,
-    "API_TOKEN": SIMULATOR_TOKEN,
+    "EMAIL": "bench@example.com",  # the simulator's account (bench.plumbing)
+    "API_TOKEN": "bench-token",
     # Only ever the bundled simulator on loopback; nothing reaches a real host.
     "BASE_URL": os.environ.get("BENCH_SIMULATOR", "http://127.0.0.1:9/app/"),
-    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "WEBHOOK_SECRET": "bench-webhook-secret",
     "WEBHOOK_PROCESSING": os.environ.get("BENCH_PROCESSING", "sync"),
     "SEND_EAGERLY": True,
 }

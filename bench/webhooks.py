@@ -86,7 +86,7 @@ def report_params(prefix: str, count: int) -> list[dict[str, str]]:
         ),
         batch_size=1000,
     )
-    secret = settings.WEBHOOK_SECRET
+    secret = settings.ZOOMCONNECT["WEBHOOK_SECRET"]
     return [
         build_delivery_report_params(remote_id, "DELIVERED", data_field=f"d-{remote_id}", secret=secret)
         for remote_id in ids
