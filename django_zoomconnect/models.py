@@ -171,6 +171,17 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.contact} in {self.group}"
 
+    def clean(self) -> None:
+        """A contact joins only a group of its own account (each account has its own address book)."""
+        super().clean()
+        contact, group = getattr(self, "contact", None), getattr(self, "group", None)
+        if contact is not None and group is not None and contact.account != group.account:
+            raise ValidationError(
+                _("%(contact)s (account %(a)s) cannot join %(group)s (account %(b)s).")
+                % {"contact": contact, "a": contact.account, "group": group, "b": group.account},
+                code="account",
+            )
+
 
 class TemplateContextError(ZoomConnectError, KeyError):
     """A template placeholder has no value in the context given to :meth:`Template.render`."""
@@ -464,19 +475,22 @@ class MessageStatusChange(models.Model):
 
 
 class SendingPause(models.Model):
-    """While a row exists, no message is handed to the provider (the credentials were refused).
+    """While a row exists, no message of its ``account`` is handed to the provider (the account's
+    credentials were refused); the other accounts send on.
 
     Kept in the database, not the cache, so that every worker process sees it. Messages stay
     queued; resuming (``services.outbox.resume_sending``, the ``zoomconnect_send --resume``
-    command, or a successful balance check) deletes the row and dispatches what is due.
+    command, or a successful balance check of the account) deletes the row and dispatches what is due.
     """
 
+    account = account_field()
     reason = models.TextField(_("reason"))
     created_at = models.DateTimeField(_("paused at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("sending pause")
         verbose_name_plural = _("sending pauses")
+        constraints = [models.UniqueConstraint(fields=("account",), name="zoomconnect_pause_account")]
 
     def __str__(self) -> str:
         return f"Sending paused: {self.reason}"

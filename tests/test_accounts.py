@@ -1,5 +1,7 @@
 """Several Zoom Connect accounts in one project: settings, rows, sends, sync, webhooks, admin, API."""
 
+import io
+
 import pytest
 from django.contrib import admin
 from django.core import checks
@@ -446,3 +448,94 @@ def test_the_dashboard_warns_of_each_accounts_low_balance_by_its_own_threshold(t
             dashboard.refresh_balance(account=alias)
         balances = {b.account: b for b in dashboard.overview().balances}
     assert [balances["default"].low, balances["marketing"].low] == [False, True]
+
+
+@pytest.mark.django_db
+def test_one_accounts_refused_credentials_pause_only_that_account(two, settings):
+    from django_zoomconnect.models import Message, MessageStatus, SendingPause
+    from django_zoomconnect.services import outbox
+
+    accounts = settings.ZOOMCONNECT["ACCOUNTS"]
+    right = accounts["marketing"]
+    settings.ZOOMCONNECT = {
+        **settings.ZOOMCONNECT,
+        "ACCOUNTS": {**accounts, "marketing": {**right, "API_TOKEN": "revoked"}},
+    }
+    refused = outbox.send_sms(NUMBER, "Our sale", account="marketing")
+    assert Message.objects.get(pk=refused.pk).status == MessageStatus.QUEUED
+    assert list(SendingPause.objects.values_list("account", flat=True)) == ["marketing"]
+    assert (outbox.is_paused("marketing"), outbox.is_paused("default"), outbox.is_paused()) == (
+        True,
+        False,
+        True,
+    )
+    # The default account sends on, and its balance check lifts no other account's pause.
+    invoice = outbox.send_sms(NUMBER, "Your invoice")
+    assert Message.objects.get(pk=invoice.pk).status == MessageStatus.SENT
+    outbox.check_balance()
+    assert outbox.is_paused("marketing")
+    assert outbox.dispatch_due() == 0  # the marketing message waits for its credentials
+    assert two["marketing"].messages == []
+    # Fixed: the marketing account's own balance check lifts its pause and sends what waited.
+    settings.ZOOMCONNECT = {**settings.ZOOMCONNECT, "ACCOUNTS": {**accounts, "marketing": right}}
+    outbox.check_balance(account="marketing")
+    assert not SendingPause.objects.exists()
+    assert Message.objects.get(pk=refused.pk).status == MessageStatus.SENT
+    assert [m.message for m in two["marketing"].messages] == ["Our sale"]
+
+
+@pytest.mark.django_db
+def test_resume_names_each_paused_account_and_can_resume_one(two):
+    from django.core.management import call_command
+
+    from django_zoomconnect.models import SendingPause
+    from django_zoomconnect.services import outbox
+
+    outbox.pause_sending("refused (401)", "marketing")
+    outbox.pause_sending("refused (403)", "default")
+    out = io.StringIO()
+    call_command("zoomconnect_send", "--resume", "--account", "marketing", stdout=out)
+    assert "paused: marketing: refused (401)" in out.getvalue()
+    assert list(SendingPause.objects.values_list("account", flat=True)) == ["default"]
+    assert outbox.dispatch_due() == 0  # nothing queued; and the default account is still paused
+    call_command("zoomconnect_send", "--resume", stdout=out)
+    assert not SendingPause.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_creates_a_contact_on_the_account_chosen_and_never_moves_it(admin_client, two, pushed):
+    from django_zoomconnect.models import Contact
+    from tests.test_admin import membership_forms
+
+    form = admin_client.get(reverse("admin:zoomconnect_contact_add")).context["adminform"].form
+    assert [value for value, _ in form.fields["account"].choices] == ["default", "marketing"]
+    data = {"account": "marketing", "phone_number": "082 123 4567", "first_name": "Thandi"}
+    with pushed():
+        response = admin_client.post(reverse("admin:zoomconnect_contact_add"), {**data, **membership_forms()})
+    assert response.status_code == 302
+    contact = Contact.objects.get()
+    assert (contact.account, contact.sync_state) == ("marketing", "synced")
+    assert contact.remote_id in two["marketing"].state.contacts
+    assert contact.remote_id not in two["default"].state.contacts
+    change = admin_client.get(reverse("admin:zoomconnect_contact_change", args=[contact.pk]))
+    assert "account" not in change.context["adminform"].form.fields  # shown read-only
+
+
+@pytest.mark.django_db
+def test_a_contact_joins_only_a_group_of_its_own_account(admin_client, two):
+    from django.core.exceptions import ValidationError
+
+    from django_zoomconnect.models import Contact, Group, Membership
+    from django_zoomconnect.services import contacts
+    from tests.test_admin import membership_forms
+
+    contact = Contact.objects.create(account="marketing", phone_number=NUMBER, sync_state="synced")
+    group = Group.objects.create(account="default", name="Staff", sync_state="synced")
+    with pytest.raises(ValidationError, match="cannot join"):
+        contacts.add_to_group(contact, group, push=False)
+    data = {"phone_number": NUMBER, "first_name": "", "last_name": "", "title": ""}
+    url = reverse("admin:zoomconnect_contact_change", args=[contact.pk])
+    response = admin_client.post(url, {**data, **membership_forms(group.pk)})
+    assert response.status_code == 200  # the form again, with the error
+    assert "cannot join" in response.content.decode()
+    assert not Membership.objects.exists()

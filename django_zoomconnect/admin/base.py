@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import partial, wraps
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -189,6 +190,24 @@ class PushedAdmin(SyncedAdmin):
     actions: tuple[str, ...] = ("pull_from_zoomconnect", "push_to_zoomconnect")
     readonly_fields = REMOTE_FIELDS
     services: ClassVar[RowServices]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        """The remote fields; a new row's account is chosen when several are configured (a row
+        never moves to another account: its remote id is that account's)."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is None and conf.has_several_accounts():
+            return tuple(name for name in fields if name != "account")
+        return fields
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "account":
+            return forms.ChoiceField(
+                label=_("account"),
+                choices=[(alias, alias) for alias in conf.account_aliases()],
+                initial=conf.DEFAULT_ACCOUNT,
+                help_text=_("The Zoom Connect account it is created on; it cannot change later."),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         self.services.save(obj, push=False)

@@ -135,7 +135,7 @@ class ContactAdmin(PushedAdmin):
         return send.may_send(request)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> tuple[str, ...]:
-        return (*REMOTE_FIELDS, "opt_out_state")
+        return (*super().get_readonly_fields(request, obj), "opt_out_state")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         stopped = OptOut.objects.filter(phone_number=OuterRef("phone_number"))

@@ -295,6 +295,7 @@ def _add_membership(contact: Contact, group: Group) -> bool:
         raise ValidationError(
             f"{contact} cannot join {group}: one of them is being deleted.", code="deleting"
         )
+    Membership(contact=contact, group=group).clean()  # the same account
     membership, created = Membership.objects.select_for_update().get_or_create(contact=contact, group=group)
     if created:
         return True

@@ -8,7 +8,7 @@ a side effect (a successful balance read proves the credentials, so it does, as
 :func:`~django_zoomconnect.services.outbox.check_balance` always has).
 
 There is a balance for each configured account (:func:`~.team.account_aliases`), each under its
-own cache key (:func:`balance_cache_key`); only the default account's read lifts the pause.
+own cache key (:func:`balance_cache_key`); an account's read lifts that account's pause only.
 """
 
 from __future__ import annotations
@@ -96,6 +96,16 @@ class Sending:
     reason: str = ""
     since: datetime | None = None
 
+    @classmethod
+    def of(cls, pauses: list[SendingPause]) -> Sending:
+        """From the pauses (one per account paused): each reason named by its account when
+        several accounts are configured, since the first."""
+        if not pauses:
+            return cls(False)
+        named = conf.has_several_accounts()
+        reason = "; ".join(f"{p.account}: {p.reason}" if named else p.reason for p in pauses)
+        return cls(True, reason, pauses[0].created_at)
+
 
 @dataclass(frozen=True)
 class Dashboard:
@@ -130,12 +140,12 @@ def overview(
     choices = campaign_names(by_campaign)
     if campaign and campaign not in choices:
         choices = sorted([*choices, campaign], key=str.casefold)
-    paused = SendingPause.objects.order_by("pk").first()
+    pauses = list(SendingPause.objects.order_by("pk"))
     return Dashboard(
         campaign=campaign,
         window=window,
         balances=cached_balances(),
-        sending=Sending(False) if paused is None else Sending(True, paused.reason, paused.created_at),
+        sending=Sending.of(pauses),
         outbox=outbox_counts(campaign=campaign, now=now),
         deliveries=deliveries(window, campaign=campaign),
         campaigns=by_campaign,
@@ -188,19 +198,18 @@ def refresh_balance(
 ) -> Refreshed:
     """Read ``account``'s balance (default: the default account's) and cache it.
 
-    The default account's is read through ``check_balance``, which lifts a pause (sending is
-    paused for that account's credentials); another account's read lifts nothing. Raises what
+    It is read through ``check_balance``, which lifts that account's pause (its credentials work
+    again), and no other account's. Raises what
     the client raises (``ZoomConnectError``, ``ConfigurationError``, also for an alias not
     configured); the cached reading is then left as it was.
     """
     alias = team.resolve_account(account)
-    is_default = alias == DEFAULT_ACCOUNT
-    was_paused = is_default and is_paused()
+    was_paused = is_paused(alias)
     api_client: AbstractContextManager[ZoomConnectClient] = (
         nullcontext(client) if client is not None else team.account_client(alias)
     )
     with api_client as api:
-        balance = check_balance(client=api) if is_default else api.get_balance()
+        balance = check_balance(client=api, account=alias)
     reading = BalanceReading(float(balance), timezone.now() if now is None else now)
     cache.set(balance_cache_key(alias), {"balance": reading.balance, "checked_at": reading.checked_at}, None)
     return Refreshed(reading, resumed=was_paused, account=alias)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from ... import conf
 from ...services import outbox
 from ..base import ZoomConnectCommand
 
@@ -23,8 +24,8 @@ class Command(ZoomConnectCommand):
         self.add_output_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        was_paused = outbox.is_paused()
         account = options.get("account")
+        was_paused = outbox.is_paused(conf.account_alias(account))
         # A failure becomes one line with a hint (ZoomConnectCommand).
         balance = outbox.check_balance(account=account)
         if self.json_output:

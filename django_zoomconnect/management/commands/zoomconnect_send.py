@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from ... import conf
 from ...models import Message, MessageStatus, SendingPause
 from ...services import outbox
 from ..arguments import iso_datetime, non_empty
@@ -62,7 +63,7 @@ class Command(ZoomConnectCommand):
             raise CommandError("Give both the number and the text.")
         done: dict[str, Any] = {"resumed": None, "message": None, "outbox": None}
         if options["resume"]:
-            done["resumed"] = self._resume()
+            done["resumed"] = self._resume(options.get("account"))
         if options["to"]:
             done["message"] = self._send(options)
         if options["due"]:
@@ -73,14 +74,20 @@ class Command(ZoomConnectCommand):
         if paused and (options["to"] or options["due"]):
             self.stderr.write(PAUSED)
 
-    def _resume(self) -> dict[str, Any]:
-        pause = SendingPause.objects.first()
-        if pause is None:
+    def _resume(self, account: str | None) -> dict[str, Any]:
+        """Lift the pause of ``account``, or of every account when none is named."""
+        pauses = SendingPause.objects.order_by("pk")
+        if account is not None:
+            pauses = pauses.filter(account=conf.account_alias(account))
+        reasons = [(p.account, p.reason) for p in pauses]
+        if not reasons:
             self.say("Sending is not paused.")
             return {"was_paused": False, "tasks_enqueued": 0}
-        enqueued = outbox.resume_sending()
-        self.say(f"Sending resumed (it was paused: {pause.reason}); {enqueued} task(s) enqueued.")
-        return {"was_paused": True, "reason": pause.reason, "tasks_enqueued": enqueued}
+        enqueued = outbox.resume_sending(account=account)
+        named = conf.has_several_accounts()
+        reason = "; ".join(f"{alias}: {why}" if named else why for alias, why in reasons)
+        self.say(f"Sending resumed (it was paused: {reason}); {enqueued} task(s) enqueued.")
+        return {"was_paused": True, "reason": reason, "tasks_enqueued": enqueued}
 
     def _send(self, options: dict[str, Any]) -> dict[str, Any]:
         send_at = options["at"]
@@ -99,7 +106,7 @@ class Command(ZoomConnectCommand):
         if (
             message.status == MessageStatus.QUEUED
             and message.dispatch_after is None
-            and not outbox.is_paused()
+            and not outbox.is_paused(message.account)
         ):
             self.say("A Celery worker sends it (or run this command with --due).")
         return message_json(message)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ... import conf
 from ...client import ZoomConnectClient
 from ...exceptions import ZoomConnectError
 from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, SendingPause
@@ -31,22 +32,25 @@ _RETRYING = "retrying"
 USER = MessageStatusChange.Source.USER
 
 
-def resume_sending(*, now: datetime | None = None) -> int:
-    """Lift a pause and dispatch what is due; the number of tasks enqueued (0 if not paused)."""
-    deleted, _ = SendingPause.objects.all().delete()
+def resume_sending(*, now: datetime | None = None, account: str | None = None) -> int:
+    """Lift the pause of ``account`` (an alias), or of every account, and dispatch what is due;
+    the number of tasks enqueued (0 if nothing was paused)."""
+    pauses = SendingPause.objects.all() if account is None else SendingPause.objects.filter(account=account)
+    deleted, _ = pauses.delete()
     if not deleted:
         return 0
-    logger.warning("Sending SMS resumed.")
+    logger.warning("Sending SMS resumed%s.", "" if account is None else f" for the account {account!r}")
     return wake.dispatch_due(now=now)
 
 
 def check_balance(*, client: ZoomConnectClient | None = None, account: str | None = None) -> float:
     """The credit balance of ``account`` (an alias; ``None``: ``"default"``). The call proves the
-    credentials work, so it lifts a pause."""
-    with client_for(client, account=account) as api:
+    account's credentials work, so it lifts that account's pause (and no other's)."""
+    alias = conf.account_alias(account)
+    with client_for(client, account=alias) as api:
         balance = api.get_balance()
-    if is_paused():
-        resume_sending()
+    if is_paused(alias):
+        resume_sending(account=alias)
     return balance
 
 

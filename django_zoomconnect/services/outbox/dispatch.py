@@ -509,7 +509,7 @@ def _classify(
     max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
     what = f"{len(pks)} message(s)" if len(pks) > 1 else f"message {pks[0]}"
     if isinstance(error, AuthenticationError):
-        pause_sending(f"Zoom Connect refused the credentials ({error.status})")
+        pause_sending(f"Zoom Connect refused the credentials ({error.status})", going[0].account)
         _put_back(token, pks, now=now, delay=None, error=str(error), count_attempt=False)
         result.paused = True
         result.requeued += len(pks)
@@ -582,9 +582,10 @@ def dispatch_message(
     """
     _require_autocommit()
     now = now_or(now)
-    if is_paused():
+    account = _account_of(Message, message_id, account)
+    if is_paused(account):
         return DispatchResult(paused=True)
-    with client_for(client, account=_account_of(Message, message_id, account)) as api:
+    with client_for(client, account=account) as api:
         token, messages = _claim(Q(pk=message_id), now)
         if not messages:
             return DispatchResult()
@@ -603,9 +604,10 @@ def dispatch_chunk(
     through the batch's account's client."""
     _require_autocommit()
     now = now_or(now)
-    if is_paused():
+    account = _account_of(Batch, batch_id, account)
+    if is_paused(account):
         return DispatchResult(paused=True)
-    with client_for(client, account=_account_of(Batch, batch_id, account)) as api:
+    with client_for(client, account=account) as api:
         token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
         if not messages:
             finish_batches(batch_id=batch_id, now=now)

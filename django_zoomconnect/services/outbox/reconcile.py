@@ -51,7 +51,7 @@ from ..history import StatusChange
 from ..reports import Counts
 from . import dispatch, lookup, wake
 from .lookup import listed
-from .state import is_paused, pause_sending, slices
+from .state import all_paused, pause_sending, paused_accounts, slices
 
 logger = logging.getLogger(__name__)
 
@@ -293,20 +293,22 @@ def reconcile_uncertain(
     send the rest again. Returns at once (``busy``) while another run holds the lease."""
     now = timezone.now() if now is None else now
     result = ReconcileResult()
-    if is_paused():
+    paused = paused_accounts()
+    if all_paused(paused):
         result.paused = True
         return result
     with leases.held("reconcile", seconds=RUN_LEASE_SECONDS) as lease:
         if lease is None:
             result.busy = True
             return result
-        due = list(
-            Message.objects.filter(
-                Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now),
-                status=MessageStatus.UNCERTAIN,
-                direction=Direction.OUTBOUND,
-            ).order_by("batch_id", "chunk", "pk")[:limit]
+        uncertain = Message.objects.filter(
+            Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now),
+            status=MessageStatus.UNCERTAIN,
+            direction=Direction.OUTBOUND,
         )
+        if paused:  # a paused account's sends wait for its credentials; the others go on
+            uncertain = uncertain.exclude(account__in=paused)
+        due = list(uncertain.order_by("batch_id", "chunk", "pk")[:limit])
         if not due:
             return result
         run = _Run(now, result, max_attempts=int(conf.get("SEND_MAX_ATTEMPTS")))
@@ -325,14 +327,19 @@ def _look_up(
     retry_later = now + timedelta(seconds=float(conf.get("RECONCILE_AFTER")))
     give_up_before = now - timedelta(seconds=float(conf.get("RECONCILE_GIVE_UP_AFTER")))
     errors_in_a_row = 0
+    refused: set[str] = set()  # accounts whose credentials were refused in this run
     for messages in chunks:
+        account = messages[0].account
+        if account in refused:
+            continue
         lease.renew()
         try:
-            found = lookup.find_chunk(clients(messages[0].account), messages, now=now)
+            found = lookup.find_chunk(clients(account), messages, now=now)
         except AuthenticationError as exc:
-            pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
+            pause_sending(f"Zoom Connect refused the credentials ({exc.status})", account)
             result.paused = True
-            return
+            refused.add(account)
+            continue
         except ZoomConnectError as exc:
             errors_in_a_row += 1
             late = [m for m in messages if _uncertain_since(m) < give_up_before]
@@ -417,9 +424,12 @@ def _poll(
 ) -> PollResult:
     """Look each of ``messages`` (at most ``limit``) up and move its status forward if it moved."""
     result = PollResult()
-    if is_paused():
+    paused = paused_accounts()
+    if all_paused(paused):
         result.paused = True
         return result
+    if paused:  # a paused account's messages wait for its credentials; the others are polled
+        messages = messages.exclude(account__in=paused)
     stale = list(messages[:limit])
     if not stale:
         return result
@@ -427,13 +437,16 @@ def _poll(
         polled: list[int] = []
         errors_in_a_row = 0
         for message in stale:
+            if message.account in paused:
+                continue  # refused during this run
             try:
                 api = clients(message.account)
                 remote = next((r for r in listed(api, message) if r.message_id == message.remote_id), None)
             except AuthenticationError as exc:
-                pause_sending(f"Zoom Connect refused the credentials ({exc.status})")
+                pause_sending(f"Zoom Connect refused the credentials ({exc.status})", message.account)
                 result.paused = True
-                break
+                paused.add(message.account)
+                continue
             except ZoomConnectError as exc:
                 logger.info("Could not poll the status of message %s: %s", message.pk, exc)
                 result.errors += 1

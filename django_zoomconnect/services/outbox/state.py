@@ -24,12 +24,14 @@ __all__ = [
     "PENDING_STATUSES",
     "RETRYABLE_STATUSES",
     "SLICE",
+    "all_paused",
     "backoff",
     "due",
     "eager",
     "is_paused",
     "now_or",
     "pause_sending",
+    "paused_accounts",
     "short",
     "slices",
 ]
@@ -82,17 +84,32 @@ def due(now: datetime) -> Q:
     return Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now)
 
 
-def is_paused() -> bool:
-    """Whether sending is paused because the provider refused the credentials."""
-    return SendingPause.objects.exists()
+def paused_accounts() -> set[str]:
+    """The aliases of the accounts whose sending is paused (their credentials were refused)."""
+    return set(SendingPause.objects.values_list("account", flat=True))
 
 
-def pause_sending(reason: str) -> None:
-    """Stop handing messages to the provider; they stay queued. Logged at ERROR level once."""
-    _, created = SendingPause.objects.get_or_create(pk=1, defaults={"reason": short(reason)})
+def is_paused(account: str | None = None) -> bool:
+    """Whether sending through ``account`` (an alias) is paused because the provider refused its
+    credentials; with no account, whether any account's is."""
+    pauses = SendingPause.objects.all() if account is None else SendingPause.objects.filter(account=account)
+    return pauses.exists()
+
+
+def all_paused(paused: set[str]) -> bool:
+    """Whether ``paused`` holds every configured account: nothing at all can be sent."""
+    return bool(paused) and paused.issuperset(conf.account_aliases())
+
+
+def pause_sending(reason: str, account: str = conf.DEFAULT_ACCOUNT) -> None:
+    """Stop handing ``account``'s messages to the provider; they stay queued, and the other
+    accounts send on. Logged at ERROR level once."""
+    _, created = SendingPause.objects.get_or_create(account=account, defaults={"reason": short(reason)})
     if created:
+        named = "" if not conf.has_several_accounts() else f" through the account {account!r}"
         logger.error(
-            "Sending SMS is PAUSED: %s. Messages stay queued. Fix the credentials, then resume with "
+            "Sending SMS%s is PAUSED: %s. Messages stay queued. Fix the credentials, then resume with "
             "`manage.py zoomconnect_send --resume` or `manage.py zoomconnect_balance`.",
+            named,
             reason,
         )

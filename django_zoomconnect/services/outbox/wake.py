@@ -23,7 +23,7 @@ from ... import conf
 from ...exceptions import ConfigurationError, ZoomConnectError
 from ...models import Batch, Direction, Message, MessageStatus
 from . import dispatch
-from .state import due, eager, is_paused, now_or, slices
+from .state import all_paused, due, eager, now_or, paused_accounts, slices
 
 __all__ = ["dispatch_due", "enqueue_chunk", "enqueue_message", "follow_up", "process_event_later"]
 
@@ -84,7 +84,8 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 10_000) -> int:
     enqueued again). A duplicate task is harmless: it finds nothing left to claim.
     """
     now = now_or(now)
-    if is_paused():
+    paused = paused_accounts()
+    if all_paused(paused):
         return 0
     stale = now - timedelta(seconds=float(conf.get("REQUEUE_AFTER")))
     waiting = Message.objects.filter(
@@ -93,6 +94,8 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 10_000) -> int:
         status=MessageStatus.QUEUED,
         direction=Direction.OUTBOUND,
     )
+    if paused:  # the other accounts send on
+        waiting = waiting.exclude(account__in=paused)
     chunks: list[tuple[int, int]] = [
         (batch_id, chunk)
         for batch_id, chunk in waiting.filter(chunk__isnull=False, batch__isnull=False)
