@@ -35,6 +35,7 @@ from .. import history, leases, optouts
 from .. import rows as bulk
 from ..history import StatusChange
 from .processing import (
+    EVENT_FIELDS,
     REPORT_FIELDS,
     UnknownStatusError,
     announce_report,
@@ -55,7 +56,6 @@ LEASE = "webhook-applier"
 LEASE_SECONDS = 300.0
 
 _MESSAGE_FIELDS = ("status", "sent_at", "delivered_at", "updated_at", "remote_id")
-_EVENT_FIELDS = ("state", "message_id", "attempts", "error", "traceback", "processed_at")
 _Announcement = tuple[int, DeliveryReport, StatusChange | None]
 
 
@@ -207,7 +207,7 @@ def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]], accoun
         _MESSAGE_FIELDS,
     )
     history.record(changes, now=now, announced=False)
-    bulk.update_by_pk(WebhookEvent, outcomes, _EVENT_FIELDS)
+    bulk.update_by_pk(WebhookEvent, outcomes, EVENT_FIELDS)
     for number, message_pk in opted_out:
         optouts.opt_out(
             number, source=optouts.Source.DELIVERY_REPORT, detail="FAILED_OPTOUT", message=message_pk
