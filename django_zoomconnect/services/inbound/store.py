@@ -68,10 +68,10 @@ def check_params(kind: str, params: Mapping[str, str]) -> None:
     """
     if kind not in _WIDTHS:
         raise ValueError(f"unknown webhook kind {kind!r}")
-    for key, value in params.items():
-        found = storable.problem(key) or storable.problem(value)
-        if found:
-            raise InvalidWebhookError(f"parameter {key!r} contains {found}")
+    found = storable.params_problem(params)
+    if found:
+        key, reason = found
+        raise InvalidWebhookError(f"parameter {key!r} contains {reason}")
     for key, width in _WIDTHS[kind]:
         if len(params.get(key, "")) > width:
             raise InvalidWebhookError(f"{key} is longer than {width} characters")
