@@ -169,6 +169,7 @@ def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]], accoun
     changes: list[StatusChange] = []
     announcements: list[_Announcement] = []
     opted_out: list[tuple[str, int]] = []
+    adopted = False
     for pk, received_at, attempts, report in reports:
         row = found.get(("id", report.message_id)) if report.message_id else None
         if row is None and report.data_field:
@@ -179,6 +180,7 @@ def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]], accoun
         message_pk: int = row["pk"]
         if not row["remote_id"] and report.message_id and report.message_id not in used:
             row["remote_id"] = report.message_id  # the report overtook the send's answer: keep its id
+            adopted = True
             used.add(report.message_id)
             found[("id", report.message_id)] = row
             written[message_pk] = row
@@ -198,13 +200,15 @@ def _apply_reports(events: Sequence[tuple[int, str, Any, datetime, int]], accoun
                 pk, attempts, state=WebhookEvent.State.PROCESSED, message_pk=message_pk, processed_at=now
             )
         )
+    # The remote id column only when a report adopted one: one array fewer to send and write.
+    names = _MESSAGE_FIELDS if adopted else _MESSAGE_FIELDS[:-1]
     bulk.update_by_pk(
         Message,
         [
-            SimpleNamespace(pk=pk, **{name: row.get(name, now) for name in _MESSAGE_FIELDS})
+            SimpleNamespace(pk=pk, **{name: row.get(name, now) for name in names})
             for pk, row in written.items()
         ],
-        _MESSAGE_FIELDS,
+        names,
     )
     history.record(changes, now=now, announced=False)
     bulk.update_by_pk(WebhookEvent, outcomes, EVENT_FIELDS)
