@@ -55,8 +55,9 @@ def verify_checksum(
 ) -> bool:
     """Whether ``checksum`` signs ``params`` under any of ``secrets`` and ``encodings``.
 
-    Every candidate is compared in constant time, and all of them are computed, so the time
-    taken does not tell which secret or encoding came close.
+    Every candidate is compared in constant time, and a checksum that matches none is compared
+    with all of them, so the time a refusal takes does not tell which secret or encoding came
+    close. A match returns at once: it only tells the sender what the answer will say anyway.
     """
     if not checksum or not isinstance(checksum, str):
         return False
@@ -69,4 +70,6 @@ def verify_checksum(
                 continue
             expected = compute_checksum(params, secret, encoding=encoding).encode("ascii")
             matched |= hmac.compare_digest(expected, candidate)
-    return matched
+        if matched:
+            return True
+    return False

@@ -11,21 +11,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
-__all__ = ["find_problem", "problem"]
+__all__ = ["find_problem", "params_problem", "problem"]
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def problem(text: str) -> str | None:
     """Why ``text`` cannot be stored (``"a NUL character"``, ...), or ``None`` when it can."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
     if "\x00" in text:
         return "a NUL character"
-    found = _SURROGATE.search(text)
-    if found is not None:
-        return f"an unpaired surrogate (U+{ord(found.group()):04X})"
-    return None
+    return f"an unpaired surrogate (U+{ord(found.group()):04X})"
+
+
+def params_problem(params: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first key of ``params`` whose key or value cannot be stored, with :func:`problem`'s
+    reason; ``None`` when all can (one search over them all, as they nearly always can)."""
+    if _UNSTORABLE.search("".join(chain.from_iterable(params.items()))) is None:
+        return None
+    for key, value in params.items():
+        found = problem(key) or problem(value)
+        if found:
+            return key, found
+    return None  # pragma: no cover - the search above found something in one of them
 
 
 def find_problem(value: Any) -> str | None:

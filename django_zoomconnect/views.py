@@ -197,11 +197,11 @@ def read_params(request: HttpRequest, max_body_size: int) -> dict[str, str]:
     if _content_length(request) + len(request.META.get("QUERY_STRING", "")) > max_body_size:
         raise WebhookRejected(413, "request too large")
     params = _merge((_query_pairs(request), _body_pairs(request, max_body_size)))
-    for key, value in params.items():
-        # Before the checksum: a lone surrogate cannot even be signed (it has no UTF-8 bytes).
-        found = storable.problem(key) or storable.problem(value)
-        if found:
-            raise WebhookRejected(400, f"parameter {key[:40]!r} contains {found}")
+    # Before the checksum: a lone surrogate cannot even be signed (it has no UTF-8 bytes).
+    found = storable.params_problem(params)
+    if found:
+        key, reason = found
+        raise WebhookRejected(400, f"parameter {key[:40]!r} contains {reason}")
     return params
 
 

@@ -411,8 +411,10 @@ def test_the_command_applies_and_says_what_it_did(capsys):
 
 @pytest.mark.parametrize("count", [1, 5])
 def test_in_sync_mode_each_report_costs_the_same_queries(count, client):
-    """The default mode: the event's INSERT, the message looked up and locked, its UPDATE, the
-    history row and the event's outcome, in one transaction, whatever came before."""
+    """The default mode, in one transaction, whatever came before: the message looked up and
+    locked, the event's INSERT in its final state, the message's UPDATE and the history row. SQLite
+    has no row locks: there the event is inserted first (its write lock serializes webhooks),
+    then updated with its outcome, one statement more."""
     url = reverse("zoomconnect:delivery-report")
     per_report = []
     for number in range(count):
@@ -423,5 +425,6 @@ def test_in_sync_mode_each_report_costs_the_same_queries(count, client):
         with statements() as sql:
             assert client.post(url, params).status_code == 200
         per_report.append(len(sql))
-    assert per_report == [5] * count, per_report
+    expected = 4 if connection.features.has_select_for_update else 5
+    assert per_report == [expected] * count, per_report
     assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == count

@@ -2,7 +2,7 @@
 
 import pytest
 
-from django_zoomconnect.storable import find_problem, problem
+from django_zoomconnect.storable import find_problem, params_problem, problem
 
 
 @pytest.mark.parametrize("text", ["", "plain", "Café 🙂", "\x01\x7f\u200b", "\U0010ffff", "\ufffd"])
@@ -36,3 +36,12 @@ def test_find_problem_does_not_recurse():
     for _ in range(10_000):
         deep = [deep]
     assert find_problem(deep) == "a NUL character"
+
+
+def test_params_problem_names_the_first_key_and_its_reason():
+    assert params_problem({}) is None
+    assert params_problem({"a": "b", "Café": "🙂"}) is None
+    assert params_problem({"a": "b", "c": "x\ud800", "d\x00": "e"}) == ("c", "an unpaired surrogate (U+D800)")
+    assert params_problem({"k": "\ud800\x00"}) == ("k", "a NUL character")
+    # Keys and values are searched together, never across a boundary: no pair makes a problem.
+    assert params_problem({"\ud83d": "\ude00"}) == ("\ud83d", "an unpaired surrogate (U+D83D)")

@@ -476,7 +476,7 @@ def test_a_processing_failure_still_answers_200_and_is_recorded(client, monkeypa
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(inbound.processing, "_apply_report", explode)
+    monkeypatch.setattr(inbound.processing, "_apply_to", explode)
     assert signed_post(client, REPORT, _fresh()).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.state == WebhookEvent.State.FAILED

@@ -15,16 +15,17 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ... import conf, phone, signals
-from ...events import DeliveryReport, InboundReply, event_from_params
+from ...events import DELIVERY_REPORT, DeliveryReport, InboundReply, event_from_params
 from ...models import (
     PROVIDER_STATUSES,
     STATUS_RANK,
@@ -37,9 +38,9 @@ from ...models import (
     WebhookEvent,
 )
 from ...signing import CHECKSUM_PARAMETER
-from .. import history, optouts
+from .. import history, optouts, rows
 from ..history import StatusChange
-from .store import check_params, event_fields
+from .store import check_params, event_fields, insert_event
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ _MAX_ERROR = 2000
 WEBHOOK = MessageStatusChange.Source.WEBHOOK
 #: What applying a report needs of its message: a light row, not a model instance.
 REPORT_FIELDS = ("pk", "remote_id", "status", "to_number", "sent_at", "delivered_at")
+#: What processing writes on an event.
+EVENT_FIELDS = ("state", "message_id", "attempts", "error", "traceback", "processed_at")
 
 
 class UnknownStatusError(ValueError):
@@ -95,7 +98,7 @@ def _process(stored: WebhookEvent) -> None:
     stored.error = ""
     stored.traceback = ""
     stored.processed_at = None if message_pk is None else timezone.now()
-    stored.save(update_fields=("state", "message", "attempts", "error", "traceback", "processed_at"))
+    rows.update_by_pk(WebhookEvent, [stored], EVENT_FIELDS)
     for send in pending:
         transaction.on_commit(send)
 
@@ -122,16 +125,26 @@ def receive(
 ) -> WebhookEvent | None:
     """Store a verified webhook and process it at once; ``None`` when its nonce was seen before.
 
-    The insert and the processing share one transaction (the event row is the first thing
-    written, so a duplicate delivery waits on its nonce and then finds it), which saves a commit
-    per webhook. When processing fails, that transaction is rolled back and the event is stored
-    again on its own as ``FAILED``, with the error and traceback: it is never lost.
-    Parameters that could never be stored raise :class:`InvalidWebhookError` instead.
+    The insert and the processing share one transaction, which saves a commit per webhook. Where
+    the database locks rows, a delivery report's message is found and locked first and the event
+    is inserted in its final state (one statement fewer than an insert and an update); a
+    duplicate delivery waits on that lock, then its INSERT finds the nonce and writes nothing.
+    SQLite locks the whole database at the first write instead: there, the event row is the
+    first thing written, so that two requests never both read before either writes. When
+    processing fails, that transaction is rolled back and the event is stored again on its own as
+    ``FAILED``, with the error and traceback: it is never lost. Parameters that could never be
+    stored raise :class:`InvalidWebhookError` instead.
     """
     check_params(kind, params)
+    fields = event_fields(kind, params, nonce, nonce_expires_at, account)
     try:
         with transaction.atomic():
-            event = _create(kind, params, nonce, nonce_expires_at, account)
+            if kind == DELIVERY_REPORT and _locks_rows():
+                return _receive_report(fields)
+            fields["state"] = WebhookEvent.State.PENDING
+            event = insert_event(fields, timezone.now())
+            if event is None:
+                return None
             try:
                 _process(event)
             except Exception as exc:
@@ -203,6 +216,62 @@ def report_change(pk: int, old_status: str, event_pk: int, report: DeliveryRepor
     return StatusChange(pk, old_status, report.status, WEBHOOK, detail, event=report)
 
 
+def _message_field(name: str) -> models.Field[Any, Any]:
+    field = Message._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
+def _column(name: str) -> str:
+    column = _message_field(name).column
+    assert column
+    return column
+
+
+# The two statements a report in the request runs of its own, built once per database: the
+# hottest of a webhook, where building them through the ORM cost more than running them.
+
+
+@lru_cache(maxsize=16)
+def _lookup_sql(alias: str, by_reference: bool) -> str:
+    """The statement :func:`_find_outbound` runs."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(_column(name))
+
+    where = [f"{column('account')} = %s", f"{column('direction')} = %s"]
+    if by_reference:
+        where += [f"{column('reference')} = %s", f"{column('data_field')} = ''"]
+        where.append(f"{column('remote_id')} IS NULL")
+    else:
+        where.append(f"{column('remote_id')} = %s")
+    selected = ", ".join(column("id" if name == "pk" else name) for name in REPORT_FIELDS)
+    locking = f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+    return (
+        f"SELECT {selected} FROM {quote(Message._meta.db_table)} WHERE {' AND '.join(where)} "  # noqa: S608
+        f"{connection.ops.limit_offset_sql(0, 1)}{locking}"
+    )
+
+
+@lru_cache(maxsize=64)
+def _update_sql(alias: str, names: tuple[str, ...]) -> str:
+    """``UPDATE`` of one message's ``names`` by primary key: planned faster than a bulk statement."""
+    quote = connections[alias].ops.quote_name
+    assigned = ", ".join(f"{quote(_column(name))} = %s" for name in names)
+    key = quote(_column("id"))
+    return f"UPDATE {quote(Message._meta.db_table)} SET {assigned} WHERE {key} = %s"  # noqa: S608
+
+
+def _update_message(pk: int, values: Mapping[str, Any]) -> None:
+    alias = router.db_for_write(Message)
+    connection = connections[alias]
+    params = [_message_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(alias, tuple(values)), [*params, pk])
+
+
 def _find_outbound(account: str, remote_id: str, data_field: str) -> dict[str, Any] | None:
     """The outbound message a report is about: by remote id, else by our reference in ``dataField``.
 
@@ -211,24 +280,16 @@ def _find_outbound(account: str, remote_id: str, data_field: str) -> dict[str, A
     number or text, and another message with the same ``dataField`` (another app's, an earlier
     one) must never mark an unsent message sent. Such a report waits (``DEFERRED``) until the
     send's answer stores the remote id. The row is locked until the transaction ends, so reports
-    for one message apply one at a time.
+    for one message apply one at a time. The row's dates are only ever compared with ``None``.
     """
-    outbound = (
-        Message.objects.select_for_update()
-        .filter(account=account, direction=Direction.OUTBOUND)
-        .order_by()
-        .values(*REPORT_FIELDS)
-    )
-    if remote_id:
-        found: list[dict[str, Any]] = list(outbound.filter(remote_id=remote_id)[:1])
-        if found:
-            return found[0]
-    if data_field:
-        by_reference: list[dict[str, Any]] = list(
-            outbound.filter(reference=data_field, data_field="", remote_id__isnull=True)[:1]
-        )
-        if by_reference:
-            return by_reference[0]
+    alias = router.db_for_write(Message)
+    with connections[alias].cursor() as cursor:
+        for by_reference, value in ((False, remote_id), (True, data_field)):
+            if value:
+                cursor.execute(_lookup_sql(alias, by_reference), (account, Direction.OUTBOUND.value, value))
+                found = cursor.fetchone()
+                if found is not None:
+                    return dict(zip(REPORT_FIELDS, found, strict=True))
     return None
 
 
@@ -242,31 +303,80 @@ def _adopt_remote_id(account: str, pk: int, remote_id: str) -> None:
     Message.objects.filter(pk=pk, remote_id__isnull=True).update(remote_id=remote_id)
 
 
+def _locks_rows() -> bool:
+    return bool(connections[router.db_for_write(Message)].features.has_select_for_update)
+
+
+def _check_status(report: DeliveryReport) -> None:
+    if report.status not in PROVIDER_STATUSES:
+        raise UnknownStatusError(f"delivery report with unknown status {report.status!r}")
+
+
 def _apply_report(event: WebhookEvent, report: DeliveryReport, pending: list[_Signal]) -> int | None:
     """Apply a report to its message; the message's primary key, or ``None`` to defer."""
-    status = report.status
-    if status not in PROVIDER_STATUSES:
-        raise UnknownStatusError(f"delivery report with unknown status {status!r}")
+    _check_status(report)
     row = _find_outbound(event.account, report.message_id, report.data_field)
     if row is None:
         return None
+    _apply_to(row, event.account, event.pk, event.received_at, report, pending)
+    return int(row["pk"])
+
+
+def _apply_to(
+    row: dict[str, Any],
+    account: str,
+    event_pk: int,
+    received_at: datetime,
+    report: DeliveryReport,
+    pending: list[_Signal],
+) -> None:
+    """Apply ``report`` (of event ``event_pk``) to the locked message ``row``, in the caller's
+    transaction; its signals are added to ``pending``."""
     pk: int = row["pk"]
     if not row["remote_id"]:
-        _adopt_remote_id(event.account, pk, report.message_id)
+        _adopt_remote_id(account, pk, report.message_id)
     old_status: str = row["status"]
     change = None
     now = timezone.now()
-    fields = status_update(row, status, at=event.received_at, now=now)
+    fields = status_update(row, report.status, at=received_at, now=now)
     if fields is not None:
-        Message.objects.filter(pk=pk).update(**fields)
-        change = report_change(pk, old_status, event.pk, report)
+        _update_message(pk, fields)
+        change = report_change(pk, old_status, event_pk, report)
         history.record([change], now=now, announced=False)
-    if status == MessageStatus.FAILED_OPTOUT:
+    if report.status == MessageStatus.FAILED_OPTOUT:
         optouts.opt_out(
             row["to_number"], source=optouts.Source.DELIVERY_REPORT, detail="FAILED_OPTOUT", message=pk
         )
     pending.append(partial(announce_report, pk, report, change))
-    return pk
+
+
+def _receive_report(fields: dict[str, Any]) -> WebhookEvent | None:
+    """:func:`receive` of a delivery report where rows can be locked, in its transaction: the
+    message found and locked, then the event inserted as it ends (processed or deferred), then
+    the message written. A duplicate nonce inserts nothing and changes nothing."""
+    params = fields["params"]
+    try:
+        report = DeliveryReport.from_params(params, conf.api_timezone())
+        _check_status(report)
+        row = _find_outbound(fields["account"], report.message_id, report.data_field)
+    except Exception as exc:
+        raise _ProcessingFailed from exc
+    now = timezone.now()
+    fields["state"] = WebhookEvent.State.DEFERRED if row is None else WebhookEvent.State.PROCESSED
+    fields["message_id"] = None if row is None else row["pk"]
+    fields["attempts"] = 1
+    fields["processed_at"] = None if row is None else now
+    event = insert_event(fields, now)
+    if event is None or row is None:
+        return event
+    pending: list[_Signal] = []
+    try:
+        _apply_to(row, event.account, event.pk, now, replace(report, event_id=event.pk), pending)
+    except Exception as exc:
+        raise _ProcessingFailed from exc
+    for send in pending:
+        transaction.on_commit(send)
+    return event
 
 
 def announce_report(

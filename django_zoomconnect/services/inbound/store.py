@@ -19,7 +19,7 @@ from ...events import DELIVERY_REPORT, REPLY
 from ...models import Message, WebhookEvent
 from .. import rows
 
-__all__ = ["InvalidWebhookError", "check_params", "event_fields", "store_event"]
+__all__ = ["InvalidWebhookError", "check_params", "event_fields", "insert_event", "store_event"]
 
 
 class InvalidWebhookError(ValueError):
@@ -68,10 +68,10 @@ def check_params(kind: str, params: Mapping[str, str]) -> None:
     """
     if kind not in _WIDTHS:
         raise ValueError(f"unknown webhook kind {kind!r}")
-    for key, value in params.items():
-        found = storable.problem(key) or storable.problem(value)
-        if found:
-            raise InvalidWebhookError(f"parameter {key!r} contains {found}")
+    found = storable.params_problem(params)
+    if found:
+        key, reason = found
+        raise InvalidWebhookError(f"parameter {key!r} contains {reason}")
     for key, width in _WIDTHS[kind]:
         if len(params.get(key, "")) > width:
             raise InvalidWebhookError(f"{key} is longer than {width} characters")
@@ -116,7 +116,12 @@ def store_event(
     check_params(kind, params)
     fields = event_fields(kind, params, nonce, nonce_expires_at, account)
     fields["state"] = WebhookEvent.State.PENDING
-    now = timezone.now()
+    return insert_event(fields, timezone.now())
+
+
+def insert_event(fields: dict[str, Any], now: datetime) -> WebhookEvent | None:
+    """INSERT a new event of ``fields``, received ``now``: the event, or ``None`` when its nonce
+    was seen before (``rows.insert_new``: one statement, no savepoint)."""
     pk = rows.insert_new(WebhookEvent, fields, unique=("nonce",), now=now)
     if pk is None:
         return None
