@@ -74,6 +74,24 @@ def test_insert_slices_large_inputs_and_keeps_json(django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_insert_keeps_every_character_and_raises_a_conflict_as_django_does():
+    text = "tab\there\nnew line \\N back\\slash, 'quotes' \"double\" \r ü 😀 {a,b} NULL"
+    rows.insert(
+        MessageStatusChange,
+        [{"message_id": Message.objects.create(to_number="+1").pk, "source": "send", "detail": {"t": text}}],
+        now=NOW,
+    )
+    rows.insert(Message, [{"to_number": "+27821234567", "body": text, "reference": "taken"}], now=NOW)
+    assert Message.objects.get(reference="taken").body == text
+    assert MessageStatusChange.objects.get().detail == {"t": text}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert(
+            Message, [{"to_number": "+2", "reference": "free"}, {"to_number": "+3", "reference": "taken"}]
+        )
+    assert not Message.objects.filter(reference="free").exists()
+
+
+@pytest.mark.django_db
 def test_update_each_only_touches_rows_that_still_match():
     held = Message.objects.create(to_number="+27821234567", status=MessageStatus.SENDING, claim_token="t1")
     moved_on = Message.objects.create(

@@ -10,9 +10,11 @@ batch repeats), constant values are prepared once, and each database gets the st
 runs fastest: SQLite loops over ``executemany`` in C; MySQLdb rewrites an ``executemany``
 INSERT into multi-row ones, and an UPDATE is one ``UPDATE ... SET f = CASE pk WHEN ... END``
 per batch; PostgreSQL, where psycopg would pipeline one statement per row, each planned on its
-own, gets one ``INSERT ... SELECT FROM unnest(...)`` or ``UPDATE ... FROM unnest(...)`` per
-batch, with one array parameter per column. :func:`insert_new` is the one-row INSERT that a
-unique constraint may turn down, without a savepoint.
+own, gets one ``COPY ... FROM STDIN`` per batch of new rows and one ``UPDATE ... FROM
+unnest(...)`` per batch of updates, with one array parameter per column, bound on the server
+in binary (Django's default cursor would spell each array out as a quoted literal in the
+statement, which costs more than the database's own work). :func:`insert_new` is the one-row
+INSERT that a unique constraint may turn down, without a savepoint.
 
 Statements go to the connection the database router picks for writing the model, inside
 whatever transaction the caller holds. Model signals are not sent, exactly as with
@@ -126,7 +128,7 @@ class _InsertPlan:
     callable default is called for each row); ``auto_now``/``auto_now_add`` fields get ``now``.
     """
 
-    __slots__ = ("_columns", "_given", "_made", "_now", "_template", "returns", "sql", "unnest")
+    __slots__ = ("_columns", "_given", "_made", "_now", "_template", "copy", "returns", "sql")
 
     def __init__(
         self,
@@ -175,11 +177,8 @@ class _InsertPlan:
                 self.returns = True
         table = quote(model._meta.db_table)
         self.sql = f"{verb} {table} ({names}) VALUES ({placeholders}){suffix}"
-        #: PostgreSQL: many rows, one array parameter per column.
-        self.unnest = ""
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{_cast(field, connection)}[]" for field in columns)
-            self.unnest = f"{verb} {table} ({names}) SELECT * FROM unnest({arrays}){suffix}"  # noqa: S608
+        #: PostgreSQL: many rows streamed in one statement.
+        self.copy = f"COPY {table} ({names}) FROM STDIN"
 
     def values(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
         """The statement's parameters for ``row``, ``now`` filling the ``auto_now`` fields."""
@@ -237,10 +236,12 @@ def insert(
     calls = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One INSERT ... SELECT FROM unnest(arrays) per slice (see _update_from_values).
+            # One COPY per slice: the rows stream in psycopg's text format, parsed by each
+            # column's type on the server (a value too long is refused as by an INSERT).
             for chunk in batched(rows, batch_size):
-                columns = zip(*(plan.values(row, moment) for row in chunk), strict=True)
-                cursor.execute(plan.unnest, [list(column) for column in columns])
+                with connection.wrap_database_errors, cursor.copy(plan.copy) as copy:
+                    for row in chunk:
+                        copy.write_row(plan.values(row, moment))
                 calls += 1
             return calls
         for chunk in batched(rows, batch_size):
@@ -453,14 +454,32 @@ def _update_from_values(
         f"{table}.{quote(_column(field))} = v.{name}"
         for field, name in zip(matching, names[len(setting) :], strict=True)
     ]
-    arrays = ", ".join(f"%s::{_cast(field, connection)}[]" for field in fields)
+    arrays = ", ".join(f"%b::{_cast(field, connection)}[]" for field in fields)
     sql = (
         f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({arrays}) "  # noqa: S608
         f"AS v({', '.join(names)}) WHERE {' AND '.join(conditions)}"
     )
     statements = 0
-    with connection.cursor() as cursor:
+    with _binding_cursor(connection) as cursor:
         for chunk in batched(prepared, batch_size):
             cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
             statements += 1
     return statements
+
+
+def _binding_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """PostgreSQL: a cursor that sends its parameters apart from the statement (``%b``: binary).
+
+    Django's default psycopg cursor binds on the client: it would quote each array into the
+    statement's text, element by element. Wrapped as Django wraps its own cursors (errors,
+    query logging); the statement's result is never read.
+    """
+    from django.db.backends.postgresql import base as postgresql
+
+    binding: Any = postgresql.ServerBindingCursor
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    cursor = binding(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
