@@ -74,6 +74,23 @@ def test_insert_slices_large_inputs_and_keeps_json(django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_insert_fills_a_field_that_only_some_rows_give_with_its_default():
+    later = NOW + timedelta(hours=1)
+    rows.insert(
+        Message,
+        [
+            {"to_number": "+1", "reference": "mine", "status": MessageStatus.SENT, "updated_at": later},
+            {"to_number": "+2", "body": "b"},
+        ],
+        now=NOW,
+    )
+    first, second = Message.objects.order_by("to_number")
+    assert (first.reference, first.status, first.updated_at, first.body) == ("mine", "SENT", later, "")
+    assert len(second.reference) == 32
+    assert (second.status, second.updated_at, second.body) == ("QUEUED", NOW, "b")
+
+
+@pytest.mark.django_db
 def test_insert_keeps_every_character_and_raises_a_conflict_as_django_does():
     text = "tab\there\nnew line \\N back\\slash, 'quotes' \"double\" \r ü 😀 {a,b} NULL"
     rows.insert(

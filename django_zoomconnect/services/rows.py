@@ -27,7 +27,8 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import islice, repeat
+from operator import is_
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -101,6 +102,18 @@ class _Preparer:
         prepared = self._cache[key] = self._prepare(value)
         return prepared
 
+    def column(self, values: list[Any]) -> list[Any]:
+        """``values`` prepared, a column at a time: a value every row shares (the same object,
+        as a batch's ``now``, campaign or status) is prepared once, and a column of plain text
+        or whole numbers passes through as it is."""
+        first = values[0]
+        if all(map(is_, values, repeat(first))):
+            return [self(first)] * len(values)
+        kinds = set(map(type, values))
+        if (self._text and kinds == {str}) or (self._number and kinds == {int}):
+            return values
+        return list(map(self, values))
+
     def _prepare(self, value: Any) -> Any:
         return self._field.get_db_prep_save(value, self._connection)
 
@@ -128,7 +141,7 @@ class _InsertPlan:
     callable default is called for each row); ``auto_now``/``auto_now_add`` fields get ``now``.
     """
 
-    __slots__ = ("_columns", "_given", "_made", "_now", "_template", "copy", "returns", "sql")
+    __slots__ = ("_columns", "_given", "copy", "returns", "sql")
 
     def __init__(
         self,
@@ -141,7 +154,7 @@ class _InsertPlan:
         unknown = given - {f.attname for f in columns}
         if unknown:
             raise ValueError(f"{model.__name__} has no field(s) {', '.join(sorted(unknown))}")
-        # (attname, preparer, per-row default, constant, takes now): what fills each column.
+        # (attname, preparer, per-row default, default, takes now): what fills each column.
         self._columns: list[tuple[str, _Preparer, Callable[[], Any] | None, Any, bool]] = []
         for field in columns:
             prepare = _Preparer(field, connection)
@@ -150,14 +163,8 @@ class _InsertPlan:
             elif field.has_default() and callable(field.default):
                 self._columns.append((field.attname, prepare, field.get_default, None, False))
             else:
-                constant = field.get_db_prep_save(field.get_default(), connection)
-                self._columns.append((field.attname, prepare, None, constant, False))
-        # The row as far as it never changes (constants), then what each row fills in: the
-        # given fields, the callable defaults, the auto_now fields. Per row, only those run.
-        self._template = [column[3] for column in self._columns]
-        self._given = [(i, c[0], c[1]) for i, c in enumerate(self._columns) if c[0] in given]
-        self._made = [(i, c[1], c[2]) for i, c in enumerate(self._columns) if c[0] not in given and c[2]]
-        self._now = [(i, c[1]) for i, c in enumerate(self._columns) if c[0] not in given and c[4]]
+                self._columns.append((field.attname, prepare, None, field.get_default(), False))
+        self._given = given
         quote = connection.ops.quote_name
         names = ", ".join(quote(_column(field)) for field in columns)
         placeholders = ", ".join(["%s"] * len(columns))
@@ -180,20 +187,24 @@ class _InsertPlan:
         #: PostgreSQL: many rows streamed in one statement.
         self.copy = f"COPY {table} ({names}) FROM STDIN"
 
-    def values(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
-        """The statement's parameters for ``row``, ``now`` filling the ``auto_now`` fields."""
-        values = self._template.copy()
-        for index, attname, prepare in self._given:
-            if attname in row:
-                values[index] = prepare(row[attname])
-            else:  # a field other rows of the same call give
-                _, _, make, _, takes_now = self._columns[index]
-                values[index] = prepare(now) if takes_now else prepare(make()) if make else values[index]
-        for index, prepare, make in self._made:
-            values[index] = prepare(make())
-        for index, prepare in self._now:
-            values[index] = prepare(now)
-        return values
+    def rows(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
+        """The statement's parameters for each of ``rows``, prepared a column at a time (a
+        value all rows share is prepared once); ``now`` fills the ``auto_now`` fields."""
+        columns = []
+        for attname, prepare, make, default, takes_now in self._columns:
+            if takes_now:
+                default = now
+            if attname in self._given:
+                try:
+                    column = [row[attname] for row in rows]
+                except KeyError:  # a field only some of the rows give
+                    column = [row[attname] if attname in row else make() if make else default for row in rows]
+            elif make is not None:
+                column = [make() for _ in rows]
+            else:
+                column = [default] * len(rows)
+            columns.append(prepare.column(column))
+        return list(zip(*columns, strict=True))
 
 
 #: Plans by connection (a connection belongs to one thread), then by model, fields and conflict.
@@ -240,12 +251,12 @@ def insert(
             # column's type on the server (a value too long is refused as by an INSERT).
             for chunk in batched(rows, batch_size):
                 with connection.wrap_database_errors, cursor.copy(plan.copy) as copy:
-                    for row in chunk:
-                        copy.write_row(plan.values(row, moment))
+                    for values in plan.rows(chunk, moment):
+                        copy.write_row(values)
                 calls += 1
             return calls
         for chunk in batched(rows, batch_size):
-            cursor.executemany(plan.sql, [plan.values(row, moment) for row in chunk])
+            cursor.executemany(plan.sql, plan.rows(chunk, moment))
             calls += 1
     return calls
 
@@ -266,7 +277,7 @@ def insert_new(
         return _insert_new_portably(model, row, unique)
     plan = _plan(model, connection, frozenset(row), tuple(unique))
     with connection.cursor() as cursor:
-        cursor.execute(plan.sql, plan.values(row, timezone.now() if now is None else now))
+        cursor.execute(plan.sql, plan.rows([row], timezone.now() if now is None else now)[0])
         if plan.returns:
             found = cursor.fetchone()
             pk = None if found is None else int(found[0])
@@ -317,10 +328,8 @@ def update_each(
         setting = [_field(model, name) for name in set_fields]
         matching = [_field(model, name) for name in where_fields]
         preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
-        prepared = ([prepare(value) for value, prepare in zip(row, preparing, strict=True)] for row in rows)
-        return _update_from_values(
-            connection, model, setting, matching, prepared, keep_existing=keep_existing, batch_size=batch_size
-        )
+        slices = (_columns(chunk, preparing) for chunk in batched(rows, batch_size))
+        return _update_from_values(connection, model, setting, matching, slices, keep_existing=keep_existing)
     quote = connection.ops.quote_name
     set_parts = []
     preparers: list[_Preparer] = []
@@ -344,12 +353,17 @@ def update_each(
     calls = 0
     with connection.cursor() as cursor:
         for chunk in batched(rows, batch_size):
-            params = [
-                [prepare(value) for value, prepare in zip(row, preparers, strict=True)] for row in chunk
-            ]
-            cursor.executemany(sql, params)
+            cursor.executemany(sql, list(zip(*_columns(chunk, preparers), strict=True)))
             calls += 1
     return calls
+
+
+def _columns(rows: Sequence[Sequence[Any]], preparers: Sequence[_Preparer]) -> list[list[Any]]:
+    """The prepared columns of ``rows``, whose values are in the order of ``preparers``."""
+    return [
+        prepare.column(list(column))
+        for column, prepare in zip(zip(*rows, strict=True), preparers, strict=True)
+    ]
 
 
 def _max_query_params(connection: BaseDatabaseWrapper) -> int:
@@ -382,8 +396,14 @@ def update_by_pk(
     preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
     statements = 0
     if connection.vendor == "postgresql":
-        prepared = ([*(prepare(getattr(row, name)) for name, prepare in preparers), row.pk] for row in rows)
-        return _update_from_values(connection, model, columns, [key], prepared, batch_size=batch_size)
+        slices = (
+            [
+                *(prepare.column([getattr(row, name) for row in chunk]) for name, prepare in preparers),
+                [r.pk for r in chunk],
+            ]
+            for chunk in batched(rows, batch_size)
+        )
+        return _update_from_values(connection, model, columns, [key], slices)
     with connection.cursor() as cursor:
         if connection.vendor != "mysql":
             assignments = ", ".join(f"{quote(_column(column))} = %s" for column in columns)
@@ -425,19 +445,19 @@ def _update_from_values(
     model: type[models.Model],
     setting: Sequence[models.Field[Any, Any]],
     matching: Sequence[models.Field[Any, Any]],
-    prepared: Iterable[list[Any]],
+    slices: Iterable[list[list[Any]]],
     *,
     keep_existing: Sequence[str] = (),
-    batch_size: int = SLICE,
 ) -> int:
     """PostgreSQL: ``UPDATE t SET ... FROM unnest(<arrays>) AS v WHERE t.<matching> = v.<matching>``.
 
     One short statement per slice of rows, with one array parameter per column, where
     ``executemany`` would pipeline one statement per row (each planned on its own) and a
     ``VALUES`` list would make a statement as long as the data, for the driver to parse. Each
-    row of ``prepared`` holds the values of ``setting`` then of ``matching``. Rows must not
-    match the same table row twice (one of them would win, where one statement per row applies
-    both in turn); callers match by primary key. Returns the number of statements.
+    of ``slices`` is one statement's prepared columns: those of ``setting``, then of
+    ``matching``. Rows must not match the same table row twice (one of them would win, where
+    one statement per row applies both in turn); callers match by primary key. Returns the
+    number of statements.
     """
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
@@ -454,15 +474,24 @@ def _update_from_values(
         f"{table}.{quote(_column(field))} = v.{name}"
         for field, name in zip(matching, names[len(setting) :], strict=True)
     ]
-    arrays = ", ".join(f"%b::{_cast(field, connection)}[]" for field in fields)
+    # The primary keys again, as "= ANY": the planner then reads only those rows (an index scan,
+    # or a filtered scan of a table too new to have statistics), never hashes the whole table.
+    conditions += [
+        f"{table}.{quote(_column(field))} = ANY(%({name})b::{_cast(field, connection)}[])"
+        for field, name in zip(matching, names[len(setting) :], strict=True)
+        if field.primary_key
+    ]
+    arrays = ", ".join(
+        f"%({name})b::{_cast(field, connection)}[]" for field, name in zip(fields, names, strict=True)
+    )
     sql = (
         f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({arrays}) "  # noqa: S608
         f"AS v({', '.join(names)}) WHERE {' AND '.join(conditions)}"
     )
     statements = 0
     with _binding_cursor(connection) as cursor:
-        for chunk in batched(prepared, batch_size):
-            cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+        for columns in slices:
+            cursor.execute(sql, dict(zip(names, columns, strict=True)))
             statements += 1
     return statements
 
