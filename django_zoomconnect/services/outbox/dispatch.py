@@ -453,7 +453,8 @@ def _dispatch(
     error: ZoomConnectError | None = None
     if going:
         fmt = str(conf.get("PHONE_NUMBER_FORMAT"))
-        dates = [date_to_send(m, now) for m in going]
+        held_by_provider = conf.get("SCHEDULING") == "provider"  # else no message carries a date
+        dates = [date_to_send(m, now) if held_by_provider else None for m in going]
         requests = [
             sms_request(m, date_to_send=when, number_format=fmt) for m, when in zip(going, dates, strict=True)
         ]
