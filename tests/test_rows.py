@@ -147,6 +147,30 @@ def test_update_each_can_keep_a_value_already_there():
     assert filled.remote_id == "from-the-answer-2"
 
 
+@pytest.mark.django_db
+def test_update_each_returning_answers_the_rows_it_changed_as_stored_where_it_can(django_assert_num_queries):
+    kept = Message.objects.create(to_number="+27821234567", remote_id="from-a-webhook", claim_token="t1")
+    filled = Message.objects.create(to_number="+27821234568", claim_token="t1")
+    lost = Message.objects.create(to_number="+27821234569", claim_token="t2")
+    with django_assert_num_queries(1):
+        answer = rows.update_each_returning(
+            Message,
+            ("remote_id", "status"),
+            ("id", "claim_token"),
+            [(f"r-{m.pk}", MessageStatus.SENT, m.pk, "t1") for m in (kept, filled, lost)],
+            ("id", "remote_id", "status"),
+            keep_existing=("remote_id",),
+        )
+    stored = {m.pk: (m.pk, m.remote_id, m.status) for m in Message.objects.all()}
+    assert stored[lost.pk] == (lost.pk, None, "QUEUED")
+    if connection.vendor == "postgresql":
+        assert sorted(answer) == [stored[kept.pk], stored[filled.pk]]
+        assert stored[kept.pk] == (kept.pk, "from-a-webhook", "SENT")
+    else:
+        assert answer is None  # written all the same: the caller reads them back
+        assert stored[filled.pk] == (filled.pk, f"r-{filled.pk}", "SENT")
+
+
 def test_an_unknown_field_is_a_clear_error():
     with pytest.raises(LookupError, match="no concrete field 'nope'"):
         rows.update_each(Message, ("nope",), ("id",), [(1, 1)])

@@ -6,15 +6,15 @@ each row in Python (about 0.4 ms for one 36-column message row on a modest machi
 batch or a large pull cost several times more than the work itself. Here each column gets one
 :class:`_Preparer` (text and whole numbers pass straight through, as their fields would return
 them; other values go through the field's own ``get_db_prep_save``, remembered for the values a
-batch repeats), constant values are prepared once, and each database gets the statement it
-runs fastest: SQLite loops over ``executemany`` in C; MySQLdb rewrites an ``executemany``
-INSERT into multi-row ones, and an UPDATE is one ``UPDATE ... SET f = CASE pk WHEN ... END``
-per batch; PostgreSQL, where psycopg would pipeline one statement per row, each planned on its
-own, gets one ``COPY ... FROM STDIN`` per batch of new rows and one ``UPDATE ... FROM
-unnest(...)`` per batch of updates, with one array parameter per column, bound on the server
-in binary (Django's default cursor would spell each array out as a quoted literal in the
-statement, which costs more than the database's own work). :func:`insert_new` is the one-row
-INSERT that a unique constraint may turn down, without a savepoint.
+batch repeats; a value every row of a batch shares is prepared once, a column at a time), and
+each database gets the statement it runs fastest: SQLite loops over ``executemany`` in C;
+MySQLdb rewrites an ``executemany`` INSERT into multi-row ones, and an UPDATE is one ``UPDATE
+... SET f = CASE pk WHEN ... END`` per batch; PostgreSQL, where psycopg would pipeline one
+statement per row, each planned on its own, gets one ``COPY ... FROM STDIN`` per batch of new
+rows and one ``UPDATE ... FROM unnest(...)`` per batch of updates, with one array parameter per
+column, bound on the server in binary (:mod:`.rows_postgres`), which can also answer the rows
+it changed (:func:`update_each_returning`). :func:`insert_new` is the one-row INSERT that a unique
+constraint may turn down, without a savepoint.
 
 Statements go to the connection the database router picks for writing the model, inside
 whatever transaction the caller holds. Model signals are not sent, exactly as with
@@ -23,7 +23,6 @@ whatever transaction the caller holds. Model signals are not sent, exactly as wi
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -36,7 +35,9 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-__all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each"]
+from . import rows_postgres as postgres
+
+__all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each", "update_each_returning"]
 
 #: Rows per ``executemany`` (or per CASE statement): one logged query per slice.
 SLICE = 1000
@@ -325,11 +326,9 @@ def update_each(
         return 0
     connection = _connection(model)
     if connection.vendor == "postgresql":
-        setting = [_field(model, name) for name in set_fields]
-        matching = [_field(model, name) for name in where_fields]
-        preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
-        slices = (_columns(chunk, preparing) for chunk in batched(rows, batch_size))
-        return _update_from_values(connection, model, setting, matching, slices, keep_existing=keep_existing)
+        return _update_each_postgres(
+            connection, model, set_fields, where_fields, rows, keep_existing, batch_size
+        )[0]
     quote = connection.ops.quote_name
     set_parts = []
     preparers: list[_Preparer] = []
@@ -356,6 +355,47 @@ def update_each(
             cursor.executemany(sql, list(zip(*_columns(chunk, preparers), strict=True)))
             calls += 1
     return calls
+
+
+def update_each_returning(
+    model: type[models.Model],
+    set_fields: Sequence[str],
+    where_fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+    *,
+    keep_existing: Sequence[str] = (),
+) -> list[tuple[Any, ...]] | None:
+    """:func:`update_each`, answering ``returning`` (attribute names) of each row it changed, as
+    stored, in no particular order; ``None`` where that would cost a statement per row (every
+    database but PostgreSQL): read the rows back then."""
+    connection = _connection(model)
+    if connection.vendor != "postgresql":
+        update_each(model, set_fields, where_fields, rows, keep_existing=keep_existing)
+        return None
+    if not rows:
+        return []
+    return _update_each_postgres(
+        connection, model, set_fields, where_fields, rows, keep_existing, SLICE, returning
+    )[1]
+
+
+def _update_each_postgres(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    set_fields: Sequence[str],
+    where_fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    keep_existing: Sequence[str],
+    batch_size: int,
+    returning: Sequence[str] = (),
+) -> tuple[int, list[tuple[Any, ...]]]:
+    setting = [_field(model, name) for name in set_fields]
+    matching = [_field(model, name) for name in where_fields]
+    preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
+    slices = (_columns(chunk, preparing) for chunk in batched(rows, batch_size))
+    answer = [_field(model, name) for name in returning]
+    return postgres.update_from_values(connection, model, setting, matching, slices, keep_existing, answer)
 
 
 def _columns(rows: Sequence[Sequence[Any]], preparers: Sequence[_Preparer]) -> list[list[Any]]:
@@ -403,7 +443,7 @@ def update_by_pk(
             ]
             for chunk in batched(rows, batch_size)
         )
-        return _update_from_values(connection, model, columns, [key], slices)
+        return postgres.update_from_values(connection, model, columns, [key], slices)[0]
     with connection.cursor() as cursor:
         if connection.vendor != "mysql":
             assignments = ", ".join(f"{quote(_column(column))} = %s" for column in columns)
@@ -429,86 +469,3 @@ def update_by_pk(
             cursor.execute(f"UPDATE {table} SET {', '.join(parts)} WHERE {where}", params)  # noqa: S608
             statements += 1
     return statements
-
-
-def _cast(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
-    """The type a VALUES column is cast to: the field's, without a length or precision, so that a
-    value too long is an error from the column it is written to, never silently cut by the cast."""
-    db_type = field.db_type(connection)
-    if not db_type:  # pragma: no cover - concrete fields have one
-        raise ValueError(f"{field.name} has no database type")
-    return re.sub(r"\(.*\)", "", db_type).strip()
-
-
-def _update_from_values(
-    connection: BaseDatabaseWrapper,
-    model: type[models.Model],
-    setting: Sequence[models.Field[Any, Any]],
-    matching: Sequence[models.Field[Any, Any]],
-    slices: Iterable[list[list[Any]]],
-    *,
-    keep_existing: Sequence[str] = (),
-) -> int:
-    """PostgreSQL: ``UPDATE t SET ... FROM unnest(<arrays>) AS v WHERE t.<matching> = v.<matching>``.
-
-    One short statement per slice of rows, with one array parameter per column, where
-    ``executemany`` would pipeline one statement per row (each planned on its own) and a
-    ``VALUES`` list would make a statement as long as the data, for the driver to parse. Each
-    of ``slices`` is one statement's prepared columns: those of ``setting``, then of
-    ``matching``. Rows must not match the same table row twice (one of them would win, where
-    one statement per row applies both in turn); callers match by primary key. Returns the
-    number of statements.
-    """
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    fields = [*setting, *matching]
-    names = [f"v{index}" for index in range(len(fields))]
-    assignments = []
-    for field, name in zip(setting, names, strict=False):
-        column = quote(_column(field))
-        value = f"v.{name}"
-        if field.attname in keep_existing or field.name in keep_existing:
-            value = f"COALESCE({table}.{column}, {value})"
-        assignments.append(f"{column} = {value}")
-    conditions = [
-        f"{table}.{quote(_column(field))} = v.{name}"
-        for field, name in zip(matching, names[len(setting) :], strict=True)
-    ]
-    # The primary keys again, as "= ANY": the planner then reads only those rows (an index scan,
-    # or a filtered scan of a table too new to have statistics), never hashes the whole table.
-    conditions += [
-        f"{table}.{quote(_column(field))} = ANY(%({name})b::{_cast(field, connection)}[])"
-        for field, name in zip(matching, names[len(setting) :], strict=True)
-        if field.primary_key
-    ]
-    arrays = ", ".join(
-        f"%({name})b::{_cast(field, connection)}[]" for field, name in zip(fields, names, strict=True)
-    )
-    sql = (
-        f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({arrays}) "  # noqa: S608
-        f"AS v({', '.join(names)}) WHERE {' AND '.join(conditions)}"
-    )
-    statements = 0
-    with _binding_cursor(connection) as cursor:
-        for columns in slices:
-            cursor.execute(sql, dict(zip(names, columns, strict=True)))
-            statements += 1
-    return statements
-
-
-def _binding_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """PostgreSQL: a cursor that sends its parameters apart from the statement (``%b``: binary).
-
-    Django's default psycopg cursor binds on the client: it would quote each array into the
-    statement's text, element by element. Wrapped as Django wraps its own cursors (errors,
-    query logging); the statement's result is never read.
-    """
-    from django.db.backends.postgresql import base as postgresql
-
-    binding: Any = postgresql.ServerBindingCursor
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    cursor = binding(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
