@@ -241,3 +241,18 @@ def test_insert_new_raises_any_other_conflict():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows.insert_new(WebhookEvent, _event("n-2", id=taken), unique=("nonce",))
     assert list(WebhookEvent.objects.values_list("nonce", flat=True)) == ["n-1"]
+
+
+@pytest.mark.django_db
+def test_bulk_updates_never_leave_a_prepared_statement_behind():
+    # A pooler in transaction mode (PgBouncer) would lose it between transactions: the cursor
+    # that binds on the server keeps Django's prepare_threshold (off unless OPTIONS turn it on).
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL's driver prepares statements by itself")
+    message = Message.objects.create(to_number="+27821234567")
+    for n in range(8):
+        rows.update_each(Message, ("body",), ("id",), [(f"n{n}", message.pk)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
+    assert Message.objects.get().body == "n7"

@@ -247,7 +247,7 @@ def insert(
     moment = timezone.now() if now is None else now
     calls = 0
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and postgres.psycopg3():
             # One COPY per slice: the rows stream in psycopg's text format, parsed by each
             # column's type on the server (a value too long is refused as by an INSERT).
             for chunk in batched(rows, batch_size):

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["binding_cursor", "cast", "update_from_values"]
+__all__ = ["binding_cursor", "cast", "psycopg3", "update_from_values"]
 
 
 def _column(field: models.Field[Any, Any]) -> str:
@@ -70,13 +70,14 @@ def update_from_values(
     ]
     # The primary keys again, as "= ANY": the planner then reads only those rows (an index scan,
     # or a filtered scan of a table too new to have statistics), never hashes the whole table.
+    mark = "b" if psycopg3() else "s"
     conditions += [
-        f"{table}.{quote(_column(field))} = ANY(%({name})b::{cast(field, connection)}[])"
+        f"{table}.{quote(_column(field))} = ANY(%({name}){mark}::{cast(field, connection)}[])"
         for field, name in zip(matching, names[len(setting) :], strict=True)
         if field.primary_key
     ]
     arrays = ", ".join(
-        f"%({name})b::{cast(field, connection)}[]" for field, name in zip(fields, names, strict=True)
+        f"%({name}){mark}::{cast(field, connection)}[]" for field, name in zip(fields, names, strict=True)
     )
     sql = (
         f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({arrays}) "  # noqa: S608
@@ -94,18 +95,30 @@ def update_from_values(
     return statements, found
 
 
+def psycopg3() -> bool:
+    """Whether Django drives PostgreSQL through psycopg 3 (else psycopg2: no COPY object, no
+    binding on the server)."""
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
+
+
 def binding_cursor(connection: BaseDatabaseWrapper) -> Any:
     """PostgreSQL: a cursor that sends its parameters apart from the statement (``%b``: binary).
 
     Django's default psycopg cursor binds on the client: it would quote each array into the
     statement's text, element by element. Wrapped as Django wraps its own cursors (errors,
-    query logging); only columns that need no time zone are read from it.
+    query logging, and the connection's ``prepare_threshold``, which Django leaves off so that a
+    pooler in transaction mode keeps working); only columns that need no time zone are read
+    from it. With psycopg2, Django's own cursor.
     """
+    if not psycopg3():
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
     from django.db.backends.postgresql import base as postgresql
 
     binding: Any = postgresql.ServerBindingCursor
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
     cursor = binding(connection.connection)
     if connection.queries_logged:
         return connection.make_debug_cursor(cursor)
