@@ -79,10 +79,14 @@ def parse(number: str, *, region: str | None = None) -> PhoneNumber:
     """Like :func:`normalize`, but the :class:`phonenumbers.PhoneNumber`, for its region or type."""
     if not isinstance(number, str):
         raise _fail(number, f"expected a string, not {type(number).__name__}")
+    return _parse_in(number, _region(region))
+
+
+def _parse_in(number: str, default_region: str) -> PhoneNumber:
+    """:func:`parse` of a string in a region already checked."""
     text = number.strip()
     if not text:
         raise _fail(number, "it is empty")
-    default_region = _region(region)
     parsed = _parse(number, text, default_region)
     valid = phonenumbers.is_valid_number(parsed)
     if not valid:
@@ -126,7 +130,7 @@ def normalize(number: str, *, region: str | None = None) -> str:
 
 @lru_cache(maxsize=16_384)
 def _normalized(number: str, region: str) -> str:
-    return phonenumbers.format_number(parse(number, region=region), PhoneNumberFormat.E164)
+    return phonenumbers.format_number(_parse_in(number, region), PhoneNumberFormat.E164)
 
 
 def is_valid(number: object, *, region: str | None = None) -> bool:

@@ -251,11 +251,13 @@ def creation_queries(messages):
     return -(-messages // state.SLICE) + 3 + -(-messages // 1000) + 1
 
 
-#: Per chunk: pause check; claim and batch state (BEGIN, 2 UPDATEs, COMMIT); read the claimed rows;
-#: read the batch's pacing; write the outcomes (BEGIN, failed, SAVEPOINT, accepted, RELEASE); read
-#: them back; history; finish the batch; COMMIT; the deferred-report check. The fence before the
-#: call costs nothing: no pre_send receiver ran and the fresh claim's lease covers the call.
-QUERIES_PER_CHUNK = 16
+def queries_per_chunk():
+    """Per chunk: pause check; claim and batch state (BEGIN, 2 UPDATEs, COMMIT); read the claimed
+    rows; read the batch's pacing; write the outcomes (BEGIN, SAVEPOINT, accepted, RELEASE); read
+    them back, except on PostgreSQL, whose UPDATE answers the rows it changed; history; finish the
+    batch; COMMIT; the deferred-report check. The fence before the call costs nothing: no
+    pre_send receiver ran and the fresh claim's lease covers the call."""
+    return 15 if connection.vendor == "postgresql" else 16
 
 
 @pytest.mark.slow
@@ -273,7 +275,7 @@ def test_queries_and_api_calls_of_a_bulk_send_grow_with_chunks(sim, messages, ch
                 outbox.dispatch_chunk(batch_id, chunk)
     assert len(held) == chunks
     assert len(created) == creation_queries(messages)
-    assert len(dispatched) == QUERIES_PER_CHUNK * chunks
+    assert len(dispatched) == queries_per_chunk() * chunks
     assert [r.path.rsplit("/", 2)[-2:] for r in sim.requests] == [["account", "balance"]] + [
         ["sms", "send-bulk"]
     ] * chunks

@@ -74,6 +74,41 @@ def test_insert_slices_large_inputs_and_keeps_json(django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_insert_fills_a_field_that_only_some_rows_give_with_its_default():
+    later = NOW + timedelta(hours=1)
+    rows.insert(
+        Message,
+        [
+            {"to_number": "+1", "reference": "mine", "status": MessageStatus.SENT, "updated_at": later},
+            {"to_number": "+2", "body": "b"},
+        ],
+        now=NOW,
+    )
+    first, second = Message.objects.order_by("to_number")
+    assert (first.reference, first.status, first.updated_at, first.body) == ("mine", "SENT", later, "")
+    assert len(second.reference) == 32
+    assert (second.status, second.updated_at, second.body) == ("QUEUED", NOW, "b")
+
+
+@pytest.mark.django_db
+def test_insert_keeps_every_character_and_raises_a_conflict_as_django_does():
+    text = "tab\there\nnew line \\N back\\slash, 'quotes' \"double\" \r ü 😀 {a,b} NULL"
+    rows.insert(
+        MessageStatusChange,
+        [{"message_id": Message.objects.create(to_number="+1").pk, "source": "send", "detail": {"t": text}}],
+        now=NOW,
+    )
+    rows.insert(Message, [{"to_number": "+27821234567", "body": text, "reference": "taken"}], now=NOW)
+    assert Message.objects.get(reference="taken").body == text
+    assert MessageStatusChange.objects.get().detail == {"t": text}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert(
+            Message, [{"to_number": "+2", "reference": "free"}, {"to_number": "+3", "reference": "taken"}]
+        )
+    assert not Message.objects.filter(reference="free").exists()
+
+
+@pytest.mark.django_db
 def test_update_each_only_touches_rows_that_still_match():
     held = Message.objects.create(to_number="+27821234567", status=MessageStatus.SENDING, claim_token="t1")
     moved_on = Message.objects.create(
@@ -110,6 +145,30 @@ def test_update_each_can_keep_a_value_already_there():
     filled.refresh_from_db()
     assert (kept.remote_id, kept.body) == ("from-a-webhook", "x")
     assert filled.remote_id == "from-the-answer-2"
+
+
+@pytest.mark.django_db
+def test_update_each_returning_answers_the_rows_it_changed_as_stored_where_it_can(django_assert_num_queries):
+    kept = Message.objects.create(to_number="+27821234567", remote_id="from-a-webhook", claim_token="t1")
+    filled = Message.objects.create(to_number="+27821234568", claim_token="t1")
+    lost = Message.objects.create(to_number="+27821234569", claim_token="t2")
+    with django_assert_num_queries(1):
+        answer = rows.update_each_returning(
+            Message,
+            ("remote_id", "status"),
+            ("id", "claim_token"),
+            [(f"r-{m.pk}", MessageStatus.SENT, m.pk, "t1") for m in (kept, filled, lost)],
+            ("id", "remote_id", "status"),
+            keep_existing=("remote_id",),
+        )
+    stored = {m.pk: (m.pk, m.remote_id, m.status) for m in Message.objects.all()}
+    assert stored[lost.pk] == (lost.pk, None, "QUEUED")
+    if connection.vendor == "postgresql":
+        assert sorted(answer) == [stored[kept.pk], stored[filled.pk]]
+        assert stored[kept.pk] == (kept.pk, "from-a-webhook", "SENT")
+    else:
+        assert answer is None  # written all the same: the caller reads them back
+        assert stored[filled.pk] == (filled.pk, f"r-{filled.pk}", "SENT")
 
 
 def test_an_unknown_field_is_a_clear_error():
@@ -182,3 +241,18 @@ def test_insert_new_raises_any_other_conflict():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows.insert_new(WebhookEvent, _event("n-2", id=taken), unique=("nonce",))
     assert list(WebhookEvent.objects.values_list("nonce", flat=True)) == ["n-1"]
+
+
+@pytest.mark.django_db
+def test_bulk_updates_never_leave_a_prepared_statement_behind():
+    # A pooler in transaction mode (PgBouncer) would lose it between transactions: the cursor
+    # that binds on the server keeps Django's prepare_threshold (off unless OPTIONS turn it on).
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL's driver prepares statements by itself")
+    message = Message.objects.create(to_number="+27821234567")
+    for n in range(8):
+        rows.update_each(Message, ("body",), ("id",), [(f"n{n}", message.pk)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
+    assert Message.objects.get().body == "n7"

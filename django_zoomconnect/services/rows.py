@@ -6,13 +6,15 @@ each row in Python (about 0.4 ms for one 36-column message row on a modest machi
 batch or a large pull cost several times more than the work itself. Here each column gets one
 :class:`_Preparer` (text and whole numbers pass straight through, as their fields would return
 them; other values go through the field's own ``get_db_prep_save``, remembered for the values a
-batch repeats), constant values are prepared once, and each database gets the statement it
-runs fastest: SQLite loops over ``executemany`` in C; MySQLdb rewrites an ``executemany``
-INSERT into multi-row ones, and an UPDATE is one ``UPDATE ... SET f = CASE pk WHEN ... END``
-per batch; PostgreSQL, where psycopg would pipeline one statement per row, each planned on its
-own, gets one ``INSERT ... SELECT FROM unnest(...)`` or ``UPDATE ... FROM unnest(...)`` per
-batch, with one array parameter per column. :func:`insert_new` is the one-row INSERT that a
-unique constraint may turn down, without a savepoint.
+batch repeats; a value every row of a batch shares is prepared once, a column at a time), and
+each database gets the statement it runs fastest: SQLite loops over ``executemany`` in C;
+MySQLdb rewrites an ``executemany`` INSERT into multi-row ones, and an UPDATE is one ``UPDATE
+... SET f = CASE pk WHEN ... END`` per batch; PostgreSQL, where psycopg would pipeline one
+statement per row, each planned on its own, gets one ``COPY ... FROM STDIN`` per batch of new
+rows and one ``UPDATE ... FROM unnest(...)`` per batch of updates, with one array parameter per
+column, bound on the server in binary (:mod:`.rows_postgres`), which can also answer the rows
+it changed (:func:`update_each_returning`). :func:`insert_new` is the one-row INSERT that a unique
+constraint may turn down, without a savepoint.
 
 Statements go to the connection the database router picks for writing the model, inside
 whatever transaction the caller holds. Model signals are not sent, exactly as with
@@ -21,11 +23,11 @@ whatever transaction the caller holds. Model signals are not sent, exactly as wi
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import islice, repeat
+from operator import is_
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -33,7 +35,9 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-__all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each"]
+from . import rows_postgres as postgres
+
+__all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each", "update_each_returning"]
 
 #: Rows per ``executemany`` (or per CASE statement): one logged query per slice.
 SLICE = 1000
@@ -99,6 +103,18 @@ class _Preparer:
         prepared = self._cache[key] = self._prepare(value)
         return prepared
 
+    def column(self, values: list[Any]) -> list[Any]:
+        """``values`` prepared, a column at a time: a value every row shares (the same object,
+        as a batch's ``now``, campaign or status) is prepared once, and a column of plain text
+        or whole numbers passes through as it is."""
+        first = values[0]
+        if all(map(is_, values, repeat(first))):
+            return [self(first)] * len(values)
+        kinds = set(map(type, values))
+        if (self._text and kinds == {str}) or (self._number and kinds == {int}):
+            return values
+        return list(map(self, values))
+
     def _prepare(self, value: Any) -> Any:
         return self._field.get_db_prep_save(value, self._connection)
 
@@ -126,7 +142,7 @@ class _InsertPlan:
     callable default is called for each row); ``auto_now``/``auto_now_add`` fields get ``now``.
     """
 
-    __slots__ = ("_columns", "_given", "_made", "_now", "_template", "returns", "sql", "unnest")
+    __slots__ = ("_columns", "_given", "copy", "returns", "sql")
 
     def __init__(
         self,
@@ -139,7 +155,7 @@ class _InsertPlan:
         unknown = given - {f.attname for f in columns}
         if unknown:
             raise ValueError(f"{model.__name__} has no field(s) {', '.join(sorted(unknown))}")
-        # (attname, preparer, per-row default, constant, takes now): what fills each column.
+        # (attname, preparer, per-row default, default, takes now): what fills each column.
         self._columns: list[tuple[str, _Preparer, Callable[[], Any] | None, Any, bool]] = []
         for field in columns:
             prepare = _Preparer(field, connection)
@@ -148,14 +164,8 @@ class _InsertPlan:
             elif field.has_default() and callable(field.default):
                 self._columns.append((field.attname, prepare, field.get_default, None, False))
             else:
-                constant = field.get_db_prep_save(field.get_default(), connection)
-                self._columns.append((field.attname, prepare, None, constant, False))
-        # The row as far as it never changes (constants), then what each row fills in: the
-        # given fields, the callable defaults, the auto_now fields. Per row, only those run.
-        self._template = [column[3] for column in self._columns]
-        self._given = [(i, c[0], c[1]) for i, c in enumerate(self._columns) if c[0] in given]
-        self._made = [(i, c[1], c[2]) for i, c in enumerate(self._columns) if c[0] not in given and c[2]]
-        self._now = [(i, c[1]) for i, c in enumerate(self._columns) if c[0] not in given and c[4]]
+                self._columns.append((field.attname, prepare, None, field.get_default(), False))
+        self._given = given
         quote = connection.ops.quote_name
         names = ", ".join(quote(_column(field)) for field in columns)
         placeholders = ", ".join(["%s"] * len(columns))
@@ -175,26 +185,27 @@ class _InsertPlan:
                 self.returns = True
         table = quote(model._meta.db_table)
         self.sql = f"{verb} {table} ({names}) VALUES ({placeholders}){suffix}"
-        #: PostgreSQL: many rows, one array parameter per column.
-        self.unnest = ""
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{_cast(field, connection)}[]" for field in columns)
-            self.unnest = f"{verb} {table} ({names}) SELECT * FROM unnest({arrays}){suffix}"  # noqa: S608
+        #: PostgreSQL: many rows streamed in one statement.
+        self.copy = f"COPY {table} ({names}) FROM STDIN"
 
-    def values(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
-        """The statement's parameters for ``row``, ``now`` filling the ``auto_now`` fields."""
-        values = self._template.copy()
-        for index, attname, prepare in self._given:
-            if attname in row:
-                values[index] = prepare(row[attname])
-            else:  # a field other rows of the same call give
-                _, _, make, _, takes_now = self._columns[index]
-                values[index] = prepare(now) if takes_now else prepare(make()) if make else values[index]
-        for index, prepare, make in self._made:
-            values[index] = prepare(make())
-        for index, prepare in self._now:
-            values[index] = prepare(now)
-        return values
+    def rows(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
+        """The statement's parameters for each of ``rows``, prepared a column at a time (a
+        value all rows share is prepared once); ``now`` fills the ``auto_now`` fields."""
+        columns = []
+        for attname, prepare, make, default, takes_now in self._columns:
+            if takes_now:
+                default = now
+            if attname in self._given:
+                try:
+                    column = [row[attname] for row in rows]
+                except KeyError:  # a field only some of the rows give
+                    column = [row[attname] if attname in row else make() if make else default for row in rows]
+            elif make is not None:
+                column = [make() for _ in rows]
+            else:
+                column = [default] * len(rows)
+            columns.append(prepare.column(column))
+        return list(zip(*columns, strict=True))
 
 
 #: Plans by connection (a connection belongs to one thread), then by model, fields and conflict.
@@ -236,15 +247,17 @@ def insert(
     moment = timezone.now() if now is None else now
     calls = 0
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One INSERT ... SELECT FROM unnest(arrays) per slice (see _update_from_values).
+        if connection.vendor == "postgresql" and postgres.psycopg3():
+            # One COPY per slice: the rows stream in psycopg's text format, parsed by each
+            # column's type on the server (a value too long is refused as by an INSERT).
             for chunk in batched(rows, batch_size):
-                columns = zip(*(plan.values(row, moment) for row in chunk), strict=True)
-                cursor.execute(plan.unnest, [list(column) for column in columns])
+                with connection.wrap_database_errors, cursor.copy(plan.copy) as copy:
+                    for values in plan.rows(chunk, moment):
+                        copy.write_row(values)
                 calls += 1
             return calls
         for chunk in batched(rows, batch_size):
-            cursor.executemany(plan.sql, [plan.values(row, moment) for row in chunk])
+            cursor.executemany(plan.sql, plan.rows(chunk, moment))
             calls += 1
     return calls
 
@@ -265,7 +278,7 @@ def insert_new(
         return _insert_new_portably(model, row, unique)
     plan = _plan(model, connection, frozenset(row), tuple(unique))
     with connection.cursor() as cursor:
-        cursor.execute(plan.sql, plan.values(row, timezone.now() if now is None else now))
+        cursor.execute(plan.sql, plan.rows([row], timezone.now() if now is None else now)[0])
         if plan.returns:
             found = cursor.fetchone()
             pk = None if found is None else int(found[0])
@@ -313,13 +326,9 @@ def update_each(
         return 0
     connection = _connection(model)
     if connection.vendor == "postgresql":
-        setting = [_field(model, name) for name in set_fields]
-        matching = [_field(model, name) for name in where_fields]
-        preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
-        prepared = ([prepare(value) for value, prepare in zip(row, preparing, strict=True)] for row in rows)
-        return _update_from_values(
-            connection, model, setting, matching, prepared, keep_existing=keep_existing, batch_size=batch_size
-        )
+        return _update_each_postgres(
+            connection, model, set_fields, where_fields, rows, keep_existing, batch_size
+        )[0]
     quote = connection.ops.quote_name
     set_parts = []
     preparers: list[_Preparer] = []
@@ -343,12 +352,58 @@ def update_each(
     calls = 0
     with connection.cursor() as cursor:
         for chunk in batched(rows, batch_size):
-            params = [
-                [prepare(value) for value, prepare in zip(row, preparers, strict=True)] for row in chunk
-            ]
-            cursor.executemany(sql, params)
+            cursor.executemany(sql, list(zip(*_columns(chunk, preparers), strict=True)))
             calls += 1
     return calls
+
+
+def update_each_returning(
+    model: type[models.Model],
+    set_fields: Sequence[str],
+    where_fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+    *,
+    keep_existing: Sequence[str] = (),
+) -> list[tuple[Any, ...]] | None:
+    """:func:`update_each`, answering ``returning`` (attribute names) of each row it changed, as
+    stored, in no particular order; ``None`` where that would cost a statement per row (every
+    database but PostgreSQL): read the rows back then."""
+    connection = _connection(model)
+    if connection.vendor != "postgresql":
+        update_each(model, set_fields, where_fields, rows, keep_existing=keep_existing)
+        return None
+    if not rows:
+        return []
+    return _update_each_postgres(
+        connection, model, set_fields, where_fields, rows, keep_existing, SLICE, returning
+    )[1]
+
+
+def _update_each_postgres(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    set_fields: Sequence[str],
+    where_fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    keep_existing: Sequence[str],
+    batch_size: int,
+    returning: Sequence[str] = (),
+) -> tuple[int, list[tuple[Any, ...]]]:
+    setting = [_field(model, name) for name in set_fields]
+    matching = [_field(model, name) for name in where_fields]
+    preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
+    slices = (_columns(chunk, preparing) for chunk in batched(rows, batch_size))
+    answer = [_field(model, name) for name in returning]
+    return postgres.update_from_values(connection, model, setting, matching, slices, keep_existing, answer)
+
+
+def _columns(rows: Sequence[Sequence[Any]], preparers: Sequence[_Preparer]) -> list[list[Any]]:
+    """The prepared columns of ``rows``, whose values are in the order of ``preparers``."""
+    return [
+        prepare.column(list(column))
+        for column, prepare in zip(zip(*rows, strict=True), preparers, strict=True)
+    ]
 
 
 def _max_query_params(connection: BaseDatabaseWrapper) -> int:
@@ -381,8 +436,14 @@ def update_by_pk(
     preparers = [(column.attname, _Preparer(column, connection)) for column in columns]
     statements = 0
     if connection.vendor == "postgresql":
-        prepared = ([*(prepare(getattr(row, name)) for name, prepare in preparers), row.pk] for row in rows)
-        return _update_from_values(connection, model, columns, [key], prepared, batch_size=batch_size)
+        slices = (
+            [
+                *(prepare.column([getattr(row, name) for row in chunk]) for name, prepare in preparers),
+                [r.pk for r in chunk],
+            ]
+            for chunk in batched(rows, batch_size)
+        )
+        return postgres.update_from_values(connection, model, columns, [key], slices)[0]
     with connection.cursor() as cursor:
         if connection.vendor != "mysql":
             assignments = ", ".join(f"{quote(_column(column))} = %s" for column in columns)
@@ -406,61 +467,5 @@ def update_by_pk(
             # Only quoted names and integer keys are written into the statement; values are params.
             where = f"{key_column} IN ({', '.join(map(str, keys))})"
             cursor.execute(f"UPDATE {table} SET {', '.join(parts)} WHERE {where}", params)  # noqa: S608
-            statements += 1
-    return statements
-
-
-def _cast(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
-    """The type a VALUES column is cast to: the field's, without a length or precision, so that a
-    value too long is an error from the column it is written to, never silently cut by the cast."""
-    db_type = field.db_type(connection)
-    if not db_type:  # pragma: no cover - concrete fields have one
-        raise ValueError(f"{field.name} has no database type")
-    return re.sub(r"\(.*\)", "", db_type).strip()
-
-
-def _update_from_values(
-    connection: BaseDatabaseWrapper,
-    model: type[models.Model],
-    setting: Sequence[models.Field[Any, Any]],
-    matching: Sequence[models.Field[Any, Any]],
-    prepared: Iterable[list[Any]],
-    *,
-    keep_existing: Sequence[str] = (),
-    batch_size: int = SLICE,
-) -> int:
-    """PostgreSQL: ``UPDATE t SET ... FROM unnest(<arrays>) AS v WHERE t.<matching> = v.<matching>``.
-
-    One short statement per slice of rows, with one array parameter per column, where
-    ``executemany`` would pipeline one statement per row (each planned on its own) and a
-    ``VALUES`` list would make a statement as long as the data, for the driver to parse. Each
-    row of ``prepared`` holds the values of ``setting`` then of ``matching``. Rows must not
-    match the same table row twice (one of them would win, where one statement per row applies
-    both in turn); callers match by primary key. Returns the number of statements.
-    """
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    fields = [*setting, *matching]
-    names = [f"v{index}" for index in range(len(fields))]
-    assignments = []
-    for field, name in zip(setting, names, strict=False):
-        column = quote(_column(field))
-        value = f"v.{name}"
-        if field.attname in keep_existing or field.name in keep_existing:
-            value = f"COALESCE({table}.{column}, {value})"
-        assignments.append(f"{column} = {value}")
-    conditions = [
-        f"{table}.{quote(_column(field))} = v.{name}"
-        for field, name in zip(matching, names[len(setting) :], strict=True)
-    ]
-    arrays = ", ".join(f"%s::{_cast(field, connection)}[]" for field in fields)
-    sql = (
-        f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({arrays}) "  # noqa: S608
-        f"AS v({', '.join(names)}) WHERE {' AND '.join(conditions)}"
-    )
-    statements = 0
-    with connection.cursor() as cursor:
-        for chunk in batched(prepared, batch_size):
-            cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
             statements += 1
     return statements

@@ -206,9 +206,16 @@ def refuse_opted_out(drafts: Iterable[Draft]) -> set[str]:
     return stopped
 
 
-def _message_fields(draft: Draft) -> dict[str, Any]:
-    """The fields of a new outbound message that come from its draft (attribute names)."""
+def _message_fields(draft: Draft, costs: dict[int, Decimal] | None = None) -> dict[str, Any]:
+    """The fields of a new outbound message that come from its draft (attribute names);
+    ``costs`` remembers the estimate of each number of parts across a batch's drafts."""
     info = draft.info
+    cost = None
+    if info and not draft.rejection:
+        costs = {} if costs is None else costs
+        if info.parts not in costs:
+            costs[info.parts] = _estimated_cost(info.parts)
+        cost = costs[info.parts]
     return {
         "direction": Direction.OUTBOUND,
         "to_number": draft.to[:64],
@@ -218,7 +225,7 @@ def _message_fields(draft: Draft) -> dict[str, Any]:
         "last_error": draft.rejection,
         "encoding": info.encoding if info else "",
         "parts": info.parts if info else None,
-        "credit_cost": _estimated_cost(info.parts) if info and not draft.rejection else None,
+        "credit_cost": cost,
     }
 
 
@@ -366,9 +373,11 @@ def resolve_recipients(
     drafts: list[tuple[Draft, Mapping[str, Any] | None]] = []
     seen: set[str] = set()
     duplicates = 0
+    region = None  # DEFAULT_REGION, read at the first number rather than at each
     for recipient in _named_recipients(recipients, group, contacts):
         try:
-            number = phone.normalize(recipient.to)
+            region = region or str(conf.get("DEFAULT_REGION"))
+            number = phone.normalize(recipient.to, region=region)
         except PhoneNumberError as exc:
             rejected = Draft(to=str(recipient.to), rejection=str(exc)[:MAX_ERROR], invalid_number=True)
             drafts.append((rejected, recipient.context))
@@ -553,11 +562,12 @@ def send_bulk(
             "scheduled_at": scheduled_at,
             "dispatch_after": dispatch_after,
         }
+        costs: dict[int, Decimal] = {}
         for draft in plan.drafts:
             chunk = None if draft.rejection else next(chunks)
             new_rows.append(
                 {
-                    **_message_fields(draft),
+                    **_message_fields(draft, costs),
                     **shared,
                     "chunk": chunk,
                     "enqueued_at": now if dispatch_after is None and chunk is not None else None,

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -195,6 +196,9 @@ _REFUSED = ("status", "last_error", "error_code", "claim_token", "dispatch_after
 
 _HOLDER = ("id", "claim_token", "status")
 
+#: What :class:`_Stored` holds, in its order.
+_STORED = ("id", "status", "remote_id", "reference", "data_field", "attempts", "account")
+
 #: Outcomes that put a message back in the outbox rather than moving its life forward.
 _BOOKKEEPING = frozenset({MessageStatus.QUEUED, MessageStatus.UNCERTAIN})
 
@@ -223,26 +227,28 @@ class _Recorder:
                 refused.append((o.status, o.text, o.code, "", None, now, pk, token, sending_))
             # QUEUED and UNCERTAIN were written when the error was classified.
         # In the caller's transaction (one per dispatch); the savepoint isolates a remote id clash.
-        bulk.update_each(Message, _REFUSED, _HOLDER, refused)
+        # Where the UPDATEs can answer the rows they changed (PostgreSQL) and nobody listens for
+        # full messages, only the messages they did not change are read back.
+        full = bool(signals.post_send.receivers or signals.message_status_changed.receivers)
+        update = bulk.update_each if full else partial(bulk.update_each_returning, returning=_STORED)
+        changed = update(Message, _REFUSED, _HOLDER, refused)
         try:
             with transaction.atomic():
-                bulk.update_each(
-                    Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at")
-                )
+                answer = update(Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at"))
         except IntegrityError:
             self._write_one_by_one(accepted)
+            answer = changed = None
         pks = [m.pk for m in messages]
-        if signals.post_send.receivers or signals.message_status_changed.receivers:
-            found: dict[int, Message | _Stored] = {}
+        found: dict[int, Message | _Stored] = {}
+        if full:
             for part in slices(pks):
                 found.update((m.pk, m) for m in Message.objects.filter(pk__in=part))
-        else:
-            found = {}
-            for part in slices(pks):
-                values = Message.objects.filter(pk__in=part).values_list(
-                    "pk", "status", "remote_id", "reference", "data_field", "attempts", "account"
-                )
-                found.update((row[0], _Stored(*row)) for row in values)
+            return [found[pk] for pk in pks if pk in found]
+        if isinstance(changed, list) and isinstance(answer, list):
+            found.update((row[0], _Stored(*row)) for row in (*changed, *answer))
+        for part in slices([pk for pk in pks if pk not in found]):
+            values = Message.objects.filter(pk__in=part).values_list(*_STORED)
+            found.update((row[0], _Stored(*row)) for row in values)
         return [found[pk] for pk in pks if pk in found]
 
     @staticmethod
@@ -453,7 +459,8 @@ def _dispatch(
     error: ZoomConnectError | None = None
     if going:
         fmt = str(conf.get("PHONE_NUMBER_FORMAT"))
-        dates = [date_to_send(m, now) for m in going]
+        held_by_provider = conf.get("SCHEDULING") == "provider"  # else no message carries a date
+        dates = [date_to_send(m, now) if held_by_provider else None for m in going]
         requests = [
             sms_request(m, date_to_send=when, number_format=fmt) for m, when in zip(going, dates, strict=True)
         ]
