@@ -178,7 +178,9 @@ class _InsertPlan:
                 verb = "INSERT IGNORE INTO"  # which would truncate a long value: callers check widths
             else:
                 suffix = f" ON CONFLICT ({targets}) DO NOTHING"
-            if connection.features.can_return_columns_from_insert:
+            # SQLite tells a skipped row by its rowcount and the new key by lastrowid, as MySQL
+            # does: no RETURNING row to fetch.
+            if connection.features.can_return_columns_from_insert and connection.vendor != "sqlite":
                 key = model._meta.pk
                 assert key is not None
                 suffix += f" RETURNING {quote(_column(key))}"
@@ -206,6 +208,20 @@ class _InsertPlan:
                 column = [default] * len(rows)
             columns.append(prepare.column(column))
         return list(zip(*columns, strict=True))
+
+    def row(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
+        """The parameters of one row (:meth:`rows` for a single row, without its column work:
+        every stored webhook is one)."""
+        values = []
+        for attname, prepare, make, default, takes_now in self._columns:
+            if attname in row:
+                value = row[attname]
+            elif takes_now:
+                value = now
+            else:
+                value = make() if make is not None else default
+            values.append(prepare(value))
+        return values
 
 
 #: Plans by connection (a connection belongs to one thread), then by model, fields and conflict.
@@ -278,7 +294,7 @@ def insert_new(
         return _insert_new_portably(model, row, unique)
     plan = _plan(model, connection, frozenset(row), tuple(unique))
     with connection.cursor() as cursor:
-        cursor.execute(plan.sql, plan.rows([row], timezone.now() if now is None else now)[0])
+        cursor.execute(plan.sql, plan.row(row, timezone.now() if now is None else now))
         if plan.returns:
             found = cursor.fetchone()
             pk = None if found is None else int(found[0])
