@@ -96,7 +96,8 @@ def opted_out(numbers: Iterable[str]) -> set[str]:
         digests = number_digests(part)
         plain = OptOut.objects.filter(phone_number__in=part).values_list("phone_number", flat=True)
         erased = ErasedOptOut.objects.filter(digest__in=list(digests)).values_list("digest", flat=True)
-        for value in plain.order_by().union(erased.order_by(), all=True):
+        # The union has no ordering either (Django 6 would carry OptOut.Meta.ordering over to it).
+        for value in plain.order_by().union(erased.order_by(), all=True).order_by():
             found.add(digests.get(value, value))
     return found
 
