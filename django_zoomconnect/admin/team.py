@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
+from .. import conf
 from ..exceptions import ConfigurationError, TeamError, ZoomConnectError
 from ..models import Message
 from ..services import team
@@ -104,7 +105,7 @@ class TeamViews:
     def page(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
         account = str(request.GET.get("account", "")) or None
-        initial = {"account": account or team.DEFAULT_ACCOUNT}
+        initial = {"account": account or conf.DEFAULT_ACCOUNT}
         transfer = {
             **initial,
             "from_email": request.GET.get("from", ""),
@@ -236,7 +237,7 @@ class TeamViews:
 
     def _back(self, account: str | None) -> HttpResponseRedirect:
         url = reverse("admin:zoomconnect_team", current_app=self.site.name)
-        if account and account != team.DEFAULT_ACCOUNT:
+        if account and account != conf.DEFAULT_ACCOUNT:
             url += "?" + urlencode({"account": account})
         return HttpResponseRedirect(url)
 

@@ -37,7 +37,6 @@ from .stats import (
     deliveries,
     outbox_counts,
 )
-from .team import DEFAULT_ACCOUNT
 
 __all__ = [
     "BALANCE_CACHE_KEY",
@@ -78,7 +77,7 @@ class Balance:
 
     reading: BalanceReading | None
     threshold: float | None
-    account: str = DEFAULT_ACCOUNT
+    account: str = conf.DEFAULT_ACCOUNT
 
     @property
     def low(self) -> bool:
@@ -156,7 +155,7 @@ def overview(
 
 def balance_cache_key(account: str | None = None) -> str:
     """The cache key of ``account``'s last balance reading (default: the default account)."""
-    return f"{BALANCE_CACHE_KEY}:{team.resolve_account(account)}"
+    return f"{BALANCE_CACHE_KEY}:{conf.account_alias(account)}"
 
 
 def cached_balance(account: str | None = None) -> BalanceReading | None:
@@ -190,7 +189,7 @@ class Refreshed:
 
     reading: BalanceReading
     resumed: bool
-    account: str = DEFAULT_ACCOUNT
+    account: str = conf.DEFAULT_ACCOUNT
 
 
 def refresh_balance(
@@ -203,7 +202,7 @@ def refresh_balance(
     the client raises (``ZoomConnectError``, ``ConfigurationError``, also for an alias not
     configured); the cached reading is then left as it was.
     """
-    alias = team.resolve_account(account)
+    alias = conf.account_alias(account)
     was_paused = is_paused(alias)
     api_client: AbstractContextManager[ZoomConnectClient] = (
         nullcontext(client) if client is not None else team.account_client(alias)

@@ -7,8 +7,8 @@ the account's own line otherwise. :func:`list_sub_users` reads that report, or s
 email address; nothing is kept locally (no model): the provider's answer is the list.
 
 Every function takes ``account``: the alias of the ``ZOOMCONNECT`` account to act on, ``None``
-for the default one. Each client comes from :func:`account_client` and the aliases from
-:func:`account_aliases`, the two places that learn about several accounts.
+for the default one, checked by :func:`~django_zoomconnect.conf.account_alias`; each client
+comes from :func:`account_client`.
 
 Passwords are sent, never logged, never kept, never in an error (the client masks them).
 """
@@ -34,7 +34,6 @@ from ..wire import User
 from .clients import client_for
 
 __all__ = [
-    "DEFAULT_ACCOUNT",
     "Team",
     "TeamMember",
     "Transfer",
@@ -45,12 +44,8 @@ __all__ = [
     "find_member",
     "list_sub_users",
     "preview_transfer",
-    "resolve_account",
     "transfer_credit",
 ]
-
-#: The alias of the account the flat ``ZOOMCONNECT`` settings describe.
-DEFAULT_ACCOUNT = conf.DEFAULT_ACCOUNT
 
 
 def account_aliases() -> tuple[str, ...]:
@@ -60,13 +55,7 @@ def account_aliases() -> tuple[str, ...]:
 
 def account_client(account: str | None = None) -> AbstractContextManager[ZoomConnectClient]:
     """A client for ``account`` (closed when the block ends); the only way this module gets one."""
-    return client_for(account=resolve_account(account))
-
-
-def resolve_account(account: str | None) -> str:
-    """``account`` as an alias: ``None`` is the default one; an alias not configured is refused
-    (``ConfigurationError``, with the closest configured alias)."""
-    return conf.account_alias(account)
+    return client_for(account=conf.account_alias(account))
 
 
 # --- what the functions answer -----------------------------------------------------------------
@@ -155,7 +144,7 @@ def list_sub_users(*, email: str | None = None, account: str | None = None) -> T
     every user in the statistics report: the whole team for an administrator's credentials, only
     the account's own user otherwise.
     """
-    alias = resolve_account(account)
+    alias = conf.account_alias(account)
     searched = _email(email, "email address") if email is not None else None
     with account_client(alias) as api:
         users = api.search_users(searched) if searched else [line.user for line in api.get_statistics().users]
@@ -198,7 +187,7 @@ def create_sub_user(
     The password is sent only: masked in the client's logs and errors, and in Django's error
     reports (``sensitive_variables``).
     """
-    alias = resolve_account(account)
+    alias = conf.account_alias(account)
     address = _email(email, "email address")
     names = {"first name": first_name, "last name": last_name}
     for what, value in names.items():
@@ -236,7 +225,7 @@ def preview_transfer(
     Raises :class:`TeamError` for input :func:`transfer_credit` would refuse, or a user the
     team does not have.
     """
-    alias = resolve_account(account)
+    alias = conf.account_alias(account)
     source, target, amount = _checked(from_email, to_email, credits)
     return TransferPreview(
         alias, find_member(source, account=alias), find_member(target, account=alias), amount
@@ -249,7 +238,7 @@ def transfer_credit(from_email: str, to_email: str, credits: int, *, account: st
     Raises :class:`TeamError` with one line for input refused here (before any call) and for the
     provider's refusals: a user it does not know, too few credits, the same user twice.
     """
-    alias = resolve_account(account)
+    alias = conf.account_alias(account)
     source, target, amount = _checked(from_email, to_email, credits)
     with account_client(alias) as api:
         try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from ... import conf
 from ...services import team
 from ...services.team import TeamMember
 from ..arguments import non_empty, positive_int
@@ -81,7 +82,7 @@ class Command(ZoomConnectCommand):
                 account=account,
             )
             if self.json_output:
-                self.print_json({"account": team.resolve_account(account), "user": _member(member)})
+                self.print_json({"account": conf.account_alias(account), "user": _member(member)})
             self.say(f"Created the sub-user {member.email} (user {member.user_id}).")
         else:
             done = team.transfer_credit(
