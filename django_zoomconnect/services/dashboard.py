@@ -26,7 +26,7 @@ from ..client import ZoomConnectClient
 from ..models import SendingPause
 from . import team
 from .heartbeats import BeatHealth, beat_health
-from .outbox import check_balance, is_paused, resume_sending
+from .outbox import check_balance, is_paused, pause_reason, resume_sending
 from .stats import (
     CampaignStats,
     Deliveries,
@@ -101,9 +101,7 @@ class Sending:
         several accounts are configured, since the first."""
         if not pauses:
             return cls(False)
-        named = conf.has_several_accounts()
-        reason = "; ".join(f"{p.account}: {p.reason}" if named else p.reason for p in pauses)
-        return cls(True, reason, pauses[0].created_at)
+        return cls(True, pause_reason(pauses), pauses[0].created_at)
 
 
 @dataclass(frozen=True)

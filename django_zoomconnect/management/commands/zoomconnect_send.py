@@ -79,13 +79,12 @@ class Command(ZoomConnectCommand):
         pauses = SendingPause.objects.order_by("pk")
         if account is not None:
             pauses = pauses.filter(account=conf.account_alias(account))
-        reasons = [(p.account, p.reason) for p in pauses]
-        if not reasons:
+        paused = list(pauses)
+        if not paused:
             self.say("Sending is not paused.")
             return {"was_paused": False, "tasks_enqueued": 0}
         enqueued = outbox.resume_sending(account=account)
-        named = conf.has_several_accounts()
-        reason = "; ".join(f"{alias}: {why}" if named else why for alias, why in reasons)
+        reason = outbox.pause_reason(paused)
         self.say(f"Sending resumed (it was paused: {reason}); {enqueued} task(s) enqueued.")
         return {"was_paused": True, "reason": reason, "tasks_enqueued": enqueued}
 

@@ -40,7 +40,7 @@ from .reconcile import (
     refresh_statuses,
     sweep,
 )
-from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_sending
+from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_reason, pause_sending
 from .wake import dispatch_due, enqueue_chunk, enqueue_message
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "enqueue_message",
     "finish_batches",
     "is_paused",
+    "pause_reason",
     "pause_sending",
     "plan_bulk",
     "plan_chunks",

@@ -51,7 +51,7 @@ from ..history import StatusChange
 from ..reports import Counts
 from . import dispatch, lookup, wake
 from .lookup import listed
-from .state import all_paused, pause_sending, paused_accounts, slices
+from .state import pause_sending, slices, unpaused
 
 logger = logging.getLogger(__name__)
 
@@ -293,21 +293,21 @@ def reconcile_uncertain(
     send the rest again. Returns at once (``busy``) while another run holds the lease."""
     now = timezone.now() if now is None else now
     result = ReconcileResult()
-    paused = paused_accounts()
-    if all_paused(paused):
-        result.paused = True
-        return result
-    with leases.held("reconcile", seconds=RUN_LEASE_SECONDS) as lease:
-        if lease is None:
-            result.busy = True
-            return result
-        uncertain = Message.objects.filter(
+    sendable = unpaused(  # a paused account's sends wait for its credentials; the others go on
+        Message.objects.filter(
             Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now),
             status=MessageStatus.UNCERTAIN,
             direction=Direction.OUTBOUND,
         )
-        if paused:  # a paused account's sends wait for its credentials; the others go on
-            uncertain = uncertain.exclude(account__in=paused)
+    )
+    if sendable is None:
+        result.paused = True
+        return result
+    uncertain, _ = sendable
+    with leases.held("reconcile", seconds=RUN_LEASE_SECONDS) as lease:
+        if lease is None:
+            result.busy = True
+            return result
         due = list(uncertain.order_by("batch_id", "chunk", "pk")[:limit])
         if not due:
             return result
@@ -424,12 +424,11 @@ def _poll(
 ) -> PollResult:
     """Look each of ``messages`` (at most ``limit``) up and move its status forward if it moved."""
     result = PollResult()
-    paused = paused_accounts()
-    if all_paused(paused):
+    sendable = unpaused(messages)  # a paused account's messages wait; the others are polled
+    if sendable is None:
         result.paused = True
         return result
-    if paused:  # a paused account's messages wait for its credentials; the others are polled
-        messages = messages.exclude(account__in=paused)
+    messages, paused = sendable
     stale = list(messages[:limit])
     if not stale:
         return result

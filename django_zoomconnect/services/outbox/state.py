@@ -9,31 +9,31 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ... import conf
-from ...models import MessageStatus, SendingPause
+from ...models import Message, MessageStatus, SendingPause
 
 __all__ = [
     "MAX_ERROR",
     "PENDING_STATUSES",
     "RETRYABLE_STATUSES",
     "SLICE",
-    "all_paused",
     "backoff",
     "due",
     "eager",
     "is_paused",
     "now_or",
+    "pause_reason",
     "pause_sending",
-    "paused_accounts",
     "short",
     "slices",
+    "unpaused",
 ]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
@@ -84,9 +84,13 @@ def due(now: datetime) -> Q:
     return Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now)
 
 
-def paused_accounts() -> set[str]:
-    """The aliases of the accounts whose sending is paused (their credentials were refused)."""
-    return set(SendingPause.objects.values_list("account", flat=True))
+def unpaused(messages: QuerySet[Message]) -> tuple[QuerySet[Message], set[str]] | None:
+    """``messages`` less those of the accounts whose sending is paused (their credentials were
+    refused), with those accounts' aliases; ``None`` when every configured account is paused."""
+    paused = set(SendingPause.objects.values_list("account", flat=True))
+    if paused and paused.issuperset(conf.account_aliases()):
+        return None
+    return (messages.exclude(account__in=paused) if paused else messages), paused
 
 
 def is_paused(account: str | None = None) -> bool:
@@ -96,9 +100,11 @@ def is_paused(account: str | None = None) -> bool:
     return pauses.exists()
 
 
-def all_paused(paused: set[str]) -> bool:
-    """Whether ``paused`` holds every configured account: nothing at all can be sent."""
-    return bool(paused) and paused.issuperset(conf.account_aliases())
+def pause_reason(pauses: Iterable[SendingPause]) -> str:
+    """Why sending is paused: each pause's reason, named by its account when several accounts
+    are configured."""
+    named = conf.has_several_accounts()
+    return "; ".join(f"{p.account}: {p.reason}" if named else p.reason for p in pauses)
 
 
 def pause_sending(reason: str, account: str = conf.DEFAULT_ACCOUNT) -> None:

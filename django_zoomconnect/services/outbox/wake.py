@@ -23,7 +23,7 @@ from ... import conf
 from ...exceptions import ConfigurationError, ZoomConnectError
 from ...models import Batch, Direction, Message, MessageStatus
 from . import dispatch
-from .state import all_paused, due, eager, now_or, paused_accounts, slices
+from .state import due, eager, now_or, slices, unpaused
 
 __all__ = ["dispatch_due", "enqueue_chunk", "enqueue_message", "follow_up", "process_event_later"]
 
@@ -84,18 +84,18 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 10_000) -> int:
     enqueued again). A duplicate task is harmless: it finds nothing left to claim.
     """
     now = now_or(now)
-    paused = paused_accounts()
-    if all_paused(paused):
-        return 0
     stale = now - timedelta(seconds=float(conf.get("REQUEUE_AFTER")))
-    waiting = Message.objects.filter(
-        due(now),
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale),
-        status=MessageStatus.QUEUED,
-        direction=Direction.OUTBOUND,
+    sendable = unpaused(  # a paused account's messages wait; the other accounts send on
+        Message.objects.filter(
+            due(now),
+            Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale),
+            status=MessageStatus.QUEUED,
+            direction=Direction.OUTBOUND,
+        )
     )
-    if paused:  # the other accounts send on
-        waiting = waiting.exclude(account__in=paused)
+    if sendable is None:
+        return 0
+    waiting, _ = sendable
     chunks: list[tuple[int, int]] = [
         (batch_id, chunk)
         for batch_id, chunk in waiting.filter(chunk__isnull=False, batch__isnull=False)
