@@ -206,12 +206,27 @@ def test_the_digest_is_keyed_by_the_secret_key_and_its_fallbacks_still_count(set
     assert optouts.opted_out([NUMBER]) == {NUMBER}
 
 
-def test_the_opt_out_check_is_one_query_per_slice_of_numbers(django_assert_num_queries):
-    _erased()
+def test_short_opt_out_lists_are_read_whole_in_a_query_each(django_assert_num_queries):
     optouts.opt_out("+27821234568", source="manual")
     numbers = [f"+2783{n:07d}" for n in range(999)] + [NUMBER, "+27821234568"]
-    with django_assert_num_queries(3):  # 1,001 numbers: three slices of at most 500
+    with django_assert_num_queries(2):  # the opt-outs, and whether any erased one exists
+        assert optouts.opted_out(numbers) == {"+27821234568"}
+    _erased()
+    with django_assert_num_queries(3):  # and the erased ones' digests
         assert optouts.opted_out(numbers) == {NUMBER, "+27821234568"}
+
+
+def test_opt_out_lists_longer_than_the_numbers_are_searched_a_slice_at_a_time(django_assert_num_queries):
+    from django_zoomconnect.models import OptOut
+
+    _erased()
+    OptOut.objects.bulk_create(OptOut(phone_number=f"+2784{n:07d}", source="manual") for n in range(1_200))
+    numbers = [f"+2784{n:07d}" for n in range(0, 2_002, 2)] + [NUMBER]  # 1,002: every other one listed
+    # Each list: its first rows (too many to be the whole of it), then three slices of 500.
+    with django_assert_num_queries(1 + 3 + 1 + 1):
+        found = optouts.opted_out(numbers)
+    assert found == {f"+2784{n:07d}" for n in range(0, 1_200, 2)} | {NUMBER}
+    assert optouts.opted_out([NUMBER]) == {NUMBER}  # one number beside 1,200 opt-outs: searched
 
 
 def test_opting_an_erased_number_back_in_lifts_the_hashed_opt_out(client):

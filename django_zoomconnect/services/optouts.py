@@ -13,8 +13,8 @@ together. A call that changes nothing records nothing, so a repeated STOP or a r
 report leaves the history as it was.
 
 An erased number (:mod:`.erasure`) keeps its opt-out only as a keyed hash
-(:class:`~django_zoomconnect.models.ErasedOptOut`): :func:`opted_out` consults both lists, in one
-query per slice of numbers, and :func:`opt_in` lifts both.
+(:class:`~django_zoomconnect.models.ErasedOptOut`): :func:`opted_out` consults both lists,
+and :func:`opt_in` lifts both.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from .. import phone
 from ..models import ErasedOptOut, Message, OptOut, OptOutChange
@@ -84,21 +86,37 @@ def number_digests(numbers: Iterable[str]) -> dict[str, str]:
 
 
 def opted_out(numbers: Iterable[str]) -> set[str]:
-    """Which of ``numbers`` (in stored form) must not be sent to: one query per :data:`SLICE`.
+    """Which of ``numbers`` (in stored form) must not be sent to.
 
     A number is opted out when it has an :class:`OptOut` row, or when it was erased after
-    opting out (its digest is an :class:`ErasedOptOut`); both are read with one ``UNION ALL``.
+    opting out (its digest is an :class:`ErasedOptOut`). When a list holds no more rows than
+    there are numbers to check (the usual case: a few opt-outs beside a large send), it is read
+    whole in one query and matched here; otherwise it is searched one :data:`SLICE` at a time.
     """
+    unique = set(numbers) - {""}
+    if not unique:
+        return set()
+    found = unique & _searched(
+        OptOut.objects.values_list("phone_number", flat=True), "phone_number__in", sorted(unique)
+    )
+    erased = ErasedOptOut.objects.values_list("digest", flat=True)
+    if not erased.exists():
+        return found
+    digests = number_digests(unique)
+    found.update(
+        digests[value] for value in _searched(erased, "digest__in", sorted(digests)) if value in digests
+    )
+    return found
+
+
+def _searched(values: QuerySet[Any, str], lookup: str, wanted: Sequence[str]) -> set[str]:
+    """The values of ``values`` among ``wanted``: the whole (short) list, or one query per slice."""
+    head = list(values.order_by()[: len(wanted) + 1])
+    if len(head) <= len(wanted):
+        return set(head)
     found: set[str] = set()
-    unique = sorted(set(numbers) - {""})
-    for start in range(0, len(unique), SLICE):
-        part: Sequence[str] = unique[start : start + SLICE]
-        digests = number_digests(part)
-        plain = OptOut.objects.filter(phone_number__in=part).values_list("phone_number", flat=True)
-        erased = ErasedOptOut.objects.filter(digest__in=list(digests)).values_list("digest", flat=True)
-        # The union has no ordering either (Django 6 would carry OptOut.Meta.ordering over to it).
-        for value in plain.order_by().union(erased.order_by(), all=True).order_by():
-            found.add(digests.get(value, value))
+    for start in range(0, len(wanted), SLICE):
+        found.update(values.filter(**{lookup: wanted[start : start + SLICE]}).order_by())
     return found
 
 
