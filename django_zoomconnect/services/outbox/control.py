@@ -82,17 +82,23 @@ def cancel(
     match = _targets(target)
     token = uuid.uuid4().hex
     with transaction.atomic():
-        Message.objects.filter(match, status=MessageStatus.QUEUED, direction=Direction.OUTBOUND).update(
-            status=MessageStatus.CANCELLED, claim_token=token, dispatch_after=None, updated_at=now
-        )
-        cancelled = list(Message.objects.filter(claim_token=token, status=MessageStatus.CANCELLED))
+        queued = Message.objects.filter(match, status=MessageStatus.QUEUED, direction=Direction.OUTBOUND)
+        # The token marks what this call cancelled (not indexed: read by primary key).
+        pks = list(queued.values_list("pk", flat=True))
+        cancelled: list[Message] = []
+        for part in slices(pks):
+            Message.objects.filter(pk__in=part, status=MessageStatus.QUEUED).update(
+                status=MessageStatus.CANCELLED, claim_token=token, dispatch_after=None, updated_at=now
+            )
+            cancelled += Message.objects.filter(pk__in=part, claim_token=token)
         if isinstance(target, Batch):
             Batch.objects.filter(
                 pk=target.pk, status__in=(Batch.Status.PENDING, Batch.Status.DISPATCHING)
             ).update(status=Batch.Status.CANCELLED, finished_at=now)
             target.refresh_from_db(fields=["status", "finished_at"])
         if cancelled:
-            Message.objects.filter(claim_token=token).update(claim_token="")
+            for part in slices([m.pk for m in cancelled]):
+                Message.objects.filter(pk__in=part).update(claim_token="")
             history.record(
                 [StatusChange(m.pk, MessageStatus.QUEUED, MessageStatus.CANCELLED, USER) for m in cancelled],
                 now=now,

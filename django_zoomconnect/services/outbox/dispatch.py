@@ -145,7 +145,8 @@ def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str
             )
     if not claimed:
         return token, []
-    claimed_rows = Message.objects.filter(claim_token=token).order_by("pk")
+    # Read through the claim's own match (its index), the token picking what this claim won.
+    claimed_rows = Message.objects.filter(match, claim_token=token).order_by("pk")
     if signals.pre_send.receivers:
         # Receivers get the message; what a send does not need loads when they read it.
         return token, list(claimed_rows.only(*_CLAIMED_FIELDS))
