@@ -1,5 +1,7 @@
 """Leaner message indexes: none for the batch alone or the claim token; the optional links indexed only where set."""
 
+from typing import Any
+
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -9,11 +11,11 @@ class AlterLinkField(migrations.AlterField):
     (Django then neither drops it nor can create it again on the way back), and MySQL has no
     partial indexes to replace it with."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "mysql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "mysql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
