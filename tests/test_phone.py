@@ -261,3 +261,65 @@ def test_any_text_either_normalizes_or_raises_phone_number_error(text, region):
             phone.normalize(text, region=region)
         assert str(caught.value).startswith(f"{text!r} is not a valid phone number: ")
         assert caught.value.number == text
+
+
+def _the_long_way(text):
+    try:
+        return phonenumbers.format_number(phone._parse_in(text, "ZA"), PhoneNumberFormat.E164)
+    except PhoneNumberError:
+        return None
+
+
+def _e164_spellings():
+    """Every example number of every region and type in E.164, and near misses of each: a digit
+    more, a digit less, the last digit changed, a zero after the country code."""
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            text = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+            code = str(example.country_code)
+            national = text[1 + len(code) :]
+            yield from (text, text + "5", text[:-1], text[:-1] + str((int(text[-1]) + 1) % 10))
+            yield f"+{code}0{national}"
+    for code in (800, 808, 870, 878, 881, 882, 883, 888, 979):  # the non-geographic ones
+        example = phonenumbers.example_number_for_non_geo_entity(code)
+        if example is not None:
+            yield phonenumbers.format_number(example, PhoneNumberFormat.E164)
+
+
+def test_the_e164_shortcut_agrees_with_parsing_on_every_example_number_and_near_miss():
+    spellings = sorted(set(_e164_spellings()))
+    taken = [text for text in spellings if phone._valid_e164(text) is not None]
+    assert len(taken) > len(spellings) // 3  # the shortcut does serve the usual case
+    for text in spellings:
+        fast = phone._valid_e164(text)
+        assert fast is None or fast == text
+        if fast is not None:
+            assert _the_long_way(text) == text, (
+                text
+            )  # never accepts what parsing would refuse or read otherwise
+
+
+@given(VALID_NUMBERS)
+def test_the_e164_shortcut_never_disagrees_with_parsing(number):
+    text = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    fast = phone._valid_e164(text)
+    assert fast is None or fast == _the_long_way(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+27 82 123 4567",
+        "+27-821234567",
+        "+270821234567",
+        "+39 06 1234 5678",
+        "+390612345678",
+        "+2782\u0661\u0662\u0663\u0664\u0665\u0666\u0667",
+    ],
+)
+def test_what_the_shortcut_leaves_still_normalizes_the_long_way(text):
+    assert phone._valid_e164(text) is None
+    assert phone.normalize(text) == _the_long_way(text.strip())
