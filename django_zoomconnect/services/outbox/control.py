@@ -20,7 +20,7 @@ from .. import rows as bulk
 from ..clients import client_for, clients_for
 from ..history import StatusChange
 from . import wake
-from .compose import opted_out
+from .drafts import opted_out
 from .state import RETRYABLE_STATUSES, SLICE, is_paused, slices
 
 __all__ = ["already_retried", "cancel", "check_balance", "resume_sending", "retry"]
