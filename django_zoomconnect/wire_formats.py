@@ -46,10 +46,8 @@ def parse_datetime(value: Any, tz: tzinfo) -> datetime | None:
     ``yyyyMMddHHmmss`` that the rest of the API uses. A string of 8, 12 or 14 digits is read as
     a compact date when it is a valid one (epoch milliseconds have 13 digits since 2001).
     """
-    if value is None or value == "":
+    if _missing(value, "a date and time"):
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a date and time")
     if isinstance(value, int | float):
         return _from_epoch_ms(value)
     if not isinstance(value, str):
@@ -160,6 +158,13 @@ def format_date(value: date, tz: tzinfo, fmt: str, *, what: str = "date") -> str
 # Public so that the client (and the simulator's tests) read bare scalar bodies by the same rules.
 
 
+def _missing(value: Any, what: str) -> bool:
+    """Whether ``value`` is missing (``None`` or ``""``); a ``ValueError`` for a boolean, not ``what``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not {what}")
+    return value is None or value == ""
+
+
 def read_object(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a JSON object for {what}, got {type(value).__name__}")
@@ -175,10 +180,8 @@ def read_str(value: Any) -> str | None:
 
 
 def read_int(value: Any) -> int | None:
-    if value is None or value == "":
+    if _missing(value, "a whole number"):
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a whole number")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -189,10 +192,8 @@ def read_int(value: Any) -> int | None:
 
 
 def read_float(value: Any) -> float | None:
-    if value is None or value == "":
+    if _missing(value, "a number"):
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
