@@ -156,19 +156,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     @action(detail=False, methods=["post"])
     def send(self, request: Request) -> Response:
         """Queue one SMS; 201 with the message (``REJECTED`` when the number opted out)."""
-        data = self.valid_data(request)
+        data = self.valid_data(request)  # the serializer's fields are send_sms's arguments
         try:
-            message = outbox.send_sms(
-                data.get("to") or None,
-                data.get("body"),
-                send_at=data.get("send_at"),
-                campaign=data.get("campaign"),
-                data_field=data.get("data_field"),
-                template=data.get("template"),
-                context=data.get("context"),
-                contact=data.get("contact"),
-                account=data.get("account"),
-            )
+            message = outbox.send_sms(data.pop("to", None) or None, **data)
         except outbox.SendError as exc:
             raise refused(exc) from None
         message.refresh_from_db()
@@ -177,19 +167,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         """Queue one batch; 201 with the batch and its counts by status."""
-        data = self.valid_data(request)
+        data = self.valid_data(request)  # the serializer's fields are send_bulk's arguments
         try:
-            batch = outbox.send_bulk(
-                recipients=data.get("recipients"),
-                contacts=data.get("contacts"),
-                group=data.get("group"),
-                body=data.get("body"),
-                template=data.get("template"),
-                context=data.get("context"),
-                send_at=data.get("send_at"),
-                campaign=data.get("campaign"),
-                account=data.get("account"),
-            )
+            batch = outbox.send_bulk(**data)
         except outbox.SendError as exc:
             raise refused(exc) from None
         batch = serializers.with_status_counts(Batch.objects.filter(pk=batch.pk)).get()
