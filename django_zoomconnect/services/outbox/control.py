@@ -144,6 +144,7 @@ def already_retried(pks: Iterable[int]) -> set[int]:
 
 #: The fields a retry's copy of a message takes from it (the rest are the copy's own).
 _COPIED = (
+    "account",
     "to_number",
     "body",
     "campaign",
