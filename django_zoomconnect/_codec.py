@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from .wire import read_list, read_object, read_str
+from .wire_formats import read_list, read_object, read_str
 
 T = TypeVar("T")
 

@@ -55,7 +55,7 @@ from .exceptions import (
     ZoomConnectError,
 )
 from .redaction import scrubbed_response
-from .wire import read_int
+from .wire_formats import read_int
 
 # The documented logger name: the engine logs for the client it serves.
 logger = logging.getLogger("django_zoomconnect.client")

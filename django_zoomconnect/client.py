@@ -42,13 +42,8 @@ from .wire import (
     VoiceMessage,
     VoiceMessagePage,
     VoiceSendResult,
-    format_date,
-    format_datetime,
-    read_bool,
-    read_float,
-    read_int,
-    read_object,
 )
+from .wire_formats import format_date, format_datetime, read_bool, read_float, read_int, read_object
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -17,7 +17,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import ClassVar, TypedDict
 
-from .wire import parse_datetime
+from .wire_formats import parse_datetime
 
 __all__ = ["DeliveryReport", "InboundReply", "WebhookPayload", "event_from_params", "parse_nonce_date"]
 

@@ -438,25 +438,3 @@ def test_an_unreadable_balance_does_not_block_the_send(zoomconnect_simulator, ca
         batch = send_bulk(recipients=[NUMBER], body="hi")
     assert batch.messages.count() == 1
     assert "Could not read the balance" in caplog.text
-
-
-@pytest.mark.django_db
-def test_plan_bulk_plans_what_send_bulk_would_write_and_writes_nothing(django_assert_num_queries):
-    OptOut.objects.create(phone_number=OTHER)
-    thandi = Contact.objects.create(phone_number=NUMBER, first_name="Thandi")
-    send = outbox.BulkSend(recipients=["082 123 4567", OTHER, "12"], contacts=[thandi], body="Hi")
-
-    with django_assert_num_queries(2):  # the opt-outs (whether any erased one exists); nothing is written
-        plan = outbox.plan_bulk(send)
-
-    assert [(d.to, bool(d.rejection), d.invalid_number) for d in plan.drafts] == [
-        (NUMBER, False, False),
-        (OTHER, True, False),
-        ("12", True, True),
-    ]
-    assert "opted out" in plan.drafts[1].rejection
-    assert (plan.duplicates, plan.opted_out, plan.cost) == (1, {OTHER}, Decimal("1.00"))
-    assert not Message.objects.exists()
-    plan.check_recipients()
-    with pytest.raises(SendError, match="None of the 1 recipients"):
-        outbox.plan_bulk(outbox.BulkSend(recipients=["12"], body="x")).check_recipients()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from django_zoomconnect.models import (
     Batch,
+    Direction,
     Message,
     MessageStatus,
     MessageStatusChange,
@@ -177,3 +178,18 @@ def test_a_message_the_provider_accepted_is_copied_once_however_often_it_is_retr
     copy = Message.objects.get(retry_of=message)
     assert copy.to_number == message.to_number
     assert copy.reference != message.reference
+
+
+@pytest.mark.django_db
+def test_a_retry_copy_goes_from_the_account_of_its_message():
+    message = Message.objects.create(
+        account="second",
+        direction=Direction.OUTBOUND,
+        to_number="+27821234567",
+        body="hi",
+        status=MessageStatus.FAILED,
+        remote_id="remote-1",
+    )
+    with holding_tasks():
+        assert outbox.retry(message) == 1
+    assert Message.objects.get(retry_of=message).account == "second"

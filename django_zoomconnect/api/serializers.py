@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Count, Q, QuerySet, TextChoices
+from django.db.models import Count, Model, Q, QuerySet, TextChoices
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -30,6 +30,8 @@ from ..models import (
 )
 from ..services.outbox import Recipient
 from .filters import MAX_ID
+
+RowT = TypeVar("RowT", bound=Model)
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -343,21 +345,14 @@ class SendSerializer(_SendFields):
         return attrs
 
 
-def _groups(ids: list[int]) -> list[Group]:
-    """Groups by id in one query; unknown ids are a validation error naming them."""
-    found = Group.objects.in_bulk(set(ids))
+def _by_id(model: type[RowT], ids: list[int]) -> list[RowT]:
+    """Rows by id in one query, in the order given, once each; unknown ids are a validation error
+    naming them (the first twenty)."""
+    found = model._default_manager.in_bulk(set(ids))
     missing = sorted(set(ids) - set(found))
     if missing:
-        raise serializers.ValidationError(f"No group with id {', '.join(map(str, missing[:20]))}.")
-    return [found[pk] for pk in dict.fromkeys(ids)]
-
-
-def _contacts(ids: list[int]) -> list[Contact]:
-    """Contacts by id in one query; unknown ids are a validation error naming them."""
-    found = Contact.objects.in_bulk(set(ids))
-    missing = sorted(set(ids) - set(found))
-    if missing:
-        raise serializers.ValidationError(f"No contact with id {', '.join(map(str, missing[:20]))}.")
+        what = model._meta.model_name
+        raise serializers.ValidationError(f"No {what} with id {', '.join(map(str, missing[:20]))}.")
     return [found[pk] for pk in dict.fromkeys(ids)]
 
 
@@ -373,7 +368,7 @@ class ContactWriteSerializer(serializers.Serializer[Any]):
     )
 
     def validate_groups(self, ids: list[int]) -> list[Group]:
-        return _groups(ids)
+        return _by_id(Group, ids)
 
 
 class GroupWriteSerializer(serializers.Serializer[Any]):
@@ -386,7 +381,7 @@ class MembersSerializer(serializers.Serializer[Any]):
     contacts = serializers.ListField(child=_id_field(), min_length=1, max_length=10_000)
 
     def validate_contacts(self, ids: list[int]) -> list[Contact]:
-        return _contacts(ids)
+        return _by_id(Contact, ids)
 
 
 class RecipientField(serializers.Field[Recipient, Any, Any, Any]):
@@ -422,7 +417,7 @@ class BulkSendSerializer(_SendFields):
 
     def validate_contacts(self, ids: list[int]) -> list[Contact]:
         # One query for the whole list (a related field would fetch each id on its own).
-        return _contacts(ids)
+        return _by_id(Contact, ids)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("recipients") and not attrs.get("contacts") and attrs.get("group") is None:

@@ -104,6 +104,24 @@ class APIViewSet(SettingsPermissionsMixin, viewsets.GenericViewSet[Any]):
         params: Mapping[str, Any] = request.query_params
         return params
 
+    def valid_data(self, request: Request, *, partial: bool = False) -> dict[str, Any]:
+        """The request's data as this action's serializer validates it (a 400 when it does not)."""
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def rendered(self, pk: int) -> Any:
+        """The row ``pk`` as a read shows it: ``serializer_class`` over ``get_queryset()``."""
+        serializer_class = self.serializer_class
+        assert serializer_class is not None
+        return serializer_class(self.get_queryset().get(pk=pk)).data
+
+    def deleted(self, row: Contact | Group) -> Response:
+        """204 once the account confirmed a delete; 202 with the row (``deleting``) while it has not."""
+        if type(row)._default_manager.filter(pk=row.pk).exists():
+            return Response(self.rendered(row.pk), status=status.HTTP_202_ACCEPTED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet):
     """``messages/``: list and filter, detail with status history, send, bulk send, cancel, retry."""
@@ -138,19 +156,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     @action(detail=False, methods=["post"])
     def send(self, request: Request) -> Response:
         """Queue one SMS; 201 with the message (``REJECTED`` when the number opted out)."""
-        data = self._valid(request)
+        data = self.valid_data(request)  # the serializer's fields are send_sms's arguments
         try:
-            message = outbox.send_sms(
-                data.get("to") or None,
-                data.get("body"),
-                send_at=data.get("send_at"),
-                campaign=data.get("campaign"),
-                data_field=data.get("data_field"),
-                template=data.get("template"),
-                context=data.get("context"),
-                contact=data.get("contact"),
-                account=data.get("account"),
-            )
+            message = outbox.send_sms(data.pop("to", None) or None, **data)
         except outbox.SendError as exc:
             raise refused(exc) from None
         message.refresh_from_db()
@@ -159,19 +167,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         """Queue one batch; 201 with the batch and its counts by status."""
-        data = self._valid(request)
+        data = self.valid_data(request)  # the serializer's fields are send_bulk's arguments
         try:
-            batch = outbox.send_bulk(
-                recipients=data.get("recipients"),
-                contacts=data.get("contacts"),
-                group=data.get("group"),
-                body=data.get("body"),
-                template=data.get("template"),
-                context=data.get("context"),
-                send_at=data.get("send_at"),
-                campaign=data.get("campaign"),
-                account=data.get("account"),
-            )
+            batch = outbox.send_bulk(**data)
         except outbox.SendError as exc:
             raise refused(exc) from None
         batch = serializers.with_status_counts(Batch.objects.filter(pk=batch.pk)).get()
@@ -191,12 +189,6 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSe
         message = self.get_object()
         return Response({"queued": outbox.retry(message)})
 
-    def _valid(self, request: Request) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data: dict[str, Any] = dict(serializer.validated_data)
-        return data
-
 
 class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet):
     """``batches/``: bulk sends with their counts by status; cancel and retry."""
@@ -215,17 +207,14 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet)
         """Cancel the batch's messages not sent yet; ``{"cancelled": n, "batch": {...}}``."""
         batch = self.get_object()
         count = outbox.cancel(batch)
-        return Response({"cancelled": count, "batch": self._fresh(batch)})
+        return Response({"cancelled": count, "batch": self.rendered(batch.pk)})
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Send the batch's failed messages again; ``{"queued": n, "batch": {...}}``."""
         batch = self.get_object()
         count = outbox.retry(batch)
-        return Response({"queued": count, "batch": self._fresh(batch)})
-
-    def _fresh(self, batch: Batch) -> Any:
-        return serializers.BatchSerializer(self.get_queryset().get(pk=batch.pk)).data
+        return Response({"queued": count, "batch": self.rendered(batch.pk)})
 
 
 class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, APIViewSet):
@@ -266,7 +255,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
         return serializers.ContactSerializer
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self._valid(request)
+        data = self.valid_data(request)
         with account_changes():
             contact = contacts.create_contact(
                 data["phone_number"],
@@ -275,18 +264,18 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
                 last_name=data.get("last_name", ""),
                 groups=data.get("groups", ()),
             )
-        return Response(self._render(contact.pk), status=status.HTTP_201_CREATED)
+        return Response(self.rendered(contact.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         contact = self.get_object()
         partial = bool(kwargs.get("partial"))
-        data = self._valid(request, partial=partial)
+        data = self.valid_data(request, partial=partial)
         groups = data.pop("groups", None)
         with account_changes():
             contacts.update_contact(contact, **data)
             if groups is not None:
                 self._set_groups(contact, groups)
-        return Response(self._render(contact.pk))
+        return Response(self.rendered(contact.pk))
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
@@ -296,9 +285,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
         contact = self.get_object()
         with account_changes():
             contacts.delete_contact(contact)
-        if Contact.objects.filter(pk=contact.pk).exists():
-            return Response(self._render(contact.pk), status=status.HTTP_202_ACCEPTED)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.deleted(contact)
 
     @staticmethod
     def _set_groups(contact: Contact, groups: list[Group]) -> None:
@@ -311,14 +298,6 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
                 contacts.add_to_group(contact, group)
         for group in Group.objects.filter(pk__in=current - wanted):
             contacts.remove_from_group(contact, group)
-
-    def _valid(self, request: Request, *, partial: bool = False) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def _render(self, pk: int) -> Any:
-        return serializers.ContactSerializer(self.get_queryset().get(pk=pk)).data
 
 
 class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, APIViewSet):
@@ -347,17 +326,17 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         return serializers.GroupSerializer
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        name = self._valid(request)["name"]
+        name = self.valid_data(request)["name"]
         with account_changes():
             group = contacts.create_group(name)
-        return Response(self._render(group.pk), status=status.HTTP_201_CREATED)
+        return Response(self.rendered(group.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         group = self.get_object()
-        name = self._valid(request)["name"]
+        name = self.valid_data(request)["name"]
         with account_changes():
             contacts.rename_group(group, name)
-        return Response(self._render(group.pk))
+        return Response(self.rendered(group.pk))
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, **kwargs)
@@ -367,9 +346,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         group = self.get_object()
         with account_changes():
             contacts.delete_group(group)
-        if Group.objects.filter(pk=group.pk).exists():
-            return Response(self._render(group.pk), status=status.HTTP_202_ACCEPTED)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.deleted(group)
 
     @action(detail=True, methods=["get"])
     def members(self, request: Request, pk: str | None = None) -> Response:
@@ -385,11 +362,11 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     def add_members(self, request: Request, pk: str | None = None) -> Response:
         """Add contacts to the group: ``{"contacts": [ids]}`` (an action of its own: its permission)."""
         group = self.get_object()
-        added = self._valid(request)["contacts"]
+        added = self.valid_data(request)["contacts"]
         with account_changes():
             for contact in added:
                 contacts.add_to_group(contact, group)
-        return Response(self._render(group.pk))
+        return Response(self.rendered(group.pk))
 
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<contact_id>[0-9]+)")
     def remove_member(self, request: Request, pk: str | None = None, contact_id: str = "") -> Response:
@@ -401,11 +378,3 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         with account_changes():
             contacts.remove_from_group(contact, group)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _valid(self, request: Request) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def _render(self, pk: int) -> Any:
-        return serializers.GroupSerializer(self.get_queryset().get(pk=pk)).data

@@ -3,8 +3,10 @@
 The database row is the source of truth; Celery only wakes workers. The modules, in the order a
 message meets them:
 
-* :mod:`.compose` validates and writes the rows (``send_sms``, ``send_bulk``; ``plan_bulk`` plans
-  a bulk send without writing it, ``plan_chunks`` its chunks);
+* :mod:`.drafts` validates and renders a send before any row exists (``plan_bulk`` plans a bulk
+  send without writing it);
+* :mod:`.compose` writes the rows (``send_sms``, ``send_bulk``; ``plan_chunks`` decides the
+  chunks);
 * :mod:`.wake` is the only module that enqueues tasks, after commit (and ``dispatch_due``, the
   scheduler and safety net for lost tasks);
 * :mod:`.dispatch` claims rows, renews the claim right before the one API call, and records
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from ...exceptions import InsufficientCreditError, SendError, SendVetoed
 from ..mapping import wire_data_field, wire_number
-from .compose import BulkSend, Plan, Recipient, plan_bulk, plan_chunks, send_bulk, send_sms
+from .compose import plan_chunks, send_bulk, send_sms
 from .control import cancel, check_balance, resume_sending, retry
 from .dispatch import (
     DispatchResult,
@@ -32,6 +34,7 @@ from .dispatch import (
     dispatch_message,
     finish_batches,
 )
+from .drafts import BulkSend, Plan, Recipient, plan_bulk
 from .reconcile import (
     PollResult,
     ReconcileResult,

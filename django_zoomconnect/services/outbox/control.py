@@ -20,7 +20,7 @@ from .. import rows as bulk
 from ..clients import client_for, clients_for
 from ..history import StatusChange
 from . import wake
-from .compose import opted_out
+from .drafts import opted_out
 from .state import RETRYABLE_STATUSES, SLICE, is_paused, slices
 
 __all__ = ["already_retried", "cancel", "check_balance", "resume_sending", "retry"]
@@ -148,6 +148,22 @@ def already_retried(pks: Iterable[int]) -> set[int]:
     return found
 
 
+#: The fields a retry's copy of a message takes from it (the rest are the copy's own).
+_COPIED = (
+    "account",
+    "to_number",
+    "body",
+    "campaign",
+    "data_field",
+    "encoding",
+    "parts",
+    "credit_cost",
+    "contact_id",
+    "template_id",
+    "batch_id",
+)
+
+
 def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> int:
     """Send failed messages again; the number queued.
 
@@ -201,16 +217,7 @@ def retry(target: Message | Batch | QuerySet[Message] | Iterable[Message]) -> in
         new_rows = [
             Message(
                 direction=Direction.OUTBOUND,
-                to_number=m.to_number,
-                body=m.body,
-                campaign=m.campaign,
-                data_field=m.data_field,
-                encoding=m.encoding,
-                parts=m.parts,
-                credit_cost=m.credit_cost,
-                contact_id=m.contact_id,
-                template_id=m.template_id,
-                batch_id=m.batch_id,
+                **{name: getattr(m, name) for name in _COPIED},
                 retry_of_id=m.pk,
                 status=MessageStatus.QUEUED,
                 enqueued_at=now,

@@ -1,6 +1,6 @@
 """An operator's send, previewed with nothing written, then sent all or nothing (the admin's form).
 
-:func:`preview` plans the send with :func:`~.compose.plan_bulk`, the very validation, recipient
+:func:`preview` plans the send with :func:`~.drafts.plan_bulk`, the very validation, recipient
 resolution and rendering that ``send_bulk`` uses, and says what it would do: the text the first
 recipient reads, its encoding and parts, the characters that force UCS-2, the recipients left
 after duplicates and opt-outs, the estimated credits against the balance, and every refusal.
@@ -23,8 +23,9 @@ from ... import conf
 from ...exceptions import ConfigurationError, SendError, SendRefused, ZoomConnectError
 from ...models import Batch, Contact, Group, Message, Template
 from ...segments import SegmentInfo, analyse, ucs2_characters
-from .compose import BulkSend, Plan, plan_bulk, refuse_opted_out, resolve_recipients, send_bulk, send_sms
+from .compose import send_bulk, send_sms
 from .control import check_balance
+from .drafts import BulkSend, Plan, plan_bulk, refuse_opted_out, resolve_recipients
 
 __all__ = [
     "BALANCE_MAX_AGE",
