@@ -564,15 +564,17 @@ def _classify(
         recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
 
 
-def _account_of(model: type[Message] | type[Batch], pk: int, account: str | None) -> str:
-    """The account whose client sends row ``pk``: ``account`` when the caller knows it, else the
-    row's (one query, and only when more than one account is configured)."""
-    if account is not None:
-        return account
-    if not conf.has_several_accounts():
-        return conf.DEFAULT_ACCOUNT
-    found = model.objects.filter(pk=pk).values_list("account", flat=True).first()
-    return found or conf.DEFAULT_ACCOUNT
+def _sending_account(model: type[Message] | type[Batch], pk: int, account: str | None) -> str | None:
+    """The account whose client sends row ``pk`` (``account`` when the caller knows it, else the
+    row's: one query, and only when several accounts are configured); ``None`` while it is paused.
+    """
+    _require_autocommit()
+    if account is None:
+        account = conf.DEFAULT_ACCOUNT
+        if conf.has_several_accounts():
+            found = model.objects.filter(pk=pk).values_list("account", flat=True).first()
+            account = found or conf.DEFAULT_ACCOUNT
+    return None if is_paused(account) else account
 
 
 def dispatch_message(
@@ -588,10 +590,9 @@ def dispatch_message(
     just that message (a retry of a batch message is dispatched like any other). The message's
     account's client sends it (``account``, when the caller knows it, saves looking it up).
     """
-    _require_autocommit()
     now = now_or(now)
-    account = _account_of(Message, message_id, account)
-    if is_paused(account):
+    account = _sending_account(Message, message_id, account)
+    if account is None:
         return DispatchResult(paused=True)
     with client_for(client, account=account) as api:
         token, messages = _claim(Q(pk=message_id), now)
@@ -610,10 +611,9 @@ def dispatch_chunk(
 ) -> DispatchResult:
     """Claim the due queued messages of one chunk and send them in one ``sms/send-bulk`` call,
     through the batch's account's client."""
-    _require_autocommit()
     now = now_or(now)
-    account = _account_of(Batch, batch_id, account)
-    if is_paused(account):
+    account = _sending_account(Batch, batch_id, account)
+    if account is None:
         return DispatchResult(paused=True)
     with client_for(client, account=account) as api:
         token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
