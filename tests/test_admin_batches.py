@@ -64,6 +64,13 @@ def test_the_batch_page_shows_its_progress_and_links(admin_client):
     assert f"batch__id__exact={batch.pk}&amp;status__exact=CANCELLED" in html
     assert 'name="_save"' not in html  # a batch is read-only too
     assert "zoomconnect/admin/messages.css" in html
+    # How the send was cut and paced is bookkeeping: shown, but folded away after the rest.
+    technical = html[html.index("<details><summary>") :]
+    assert "Technical" in technical[:200]
+    for label in ("Chunk size", "Messages per minute"):
+        assert label in technical
+        assert label not in html[: html.index("<details><summary>")]
+    assert "Estimated cost" not in technical
 
 
 def test_an_empty_batch_has_an_empty_bar(admin_client):

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 else:
     _BatchAdmin = admin.ModelAdmin
 
+#: The batch page's collapsed section: how the send was cut and paced.
+_PACING = ("chunk_size", "chunk_count", "messages_per_minute")
 #: Where a batch's :class:`~django_zoomconnect.services.progress.Progress` waits for its row.
 _COUNTED = "_zoomconnect_progress"
 
@@ -40,6 +42,11 @@ class BatchChangeList(ChangeList):
         counted = progress.batch_progress(batch.pk for batch in rows)
         for batch in rows:
             setattr(batch, _COUNTED, counted[batch.pk])
+
+
+def _batch_messages_by_status(model_admin: Any, batches: QuerySet[Batch]) -> list[str]:
+    """A batch action's confirmation page: the batches' messages counted by status."""
+    return by_status(Message.objects.filter(batch__in=batches.values("pk")))
 
 
 @admin.register(Batch)
@@ -59,8 +66,10 @@ class BatchAdmin(ReadOnlyPage, SendPermission, _BatchAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Batch | None = None) -> list[str]:
         return ["progress_bar", *(field.name for field in Batch._meta.fields)]
 
-    def get_fields(self, request: HttpRequest, obj: Batch | None = None) -> Any:
-        return ["progress_bar", *(field.name for field in Batch._meta.fields if field.name != "id")]
+    def get_fieldsets(self, request: HttpRequest, obj: Batch | None = None) -> Any:
+        shown = [name for name in self.get_readonly_fields(request, obj) if name not in {"id", *_PACING}]
+        technical = {"classes": ("collapse",), "fields": _PACING}
+        return ((None, {"fields": shown}), (_("Technical"), technical))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -100,7 +109,7 @@ class BatchAdmin(ReadOnlyPage, SendPermission, _BatchAdmin):
         ),
         confirm_label=_("Yes, cancel the rest"),
         permissions=["change"],
-        preview=lambda model_admin, queryset: by_status(_messages_of(queryset)),
+        preview=_batch_messages_by_status,
     )
     def cancel_remaining(self, request: HttpRequest, queryset: QuerySet[Batch]) -> Outcome:
         return selection.cancel_batches(queryset).as_dict()
@@ -113,11 +122,7 @@ class BatchAdmin(ReadOnlyPage, SendPermission, _BatchAdmin):
         ),
         confirm_label=_("Yes, send them again"),
         permissions=["change_and_send"],
-        preview=lambda model_admin, queryset: by_status(_messages_of(queryset)),
+        preview=_batch_messages_by_status,
     )
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Batch]) -> Outcome:
         return selection.retry_batches(queryset).as_dict()
-
-
-def _messages_of(batches: QuerySet[Batch]) -> QuerySet[Message]:
-    return Message.objects.filter(batch__in=batches.values("pk"))
