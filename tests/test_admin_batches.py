@@ -71,6 +71,7 @@ def test_the_batch_page_shows_its_progress_and_links(admin_client):
         assert label in technical
         assert label not in html[: html.index("<details><summary>")]
     assert "Estimated cost" not in technical
+    assert "ZOOMCONNECT[" not in html  # one account: its alias is not shown
 
 
 def test_an_empty_batch_has_an_empty_bar(admin_client):

@@ -343,6 +343,10 @@ def test_a_message_never_says_it_waits_to_be_pushed(admin_client, lived):
     assert "In sync, last read" in page(admin_client, reply)
     listed = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "sync_state" not in listed
+    # One "when" column (sent, received or created) leaves the text room.
+    assert "column-when" in listed
+    assert listed.count('class="field-when') == 2  # the message and its reply
+    assert "column-sent_at" not in listed
     assert "waiting to be pushed" not in listed
 
 

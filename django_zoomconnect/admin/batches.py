@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from .. import conf
 from ..models import Batch, Message, MessageStatus
 from ..services import progress
 from ..services.outbox import selection
@@ -67,7 +68,9 @@ class BatchAdmin(ReadOnlyPage, SendPermission, _BatchAdmin):
         return ["progress_bar", *(field.name for field in Batch._meta.fields)]
 
     def get_fieldsets(self, request: HttpRequest, obj: Batch | None = None) -> Any:
-        shown = [name for name in self.get_readonly_fields(request, obj) if name not in {"id", *_PACING}]
+        # With one account, its alias tells an operator nothing.
+        hidden = {"id", *_PACING, *(() if conf.has_several_accounts() else ("account",))}
+        shown = [name for name in self.get_readonly_fields(request, obj) if name not in hidden]
         technical = {"classes": ("collapse",), "fields": _PACING}
         return ((None, {"fields": shown}), (_("Technical"), technical))
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, reverse
 from django.utils.formats import date_format
@@ -105,7 +106,7 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
     sync_kind = "messages"
     change_list_template = "admin/zoomconnect/message/change_list.html"
     # No sync state here: a message is never pushed, so "waiting to be pushed" would only mislead.
-    list_display = ("__str__", "direction", "status", "campaign", "sent_at", "received_at")
+    list_display = ("__str__", "direction", "status", "campaign", "when")
     list_filter = (AccountFilter, "direction", "status", "read")
     search_fields = ("remote_id", "reference", "to_number", "from_number", "body", "campaign", "data_field")
     date_hierarchy = "created_at"
@@ -126,6 +127,11 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
     @admin.display(description=_("remote data"))
     def remote_payload(self, obj: Message) -> str:
         return json_block(shown_params(obj.remote_data))
+
+    @admin.display(description=_("when"), ordering=Coalesce("sent_at", "received_at", "created_at"))
+    def when(self, obj: Message) -> Any:
+        """Sent, received, or (not sent yet) created: one column, so the text has room."""
+        return obj.sent_at or obj.received_at or obj.created_at
 
     @admin.display(description=_("Zoom Connect's copy"))
     def mirror(self, obj: Message) -> str:
