@@ -1,6 +1,8 @@
 """Tests for admin/batches.py: progress bars and status counts in one query for the whole list,
 links to the batch's messages by status, and the "cancel remaining" and "retry failed" actions."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -38,6 +40,14 @@ def test_the_list_shows_each_batch_progress_and_counts_linked_to_its_messages(ad
     assert f'<a href="{link}">1 Failed</a>' in html
     assert "2 Delivered" in html
     assert 'class="zc-stage-delivered" style="width: 40.00%"' in html
+
+
+def test_the_list_says_when_each_batch_was_made_or_is_scheduled(admin_client, settings):
+    settings.TIME_ZONE = "Africa/Johannesburg"
+    Batch.objects.create(campaign="later", send_at=datetime(2030, 1, 2, 8, 30, tzinfo=UTC))
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "scheduled for Jan. 2, 2030, 10:30 a.m." in html  # in the user's time zone
+    assert "column-send_at" not in html
 
 
 def list_queries(client):

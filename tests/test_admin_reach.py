@@ -4,6 +4,7 @@ may not use it."""
 
 import re
 from html import unescape
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ from django_zoomconnect.models import Batch, Contact, Message, MessageStatus, Op
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent
 HREF = re.compile(r'href="([^"#]+)"')
 ACTION = re.compile(r'<option value="([a-z_]+)"')
 
@@ -116,3 +118,40 @@ def test_a_viewer_without_send_message_reaches_no_send_form_and_no_lever(client,
     assert actions(pages, "message") <= {"delete_selected", ""}
     assert actions(pages, "batch") <= {"delete_selected", ""}
     assert not actions(pages, "contact") & {"send_sms_to_selected", "opt_out_selected", "opt_in_selected"}
+
+
+def test_the_readme_shows_the_console_with_small_committed_screenshots():
+    readme = (ROOT / "README.rst").read_text()
+    section = readme[readme.index(".. _readme-admin:") : readme.index(".. _readme-rest-api:")]
+    images = re.findall(r"^\.\. image:: (\S+)$", section, flags=re.MULTILINE)
+    assert {Path(image).name for image in images} >= {
+        "admin-send.png",
+        "admin-dashboard.png",
+        "admin-message.png",
+        "admin-batches.png",
+        "admin-confirm.png",
+    }
+    for image in images:
+        data = (ROOT / image).read_bytes()
+        assert data.startswith(b"\x89PNG"), image
+        assert len(data) < 150_000, image  # small: the README is read on the package index too
+    for item in (
+        "admin:zoomconnect_message_send",
+        "admin:zoomconnect_dashboard",
+        "confirmation page",
+        "Retry",
+        "Cancel",
+        "Refresh status from Zoom Connect",
+        "reprocessed",
+        "opted out and back in",
+        "Send SMS to the selected contacts",
+        "timeline",
+        "*Technical*",
+        "no Save",
+        "Templates have no *Add*",
+        "progress bar",
+        "``send_message``",
+        "403",
+        "two clicks",
+    ):
+        assert item in " ".join(section.split()), item
