@@ -155,3 +155,9 @@ def test_the_readme_shows_the_console_with_small_committed_screenshots():
         "two clicks",
     ):
         assert item in " ".join(section.split()), item
+
+
+def test_the_demos_start_page_points_at_the_send_form_and_the_dashboard():
+    home = (ROOT / "example_project" / "demo" / "templates" / "demo" / "home.html").read_text()
+    for name, text in (("message_send", "Send SMS"), ("dashboard", "Dashboard")):
+        assert f"<a href=\"{{% url 'admin:zoomconnect_{name}' %}}\">{text}</a>" in home
