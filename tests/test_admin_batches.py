@@ -48,6 +48,7 @@ def test_the_list_says_when_each_batch_was_made_or_is_scheduled(admin_client, se
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "scheduled for Jan. 2, 2030, 10:30 a.m." in html  # in the user's time zone
     assert "column-send_at" not in html
+    assert "<h1>Batches</h1>" in html
 
 
 def list_queries(client):

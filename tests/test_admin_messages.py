@@ -347,6 +347,9 @@ def test_a_message_never_says_it_waits_to_be_pushed(admin_client, lived):
     assert "column-when" in listed
     assert listed.count('class="field-when') == 2  # the message and its reply
     assert "column-sent_at" not in listed
+    # The list changes nothing by hand: it is called what it is, not "Select message to change".
+    assert "<h1>Messages</h1>" in listed
+    assert "to change" not in listed
     assert "waiting to be pushed" not in listed
 
 
