@@ -1,6 +1,8 @@
 """Tests for admin/batches.py: progress bars and status counts in one query for the whole list,
 links to the batch's messages by status, and the "cancel remaining" and "retry failed" actions."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -40,6 +42,15 @@ def test_the_list_shows_each_batch_progress_and_counts_linked_to_its_messages(ad
     assert 'class="zc-stage-delivered" style="width: 40.00%"' in html
 
 
+def test_the_list_says_when_each_batch_was_made_or_is_scheduled(admin_client, settings):
+    settings.TIME_ZONE = "Africa/Johannesburg"
+    Batch.objects.create(campaign="later", send_at=datetime(2030, 1, 2, 8, 30, tzinfo=UTC))
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "scheduled for Jan. 2, 2030, 10:30 a.m." in html  # in the user's time zone
+    assert "column-send_at" not in html
+    assert "<h1>Batches</h1>" in html
+
+
 def list_queries(client):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse(CHANGELIST)).status_code == 200
@@ -64,6 +75,14 @@ def test_the_batch_page_shows_its_progress_and_links(admin_client):
     assert f"batch__id__exact={batch.pk}&amp;status__exact=CANCELLED" in html
     assert 'name="_save"' not in html  # a batch is read-only too
     assert "zoomconnect/admin/messages.css" in html
+    # How the send was cut and paced is bookkeeping: shown, but folded away after the rest.
+    technical = html[html.index("<details><summary>") :]
+    assert "Technical" in technical[:200]
+    for label in ("Chunk size", "Messages per minute"):
+        assert label in technical
+        assert label not in html[: html.index("<details><summary>")]
+    assert "Estimated cost" not in technical
+    assert "ZOOMCONNECT[" not in html  # one account: its alias is not shown
 
 
 def test_an_empty_batch_has_an_empty_bar(admin_client):

@@ -101,6 +101,10 @@ def test_the_page_shows_the_outbox_the_chart_campaigns_and_beat(admin_client):
     assert "expired claims 1" in page
     assert page.count("late: is Celery beat") == 1  # the sweeper, an hour ago
     assert page.count("Never: is Celery beat running?") == 2
+    # Under a minute is "just now", not "0 minutes ago"; later, how long ago.
+    assert page.count("just now (") == 1  # dispatch_due
+    assert "1\xa0hour ago (" in page
+    assert "0\xa0minutes" not in page
 
 
 def test_the_campaign_filter_applies_to_the_counts_and_the_chart(admin_client):
@@ -151,6 +155,7 @@ def test_refresh_reads_the_balance_and_the_page_shows_it(admin_client, sim):
     assert shown(response) == ["Balance: 1,234.50 credits."]
     assert response.context["board"].balance.reading.balance == 1234.5
     assert "1,234.50 credits" in response.content.decode()
+    assert "Read just now (" in response.content.decode()
     assert admin_client.get(reverse(REFRESH)).status_code == 405
 
 

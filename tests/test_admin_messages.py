@@ -15,6 +15,7 @@ from django_zoomconnect.models import (
     MessageStatus,
     MessageStatusChange,
     OptOut,
+    SyncState,
     Template,
     WebhookEvent,
 )
@@ -327,6 +328,29 @@ def test_the_technical_section_is_collapsed_and_masks_the_checksum(admin_client,
     assert "c0ffee-secret" not in html
     assert "&quot;checksum&quot;: &quot;********&quot;" in technical
     assert html.index('id="zc-timeline"') < html.index("<details><summary>")
+
+
+def test_a_message_never_says_it_waits_to_be_pushed(admin_client, lived):
+    """Messages are never pushed: their page says whether a sync read them back, and their list
+    has no sync state column or filter (a sent message "waiting to be pushed" only misleads)."""
+    message, reply, _ = lived
+    html = page(admin_client, message)
+    assert "waiting to be pushed" not in html
+    assert "Not read back from Zoom Connect&#x27;s message list yet" in html
+    reply.synced_at = timezone.now()
+    reply.sync_state = SyncState.SYNCED
+    reply.save()
+    assert "In sync, last read" in page(admin_client, reply)
+    listed = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "sync_state" not in listed
+    # One "when" column (sent, received or created) leaves the text room.
+    assert "column-when" in listed
+    assert listed.count('class="field-when') == 2  # the message and its reply
+    assert "column-sent_at" not in listed
+    # The list changes nothing by hand: it is called what it is, not "Select message to change".
+    assert "<h1>Messages</h1>" in listed
+    assert "to change" not in listed
+    assert "waiting to be pushed" not in listed
 
 
 def test_a_message_page_has_no_save_and_refuses_a_post(admin_client, lived):

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -358,3 +359,9 @@ class ReadOnlyPage:
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None and bool(super().has_change_permission(request))  # type: ignore[misc]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # Nothing on the list is changed by hand: "Select message to change" would say otherwise.
+        title = capfirst(self.opts.verbose_name_plural)  # type: ignore[attr-defined]
+        extra = {"title": title, **(extra_context or {})}
+        return super().changelist_view(request, extra)  # type: ignore[misc]

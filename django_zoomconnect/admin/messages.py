@@ -13,10 +13,13 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
@@ -59,9 +62,7 @@ TECHNICAL_FIELDS = (
     "received_at",
     "read",
     "in_reply_to",
-    "sync_state",
-    "sync_error",
-    "synced_at",
+    "mirror",
     "created_at",
     "updated_at",
     "remote_payload",
@@ -104,8 +105,9 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
 
     sync_kind = "messages"
     change_list_template = "admin/zoomconnect/message/change_list.html"
-    list_display = ("__str__", "direction", "status", "campaign", "sent_at", "received_at", "sync_state")
-    list_filter = (AccountFilter, "direction", "status", "sync_state", "read")
+    # No sync state here: a message is never pushed, so "waiting to be pushed" would only mislead.
+    list_display = ("__str__", "direction", "status", "campaign", "when")
+    list_filter = (AccountFilter, "direction", "status", "read")
     search_fields = ("remote_id", "reference", "to_number", "from_number", "body", "campaign", "data_field")
     date_hierarchy = "created_at"
     raw_id_fields = ("contact", "template", "batch", "in_reply_to")
@@ -125,6 +127,22 @@ class MessageAdmin(ReadOnlyPage, SendPermission, SyncedAdmin):
     @admin.display(description=_("remote data"))
     def remote_payload(self, obj: Message) -> str:
         return json_block(shown_params(obj.remote_data))
+
+    @admin.display(description=_("when"), ordering=Coalesce("sent_at", "received_at", "created_at"))
+    def when(self, obj: Message) -> Any:
+        """Sent, received, or (not sent yet) created: one column, so the text has room."""
+        return obj.sent_at or obj.received_at or obj.created_at
+
+    @admin.display(description=_("Zoom Connect's copy"))
+    def mirror(self, obj: Message) -> str:
+        """Whether a sync read the message back; a message is never pushed, so no "waiting to be pushed"."""
+        if obj.synced_at is None:
+            return str(_("Not read back from Zoom Connect's message list yet"))
+        read = _("%(state)s, last read %(when)s") % {
+            "state": obj.get_sync_state_display(),
+            "when": date_format(localtime(obj.synced_at), "DATETIME_FORMAT"),
+        }
+        return f"{read}; {obj.sync_error}" if obj.sync_error else str(read)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

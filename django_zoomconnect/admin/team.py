@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django import forms
@@ -95,6 +95,9 @@ class TransferForm(_AccountForm):
         return data
 
 
+_Form = TypeVar("_Form", bound=_AccountForm)
+
+
 class TeamViews:
     """The page and its two forms, on the message admin's URLs and site."""
 
@@ -115,12 +118,8 @@ class TeamViews:
 
     def create(self, request: HttpRequest) -> HttpResponse:
         """POST: create the sub-user, then back to the page; refused, the form says why."""
-        self._check(request)
-        form = CreateForm(request.POST)
-        account = None
-        if form.is_valid():
-            data = form.cleaned_data
-            account = data["account"] or None
+        form, data, account = self._posted(request, CreateForm)
+        if data is not None:
             try:
                 member = team.create_sub_user(
                     email=data["email"],
@@ -145,12 +144,8 @@ class TeamViews:
 
     def transfer(self, request: HttpRequest) -> HttpResponse:
         """POST: ask on a confirmation page, then transfer (``confirmed``) or edit (``edit``)."""
-        self._check(request)
-        form = TransferForm(request.POST)
-        account = None
-        if form.is_valid():
-            data = form.cleaned_data
-            account = data["account"] or None
+        form, data, account = self._posted(request, TransferForm)
+        if data is not None:
             args = (data["from_email"], data["to_email"], data["credits"])
             try:
                 if request.POST.get("confirmed"):
@@ -184,6 +179,16 @@ class TeamViews:
     def _check(self, request: HttpRequest) -> None:
         if not may_manage_team(request):
             raise PermissionDenied
+
+    def _posted(
+        self, request: HttpRequest, form_class: type[_Form]
+    ) -> tuple[_Form, dict[str, Any] | None, str | None]:
+        """The posted form after the permission check: its data (None when invalid) and account."""
+        self._check(request)
+        form = form_class(request.POST)
+        if not form.is_valid():
+            return form, None, None
+        return form, form.cleaned_data, form.cleaned_data["account"] or None
 
     def _context(self, request: HttpRequest, title: str) -> dict[str, Any]:
         request.current_app = self.site.name
