@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper, SystemCheckError
 from django.core.management.base import CommandParser as DjangoCommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
@@ -112,6 +112,16 @@ class ZoomConnectCommand(BaseCommand):
         except KeyboardInterrupt:
             raise CommandError("Interrupted.", returncode=130) from None
 
+    def check(self, *args: Any, **kwargs: Any) -> None:
+        """Django's system checks before the command; from a shell, a failing one is one line
+        (the first error with its id and hint, and how many more ``manage.py check`` lists)."""
+        try:
+            super().check(*args, **kwargs)
+        except SystemCheckError:
+            if not getattr(self, "_called_from_command_line", False):
+                raise
+            raise CommandError(_first_check_error()) from None
+
     def say(self, text: str) -> None:
         """A line for the person at the terminal (not with ``--quiet`` or ``--json``)."""
         if not (self.quiet or self.json_output):
@@ -144,6 +154,22 @@ def _held_back(names: Sequence[str]) -> Iterator[None]:
     finally:
         for logger in loggers:
             logger.removeFilter(shown)
+
+
+def _first_check_error() -> str:
+    """The system checks' first serious message, in one line: "<text> (<id>) <hint>"."""
+    from django.core import checks
+
+    serious = [
+        message for message in checks.run_checks() if message.is_serious() and not message.is_silenced()
+    ]
+    if not serious:  # they passed on a second run: nothing to name
+        return "The system checks failed: run manage.py check."
+    first = serious[0]
+    line = " ".join(f"{first.msg} ({first.id}) {first.hint or ''}".split())
+    if len(serious) > 1:
+        line += f" ({len(serious) - 1} more: run manage.py check.)"
+    return line
 
 
 def describe_failure(exc: BaseException) -> str:
