@@ -70,3 +70,16 @@ def test_every_system_check_id_is_on_the_troubleshooting_page_with_its_fix():
         problem, fix = row.split("\n     - ")[1:3]
         assert problem.strip(), check_id
         assert fix.strip(), check_id
+
+
+def test_every_signal_is_documented_with_its_payload():
+    from django.dispatch import Signal
+
+    from django_zoomconnect import signals
+
+    names = {name for name, value in vars(signals).items() if isinstance(value, Signal)}
+    section = README.split("\nSignals\n-------\n", 1)[1].split("\n.. _readme-", 1)[0]
+    documented = set(re.findall(r"^``(\w+)\((?:\w+(?:, )?)+\)``", section, flags=re.MULTILINE))
+    documented |= set(re.findall(r"^``\w+\(\w+\)`` / ``(\w+)\(", section, flags=re.MULTILINE))
+    assert names == documented
+    assert "Every signal also carries ``account``" in section
