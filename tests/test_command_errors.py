@@ -338,3 +338,20 @@ def test_a_failing_system_check_called_from_code_is_djangos_own(settings):
     settings.ZOOMCONNECT = {"WEBHOOK_SECRET": "s3cret"}
     with pytest.raises(SystemCheckError, match=r"(?s)zoomconnect\.E001.*zoomconnect\.E001"):
         call_command("zoomconnect_balance", skip_checks=False)
+
+
+@pytest.mark.django_db
+def test_djangos_options_may_follow_a_subcommand(capsys, monkeypatch):
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
+    command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
+    argv = ["manage.py", "zoomconnect_webhooks", "reprocess", "--settings", "tests.settings", "--skip-checks"]
+    command.run_from_argv(argv)
+    assert capsys.readouterr() == ("Reprocessed 0 webhook event(s): nothing to do.\n", "")
+    command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
+    command.run_from_argv([*argv, "-v", "0"])  # after the subcommand, and it counts
+    assert capsys.readouterr() == ("", "")
+    command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
+    command.run_from_argv(
+        ["manage.py", "zoomconnect_webhooks", "-v", "0", "--skip-checks", "reprocess"]
+    )  # as ever
+    assert capsys.readouterr() == ("", "")

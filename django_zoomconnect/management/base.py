@@ -10,6 +10,8 @@ credentials refused, a setting missing or wrong, the database not migrated) beco
 
 from __future__ import annotations
 
+import argparse
+import copy
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -78,6 +80,7 @@ class ZoomConnectCommand(BaseCommand):
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> DjangoCommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = CommandParser  # same parser, one-line errors (Django names its class)
+        _share_django_options(parser)
         return parser
 
     @staticmethod
@@ -136,6 +139,34 @@ class ZoomConnectCommand(BaseCommand):
         if not wanted or self.quiet or not self.stderr.isatty():
             return None
         return PlainText(self.stderr)
+
+
+#: Django's options of every command (``--settings``, ``-v``...), by their destination.
+_DJANGO_OPTIONS = (
+    "verbosity",
+    "settings",
+    "pythonpath",
+    "traceback",
+    "no_color",
+    "force_color",
+    "skip_checks",
+)
+
+
+def _share_django_options(parser: argparse.ArgumentParser) -> None:
+    """Let Django's own options follow a subcommand too (``zoomconnect_team list --settings x``):
+    each subcommand's parser takes them, and leaves the command's value when they are not given."""
+    common = [action for action in parser._actions if action.dest in _DJANGO_OPTIONS]
+    for group in parser._actions:
+        if not isinstance(group, argparse._SubParsersAction):
+            continue
+        for sub in dict.fromkeys(group.choices.values()):  # an alias names the same parser twice
+            taken = {option for action in sub._actions for option in action.option_strings}
+            for action in common:
+                if not taken.intersection(action.option_strings):
+                    shared = copy.copy(action)
+                    shared.default, shared.help = argparse.SUPPRESS, argparse.SUPPRESS
+                    sub._add_action(shared)
 
 
 class _Shown(logging.Filter):
