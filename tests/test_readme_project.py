@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.readme import installation_files, project_files
+from tests.readme import ROOT, installation_files, project_files
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,9 @@ CAPTION = re.compile(r"^(?P<path>\S+)(?P<append> \(add [^)]*\))?$")
 
 
 def run(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": str(cwd), "DJANGO_SETTINGS_MODULE": "mysite.settings"}
+    # The project first; then this checkout's package, as an editable install would give it.
+    path = os.pathsep.join((str(cwd), str(ROOT)))
+    env = {**os.environ, "PYTHONPATH": path, "DJANGO_SETTINGS_MODULE": "mysite.settings"}
     env.pop("ZOOMCONNECT_TEST_DB", None)
     return subprocess.run(  # noqa: S603 - our own interpreter on files we just wrote
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
