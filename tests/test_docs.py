@@ -83,3 +83,20 @@ def test_every_signal_is_documented_with_its_payload():
     documented |= set(re.findall(r"^``\w+\(\w+\)`` / ``(\w+)\(", section, flags=re.MULTILINE))
     assert names == documented
     assert "Every signal also carries ``account``" in section
+
+
+def test_the_docs_include_the_readmes_sections_and_copy_none():
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    readme = " ".join(README.split())
+    including = set()
+    for page in sorted(docs.glob("*.rst")):
+        text = page.read_text(encoding="utf-8")
+        if ".. include:: ../README.rst" in text:
+            including.add(page.stem)
+        paragraphs = [
+            p for p in re.split(r"\n\s*\n", text) if len(p.split()) > 12 and ".. include::" not in p
+        ]
+        copied = [p[:60] for p in paragraphs if " ".join(p.split()) in readme]
+        assert copied == [], f"{page.name} copies README.rst: include the section instead"
+    assert including >= {"quickstart", "installation", "settings", "sending", "webhooks", "security", "admin"}
+    assert including >= {"rest-api", "testing", "troubleshooting"}
