@@ -340,7 +340,7 @@ def test_a_failing_system_check_called_from_code_is_djangos_own(settings):
         call_command("zoomconnect_balance", skip_checks=False)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # run_from_argv closes the connection after each command
 def test_djangos_options_may_follow_a_subcommand(capsys, monkeypatch):
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
     command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
