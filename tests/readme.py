@@ -58,3 +58,15 @@ def all_blocks() -> list[Block]:
 def project_files() -> list[Block]:
     """The blocks whose caption names a file of the user's project, in the documents' order."""
     return [block for block in all_blocks() if block.caption]
+
+
+def installation_files() -> list[Block]:
+    """The project files of README.rst's "Installation" and "Testing your app" sections: the
+    steps a new user follows, and nothing from later sections."""
+    readme = DOCUMENTS[0]
+    text = readme.read_text(encoding="utf-8")
+    first, last = (
+        text.count("\n", 0, text.index(f".. _{label}:")) + 1
+        for label in ("readme-installation", "readme-settings")
+    )
+    return [block for block in blocks(readme) if block.caption and first < block.line < last]

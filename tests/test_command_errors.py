@@ -57,6 +57,41 @@ REFUSED_BY_THE_PARSER = [
     ("zoomconnect_simulator", "--delivery-report-url", "ftp://example.com/"),
     ("zoomconnect_simulator", "--site", "localhost:8000"),
     ("zoomconnect_simulator", "--date-format", "bad"),
+    ("zoomconnect_simulator", "--account", "nope"),
+    ("zoomconnect_team",),
+    ("zoomconnect_team", "frob"),
+    ("zoomconnect_team", "transfer"),
+    ("zoomconnect_team", "transfer", "a@example.com", "b@example.com", "many"),
+    ("zoomconnect_team", "create"),
+    ("zoomconnect_team", "list", "--json", "yes"),
+    ("zoomconnect_retention", "--days", "3"),
+    ("zoomconnect_balance", "--account"),
+]
+
+#: Input the parser takes but the command refuses (exit status 1): an unknown account alias,
+#: missing or contradictory arguments, a number that is not one.
+REFUSED_BY_THE_COMMAND = [
+    ("zoomconnect_balance", "--account", "nope"),
+    ("zoomconnect_send", "+27821234567", "hi", "--account", "nope"),
+    ("zoomconnect_send", "--resume", "--account", "nope"),
+    ("zoomconnect_send",),
+    ("zoomconnect_send", "+27821234567"),
+    ("zoomconnect_sync", "--account", "nope"),
+    ("zoomconnect_sync", "--no-push", "--no-pull"),
+    ("zoomconnect_team", "list", "--account", "nope"),
+    ("zoomconnect_team", "transfer", "a@example.com", "a@example.com", "5"),
+    ("zoomconnect_erase", "notanumber"),
+]
+
+#: The commands that call Zoom Connect, each with arguments that make it do so at once.
+CALLING_ZOOM_CONNECT = [
+    ("zoomconnect_balance",),
+    ("zoomconnect_balance", "--json"),
+    ("zoomconnect_sync", "--no-push"),
+    ("zoomconnect_sync", "--quiet"),
+    ("zoomconnect_team", "list"),
+    ("zoomconnect_team", "transfer", "a@example.com", "b@example.com", "5"),
+    ("zoomconnect_erase", "+27821234567", "--delete-remote"),
 ]
 
 
@@ -84,6 +119,88 @@ def test_a_bad_argument_is_one_line_and_exit_status_2(capsys, argv):
     assert_one_line(err)
     prog = f"manage.py {argv[0]}"
     assert err.startswith(f"{prog}: error: ") or err.startswith(f"{prog} {argv[1]}: error: ")
+
+
+def test_every_command_is_tried_with_bad_input():
+    commands = {
+        path.stem
+        for path in (ROOT / "django_zoomconnect" / "management" / "commands").glob("zoomconnect_*.py")
+    }
+    assert {argv[0] for argv in REFUSED_BY_THE_PARSER} == commands
+    called = {argv[0] for argv in REFUSED_BY_THE_COMMAND + CALLING_ZOOM_CONNECT}
+    assert commands - called == {"zoomconnect_simulator", "zoomconnect_retention", "zoomconnect_webhooks"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("argv", REFUSED_BY_THE_COMMAND, ids=" ".join)
+def test_input_the_command_refuses_is_one_line_and_exit_status_1(capsys, zoomconnect_simulator, argv):
+    status, out, err = run_from_shell(capsys, *argv)
+    assert (status, out) == (1, "")
+    assert_one_line(err)
+    assert err.startswith("CommandError: ")
+
+
+@pytest.fixture
+def remote_contact(zoomconnect_simulator):
+    """+27821234567 as a contact here and on the account (what ``--delete-remote`` deletes)."""
+    from django_zoomconnect.models import Contact
+    from django_zoomconnect.simulator.state import Contact as SimContact
+
+    remote = SimContact(contact_id="c1", contact_number="+27821234567", first_name="Ann")
+    zoomconnect_simulator.state.contacts[remote.contact_id] = remote
+    zoomconnect_simulator.state.index_contact(remote)
+    Contact.objects.create(phone_number="+27821234567", remote_id="c1")
+    return remote
+
+
+#: What a command did before Zoom Connect failed it, on stdout: erase's local erasure is done.
+LOCAL_WORK_DONE = {
+    "zoomconnect_erase": "contacts deleted: 1\ngroup memberships deleted: 0\nqueued messages cancelled: 0\n"
+    "messages anonymised: 0\nstatus history entries anonymised: 0\nwebhook events emptied: 0\n"
+    "opt-outs replaced by a hashed opt-out: 0\nopt-out history entries deleted: 0\n"
+    "admin log entries deleted: 0\ncontacts deleted on Zoom Connect: 0\n"
+    "opt-out kept as a hash: no (the number had not opted out)\n",
+}
+
+UNREACHABLE = (
+    "CommandError: Could not reach Zoom Connect at http://simulator.zoomconnect.invalid/app/: "
+    "connection refused. Is BASE_URL right, and is the service up?\n"
+)
+REFUSED = (
+    "CommandError: Zoom Connect refused the credentials (401): check ZOOMCONNECT['EMAIL'] and "
+    "['API_TOKEN'].\n"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("argv", CALLING_ZOOM_CONNECT, ids=" ".join)
+def test_an_unreachable_provider_is_said_once_with_the_hint(
+    capsys, zoomconnect_simulator, remote_contact, argv
+):
+    zoomconnect_simulator.inject_fault("refuse", count=50)
+    status, out, err = run_from_shell(capsys, *argv)
+    assert (status, out) == (1, LOCAL_WORK_DONE.get(argv[0], ""))
+    assert err.startswith(UNREACHABLE.removesuffix("\n")), err
+    assert_one_line(err)
+    if argv[0] == "zoomconnect_erase":
+        assert err.endswith(
+            " The local erasure is done, but the contact is left on the account: run the command "
+            "again to delete it.\n"
+        )
+    assert zoomconnect_simulator.counters()["faults.refuse"] == 1  # stopped at the first failure
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("argv", CALLING_ZOOM_CONNECT, ids=" ".join)
+def test_refused_credentials_are_said_once_with_the_hint(capsys, zoomconnect_simulator, remote_contact, argv):
+    from tests.outbox import zoomconnect_settings
+
+    with zoomconnect_settings(API_TOKEN="wrong-token"):
+        status, out, err = run_from_shell(capsys, *argv)
+    assert (status, out) == (1, LOCAL_WORK_DONE.get(argv[0], ""))
+    assert err.startswith(REFUSED.removesuffix("\n")), err
+    assert_one_line(err)
+    assert [request.status for request in zoomconnect_simulator.requests] == [401]
 
 
 # --- as a newcomer runs them --------------------------------------------------------------------
@@ -200,3 +317,41 @@ def test_python_dash_m_simulator_with_wrong_input(busy_port, argv, status, line)
         "python -m django_zoomconnect.simulator: " + line.replace("BUSY", str(busy_port))
     )
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["zoomconnect_balance", "zoomconnect_sync", "zoomconnect_team"])
+def test_a_failing_system_check_is_one_line_naming_the_first_error(capsys, settings, command):
+    settings.ZOOMCONNECT = {"WEBHOOK_SECRET": "s3cret"}
+    status, out, err = run_from_shell(capsys, command, *(("list",) if command == "zoomconnect_team" else ()))
+    assert (status, out) == (1, "")
+    assert err == (
+        "CommandError: settings.ZOOMCONNECT['EMAIL'] is not set. (zoomconnect.E001) Copy the account email "
+        "and API token from the Zoom Connect 'Developer settings' page (or point BASE_URL at the simulator). "
+        "(1 more: run manage.py check.)\n"
+    )
+
+
+def test_a_failing_system_check_called_from_code_is_djangos_own(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.ZOOMCONNECT = {"WEBHOOK_SECRET": "s3cret"}
+    with pytest.raises(SystemCheckError, match=r"(?s)zoomconnect\.E001.*zoomconnect\.E001"):
+        call_command("zoomconnect_balance", skip_checks=False)
+
+
+@pytest.mark.django_db(transaction=True)  # run_from_argv closes the connection after each command
+def test_djangos_options_may_follow_a_subcommand(capsys, monkeypatch):
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
+    command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
+    argv = ["manage.py", "zoomconnect_webhooks", "reprocess", "--settings", "tests.settings", "--skip-checks"]
+    command.run_from_argv(argv)
+    assert capsys.readouterr() == ("Reprocessed 0 webhook event(s): nothing to do.\n", "")
+    command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
+    command.run_from_argv([*argv, "-v", "0"])  # after the subcommand, and it counts
+    assert capsys.readouterr() == ("", "")
+    command = load_command_class("django_zoomconnect", "zoomconnect_webhooks")
+    command.run_from_argv(
+        ["manage.py", "zoomconnect_webhooks", "-v", "0", "--skip-checks", "reprocess"]
+    )  # as ever
+    assert capsys.readouterr() == ("", "")

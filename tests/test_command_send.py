@@ -61,7 +61,7 @@ def test_bad_input_is_a_command_error(args, match):
 def test_without_a_worker_the_message_waits_and_due_sends_it(sim):
     with zoomconnect_settings(SEND_EAGERLY=False), holding_tasks():
         out, _ = run("zoomconnect_send", "+27821234567", "hi")
-    assert "A Celery worker sends it (or run this command with --due)" in out
+    assert "A Celery worker sends it: without one it stays QUEUED (start `celery -A <project> worker`" in out
     out, _ = run("zoomconnect_send", "--due")
     assert "1 task(s) enqueued" in out
     assert Message.objects.get().status == MessageStatus.SENT

@@ -118,6 +118,27 @@ def test_missing_credentials():
     assert check_ids(WEBHOOK_SECRET="s") == ["zoomconnect.E001", "zoomconnect.E001"]
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [("API_TOKEN", "…", "'…'"), ("API_TOKEN", "t0ken\n", "'\\n'"), ("EMAIL", "ops@exämple.com", "'ä'")],
+)
+def test_credentials_http_cannot_carry_are_an_error(key, value, shown):
+    with override_settings(ZOOMCONNECT={**GOOD, key: value}):
+        (message,) = check_settings()
+    assert message.id == "zoomconnect.E008"
+    assert message.msg.startswith(f"settings.ZOOMCONNECT[{key!r}] holds a space or a character other than")
+    assert f"({shown})" in message.msg
+    assert "Developer settings" in message.hint
+
+
+def test_a_placeholder_credential_of_another_account_names_it():
+    accounts = {"marketing": {"EMAIL": "m@example.com", "API_TOKEN": "paste your token"}}
+    assert check_ids(GOOD, ACCOUNTS=accounts) == ["zoomconnect.E008", "zoomconnect.W001"]
+    with override_settings(ZOOMCONNECT={**GOOD, "ACCOUNTS": accounts}):
+        (message,) = [m for m in check_settings() if m.id == "zoomconnect.E008"]
+    assert "['ACCOUNTS']['marketing']['API_TOKEN']" in message.msg
+
+
 @pytest.mark.parametrize("url", ["www.zoomconnect.com/app/", "ftp://host/app/", "https://h/app/?x=1", 5])
 def test_malformed_base_url(url):
     assert check_ids(GOOD, BASE_URL=url) == ["zoomconnect.E002"]

@@ -10,13 +10,15 @@ credentials refused, a setting missing or wrong, the database not migrated) beco
 
 from __future__ import annotations
 
+import argparse
+import copy
 import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper, SystemCheckError
 from django.core.management.base import CommandParser as DjangoCommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
@@ -78,6 +80,7 @@ class ZoomConnectCommand(BaseCommand):
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> DjangoCommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = CommandParser  # same parser, one-line errors (Django names its class)
+        _share_django_options(parser)
         return parser
 
     @staticmethod
@@ -112,6 +115,16 @@ class ZoomConnectCommand(BaseCommand):
         except KeyboardInterrupt:
             raise CommandError("Interrupted.", returncode=130) from None
 
+    def check(self, *args: Any, **kwargs: Any) -> None:
+        """Django's system checks before the command; from a shell, a failing one is one line
+        (the first error with its id and hint, and how many more ``manage.py check`` lists)."""
+        try:
+            super().check(*args, **kwargs)
+        except SystemCheckError:
+            if not getattr(self, "_called_from_command_line", False):
+                raise
+            raise CommandError(_first_check_error()) from None
+
     def say(self, text: str) -> None:
         """A line for the person at the terminal (not with ``--quiet`` or ``--json``)."""
         if not (self.quiet or self.json_output):
@@ -126,6 +139,34 @@ class ZoomConnectCommand(BaseCommand):
         if not wanted or self.quiet or not self.stderr.isatty():
             return None
         return PlainText(self.stderr)
+
+
+#: Django's options of every command (``--settings``, ``-v``...), by their destination.
+_DJANGO_OPTIONS = (
+    "verbosity",
+    "settings",
+    "pythonpath",
+    "traceback",
+    "no_color",
+    "force_color",
+    "skip_checks",
+)
+
+
+def _share_django_options(parser: argparse.ArgumentParser) -> None:
+    """Let Django's own options follow a subcommand too (``zoomconnect_team list --settings x``):
+    each subcommand's parser takes them, and leaves the command's value when they are not given."""
+    common = [action for action in parser._actions if action.dest in _DJANGO_OPTIONS]
+    for group in parser._actions:
+        if not isinstance(group, argparse._SubParsersAction):
+            continue
+        for sub in dict.fromkeys(group.choices.values()):  # an alias names the same parser twice
+            taken = {option for action in sub._actions for option in action.option_strings}
+            for action in common:
+                if not taken.intersection(action.option_strings):
+                    shared = copy.copy(action)
+                    shared.default, shared.help = argparse.SUPPRESS, argparse.SUPPRESS
+                    sub._add_action(shared)
 
 
 class _Shown(logging.Filter):
@@ -144,6 +185,22 @@ def _held_back(names: Sequence[str]) -> Iterator[None]:
     finally:
         for logger in loggers:
             logger.removeFilter(shown)
+
+
+def _first_check_error() -> str:
+    """The system checks' first serious message, in one line: "<text> (<id>) <hint>"."""
+    from django.core import checks
+
+    serious = [
+        message for message in checks.run_checks() if message.is_serious() and not message.is_silenced()
+    ]
+    if not serious:  # they passed on a second run: nothing to name
+        return "The system checks failed: run manage.py check."
+    first = serious[0]
+    line = " ".join(f"{first.msg} ({first.id}) {first.hint or ''}".split())
+    if len(serious) > 1:
+        line += f" ({len(serious) - 1} more: run manage.py check.)"
+    return line
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
@@ -98,6 +98,11 @@ class ErasureReport(Counts):
     remote_contacts: int = 0
     #: Why deleting a contact on the account failed; empty when it did not.
     remote_error: str = ""
+    #: That failure itself, for a caller that words it (left out of :meth:`as_dict`).
+    remote_failure: ZoomConnectError | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: value for name, value in super().as_dict().items() if name != "remote_failure"}
 
     @property
     def total(self) -> int:
@@ -204,6 +209,7 @@ def _delete_remote(
                 report.remote_error = (
                     f"Deleting contact {remote_id} on Zoom Connect (account {account!r}) failed: {exc}"
                 )
+                report.remote_failure = exc
                 return False
             report.remote_contacts += 1
     return True

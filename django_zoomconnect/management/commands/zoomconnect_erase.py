@@ -3,7 +3,8 @@
 Calls :func:`django_zoomconnect.services.erasure.erase_number` and prints what it removed or
 anonymised, table by table (``--json``: one object). ``--dry-run`` counts and changes nothing;
 ``--delete-remote`` deletes the contact on the account as well. A number that is not valid, or a
-message to it being sent, is one line on stderr and exit status 1.
+message to it being sent, is one line on stderr and exit status 1; so is a remote deletion that
+failed (worded as every command words an unreachable provider or refused credentials).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.core.management.base import CommandError, CommandParser
 from ...exceptions import PhoneNumberError
 from ...services import erasure
 from ..arguments import non_empty
-from ..base import ZoomConnectCommand
+from ..base import ZoomConnectCommand, describe_failure
 
 #: (report field, what it counts).
 ROWS = (
@@ -61,5 +62,9 @@ class Command(ZoomConnectCommand):
                 self.say(f"{what}: {getattr(report, field):,}")
             kept = "yes" if report.hashed_opt_out else "no (the number had not opted out)"
             self.say(f"opt-out kept as a hash: {kept}")
-        if report.remote_error:
-            raise CommandError(f"{report.remote_error} The local erasure is done; run it again to retry.")
+        if report.remote_failure is not None:
+            # One line: the failure as every command words it (with its hint), then what is left.
+            raise CommandError(
+                f"{describe_failure(report.remote_failure)} The local erasure is done, but the contact "
+                "is left on the account: run the command again to delete it."
+            )

@@ -2,8 +2,9 @@
 
 ``zoomconnect_send +27821234567 "Your code is 4711"`` queues a message exactly as
 :func:`~django_zoomconnect.services.outbox.send_sms` does (a worker sends it, or this process with
-``SEND_EAGERLY``). ``--due`` does what the beat tasks do, once and without a worker: expired claims,
-uncertain sends, then every message that is due. ``--resume`` lifts a pause after refused
+``SEND_EAGERLY``). ``--due`` does what the beat tasks do, once, in this process: expired claims and
+uncertain sends, then every message that is due is handed to the workers (sent here with
+``SEND_EAGERLY``). ``--resume`` lifts a pause after refused
 credentials. Every action only calls the sending and reconcile services; ``--json`` prints what
 each action did as one JSON object.
 """
@@ -46,7 +47,10 @@ class Command(ZoomConnectCommand):
             "--data-field", type=non_empty, help="Your own dataField (default: the message's reference)."
         )
         parser.add_argument(
-            "--due", action="store_true", help="Run the outbox once here: sweep, reconcile, send what is due."
+            "--due",
+            action="store_true",
+            help="Do the beat's work once: sweep, reconcile, and hand what is due to the workers "
+            "(sent here when SEND_EAGERLY is on).",
         )
         parser.add_argument(
             "--resume", action="store_true", help="Lift a pause caused by refused credentials."
@@ -107,7 +111,10 @@ class Command(ZoomConnectCommand):
             and message.dispatch_after is None
             and not outbox.is_paused(message.account)
         ):
-            self.say("A Celery worker sends it (or run this command with --due).")
+            self.say(
+                "A Celery worker sends it: without one it stays QUEUED (start `celery -A <project> worker`, "
+                "or set ZOOMCONNECT['SEND_EAGERLY'] to send from the process that queues it)."
+            )
         return message_json(message)
 
     def _due(self) -> dict[str, int]:
