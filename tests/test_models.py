@@ -140,3 +140,19 @@ def test_the_partial_link_indexes_serve_a_lookup_by_their_link(link):
         plan_in = Message.objects.filter(**{f"{link}_id__in": [7, 8]}).explain()
     assert f"zoomconnect_msg_{link}" in plan
     assert f"zoomconnect_msg_{link}" in plan_in
+
+
+def test_references_are_hex_and_ordered_by_time(monkeypatch):
+    """New rows append to the unique index on reference instead of landing at random in it."""
+    import time
+
+    from django_zoomconnect.models import new_reference
+
+    clock = iter([1_700_000_000_000_000_000, 1_700_000_000_001_000_000, 1_700_000_000_001_000_000])
+    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
+    first, second, third = new_reference(), new_reference(), new_reference()
+    assert all(len(r) == 32 and int(r, 16) >= 0 for r in (first, second, third))
+    assert first < second
+    assert first < third
+    assert second[:12] == third[:12]  # the same millisecond...
+    assert second != third  # ...and the random bits differ
