@@ -722,3 +722,29 @@ def test_a_lease_whose_holder_died_is_taken_over_when_it_expires(sim):
         with leases.held("reconcile", seconds=60) as second:
             assert second is None
     assert not Lease.objects.filter(expires_at__gt=timezone.now()).exists()  # released
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_surprise_while_deciding_fails_that_message_and_the_run_goes_on(sim):
+    with holding_tasks():
+        first = send_sms(NUMBER, "one")
+        second = send_sms(OTHER, "two")
+    for message in (first, second):
+        provider_has(message)
+        uncertain(message)
+    real = reconcile._adopted_status
+
+    def unreadable_for_the_first(remote, message, now):
+        if message.pk == first.pk:
+            raise ValueError("a record nobody expected")
+        return real(remote, message, now)
+
+    with mock.patch.object(reconcile, "_adopted_status", unreadable_for_the_first):
+        result = reconcile.reconcile_uncertain()
+    assert (result.adopted, result.failed) == (1, 1)
+    first.refresh_from_db()
+    assert first.status == MessageStatus.FAILED
+    assert "ValueError: a record nobody expected" in first.last_error
+    assert "not sent again" in first.last_error
+    assert Message.objects.get(pk=second.pk).status == MessageStatus.SENT
+    assert sent_count(sim, first) == 1  # only the provider's own record: never sent twice
