@@ -524,14 +524,20 @@ def test_a_lookup_that_keeps_failing_ends_failed_after_the_give_up_time(sim):
     assert message.last_error.startswith("Could not be looked up on Zoom Connect (it may have been sent)")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim):
+def two_found_uncertain():
+    """Two uncertain messages, each of which the provider has."""
     with holding_tasks():
         first = send_sms(NUMBER, "one")
         second = send_sms(OTHER, "two")
     for message in (first, second):
         provider_has(message)
         uncertain(message)
+    return first, second
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim):
+    two_found_uncertain()
     real = lookup.find_remote
     calls = []
 
@@ -761,12 +767,7 @@ def test_a_lease_whose_holder_died_is_taken_over_when_it_expires(sim):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_surprise_while_deciding_fails_that_message_and_the_run_goes_on(sim):
-    with holding_tasks():
-        first = send_sms(NUMBER, "one")
-        second = send_sms(OTHER, "two")
-    for message in (first, second):
-        provider_has(message)
-        uncertain(message)
+    first, second = two_found_uncertain()
     real = reconcile._adopted_status
 
     def unreadable_for_the_first(remote, message, now):
