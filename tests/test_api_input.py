@@ -105,6 +105,28 @@ def test_possible_dates_at_the_edges_still_work(client, rows, name, value):
     assert client.get(API + "messages/", {name: value}).status_code == 200
 
 
+@pytest.mark.parametrize("url", ["contacts/", "groups/"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x" * (filters.MAX_SEARCH_LENGTH + 1),
+        "x" * 100_000,  # SQLite: "LIKE or GLOB pattern too complex", a 500
+        " ".join(["a"] * (filters.MAX_SEARCH_WORDS + 1)),
+        " ".join(["a"] * 5_000),
+    ],
+)
+def test_a_search_too_long_to_match_anything_is_a_400(client, rows, url, value):
+    _refused(client.get(API + url, {"search": value}), "search", "characters")
+
+
+@pytest.mark.parametrize("url", ["contacts/", "groups/"])
+def test_the_longest_search_still_works(client, rows, url):
+    longest = " ".join(["x" * 22] * filters.MAX_SEARCH_WORDS)
+    assert len(longest) <= filters.MAX_SEARCH_LENGTH
+    assert client.get(API + url, {"search": longest}).json()["results"] == []
+    assert client.get(API + url, {"search": "x" * filters.MAX_SEARCH_LENGTH}).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("url", "name"),
     [

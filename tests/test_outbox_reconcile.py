@@ -524,14 +524,20 @@ def test_a_lookup_that_keeps_failing_ends_failed_after_the_give_up_time(sim):
     assert message.last_error.startswith("Could not be looked up on Zoom Connect (it may have been sent)")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim):
+def two_found_uncertain():
+    """Two uncertain messages, each of which the provider has."""
     with holding_tasks():
         first = send_sms(NUMBER, "one")
         second = send_sms(OTHER, "two")
     for message in (first, second):
         provider_has(message)
         uncertain(message)
+    return first, second
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_decision_is_stored_with_its_history_and_signal_before_the_next(sim):
+    two_found_uncertain()
     real = lookup.find_remote
     calls = []
 
@@ -661,7 +667,7 @@ def lookups(sim):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_chunk_the_provider_never_processed_costs_two_lookups(sim):
+def test_a_chunk_the_provider_never_processed_costs_three_lookups(sim):
     sim.set_balance(10_000)
     recipients = [f"+2782{n:07d}" for n in range(1_000_000, 1_000_500)]
     sim.inject_fault("500", path="sms/send-bulk")  # refused before anything was accepted
@@ -673,8 +679,43 @@ def test_a_chunk_the_provider_never_processed_costs_two_lookups(sim):
     with holding_tasks():
         result = reconcile.reconcile_uncertain()
     assert result.requeued == 500
-    assert len(lookups(sim)) == 2  # the chunk's first and last message: neither was accepted
+    # The chunk's first and last message (neither was accepted), and one page of what was sent
+    # since the claim (none of it either).
+    assert len(lookups(sim)) == 3
     assert held == [("chunk", batch.pk, 0)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("held_by_the_provider", [False, True])
+def test_a_processed_chunk_whose_first_and_last_were_refused_is_not_sent_again(sim, held_by_the_provider):
+    from django_zoomconnect.simulator.state import MAGIC_INVALID
+
+    good = ["+27821000001", "+27821000002", "+27821000003"]
+    sim.set_balance(2)  # the first two good numbers are accepted; the last finds no credit
+    sim.inject_fault("500", path="sms/send-bulk", after_processing=True)  # processed, answer lost
+    # Held: scheduled with the provider, so that no listing by the time sent shows them.
+    later = {"send_at": timezone.now() + timedelta(hours=1)} if held_by_the_provider else {}
+    with (
+        zoomconnect_settings(SEND_EAGERLY=False, BALANCE_CHECK="off", SCHEDULING="provider"),
+        holding_tasks(),
+    ):
+        batch = send_bulk(recipients=[MAGIC_INVALID, *good], body="Flash sale!", **later)
+        dispatch.dispatch_chunk(batch.pk, 0)
+    assert sim.counters()["sends.accepted"] == 2
+    sim.advance(5)  # sent, or still held by the provider
+    sim.set_balance(100)
+    with holding_tasks() as woken:
+        result = reconcile.reconcile_uncertain()
+    assert (result.adopted, result.requeued) == (2, 2)  # the probes alone said "nothing accepted"
+    rows = {m.to_number: m for m in Message.objects.filter(batch=batch)}
+    assert {rows[number].remote_id for number in good[:2]} == {
+        r.message_id for r in sim.state.messages.values()
+    }
+    assert rows[good[2]].status == rows[MAGIC_INVALID].status == MessageStatus.QUEUED
+    for task in woken:
+        dispatch.dispatch_chunk(*task[1:])
+    assert sim.counters()["sends.accepted"] == 3  # only the one the provider never accepted
+    assert all(sent_count(sim, m) == 1 for m in Message.objects.filter(batch=batch, to_number__in=good))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -722,3 +763,24 @@ def test_a_lease_whose_holder_died_is_taken_over_when_it_expires(sim):
         with leases.held("reconcile", seconds=60) as second:
             assert second is None
     assert not Lease.objects.filter(expires_at__gt=timezone.now()).exists()  # released
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_surprise_while_deciding_fails_that_message_and_the_run_goes_on(sim):
+    first, second = two_found_uncertain()
+    real = reconcile._adopted_status
+
+    def unreadable_for_the_first(remote, message, now):
+        if message.pk == first.pk:
+            raise ValueError("a record nobody expected")
+        return real(remote, message, now)
+
+    with mock.patch.object(reconcile, "_adopted_status", unreadable_for_the_first):
+        result = reconcile.reconcile_uncertain()
+    assert (result.adopted, result.failed) == (1, 1)
+    first.refresh_from_db()
+    assert first.status == MessageStatus.FAILED
+    assert "ValueError: a record nobody expected" in first.last_error
+    assert "not sent again" in first.last_error
+    assert Message.objects.get(pk=second.pk).status == MessageStatus.SENT
+    assert sent_count(sim, first) == 1  # only the provider's own record: never sent twice

@@ -114,12 +114,24 @@ def _contact_number(value: str) -> Q:
         raise ValidationError({"number": str(exc)}) from None
 
 
+#: The longest ``search`` (the widest column searched) and the most words in it: a longer one
+#: could never match, and SQLite refuses a LIKE pattern over 50,000 bytes or a query of
+#: thousands of words (a 500, not an answer).
+MAX_SEARCH_LENGTH = 255
+MAX_SEARCH_WORDS = 10
+
+
 def _search(*fields: str) -> Callable[[str], Q]:
     """Every word in at least one of ``fields`` (case-insensitive)."""
 
     def parse(value: str) -> Q:
+        words = value.split()
+        if len(value) > MAX_SEARCH_LENGTH or len(words) > MAX_SEARCH_WORDS:
+            raise ValidationError(
+                {"search": f"At most {MAX_SEARCH_LENGTH} characters and {MAX_SEARCH_WORDS} words."}
+            )
         match = Q()
-        for word in value.split():
+        for word in words:
             anywhere = Q()
             for field in fields:
                 anywhere |= Q(**{f"{field}__icontains": word})

@@ -7,13 +7,18 @@ number and text, not stored on another row, and accepted after this attempt's cl
 ``RECONCILE_CLOCK_SKEW``) counts; a ``dataField`` the caller chose is never enough on its own.
 
 Why a chunk is looked up as a whole (:func:`find_chunk`): a chunk went out in one
-``sms/send-bulk`` call, which the provider processes all or in order. Two probes (the first and
-the last message, each by its ``dataField``) tell whether the call was processed at all: when
-neither was accepted, nothing of the chunk was, and no other call is needed (the common case: a
-5xx before processing). When one was, one listing of the account's messages sent since the
-claim (paged, narrowed by the chunk's campaign and text when they are the same for all) is
-matched locally, and only what it did not show is looked up one by one (messages accepted but
-not sent yet). API calls grow with chunks, not with messages.
+``sms/send-bulk`` call, which the provider processes in order, refusing some items on their own
+(a number it calls invalid, credit running out). Two probes (the first and the last message,
+each by its ``dataField``) and one listing of the account's messages sent since the claim (paged,
+narrowed by the chunk's campaign and text when they are the same for all), matched locally, tell
+whether the call was processed: when none of them shows any of the chunk, nothing of it was
+accepted (the common case: a 5xx before processing; three calls). The probes alone are no proof:
+the provider may have refused the first and the last and accepted the others. When the call was
+processed, only what the listing did not show is looked up one by one (messages accepted but not
+sent yet). A listing cut at its page limit proves nothing, and neither does one by time sent for
+a chunk the provider may hold unsent (paced, or scheduled with it): such a chunk is listed
+without the time window, and the messages no listing settled are looked up one by one. API calls
+grow with chunks, not with messages, but for those.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from ... import conf, phone
 from ... import wire as api
 from ...client import ZoomConnectClient
 from ...exceptions import AuthenticationError, ZoomConnectError
-from ...models import Message
+from ...models import Batch, Message
 from ..mapping import wire_data_field
 
 __all__ = ["LOOKUP_LIMIT", "Sent", "find_chunk", "find_remote", "is_this_attempt", "listed"]
@@ -131,20 +136,66 @@ def _uniform(values: Sequence[str]) -> str | None:
     return first if first and all(value == first for value in values) else None
 
 
-def _listing(client: ZoomConnectClient, messages: Sequence[Message], now: datetime) -> Iterator[api.Message]:
-    """The account's outbound messages sent since the chunk's claim, narrowed where the chunk allows."""
-    skew = timedelta(seconds=float(conf.get("RECONCILE_CLOCK_SKEW")))
-    claimed = min(m.claimed_at or m.created_at for m in messages) - skew
-    filters: dict[str, object] = {"type": "OUTBOUND", "sent_from": claimed, "sent_to": now + skew}
+def _held_unsent(messages: Sequence[Message]) -> bool:
+    """Whether the provider may hold accepted messages of the chunk unsent: paced by its batch's
+    ``messages_per_minute``, or scheduled with the provider (sent before their time: a message
+    scheduled here goes out when it is due)."""
+    if any(m.scheduled_at is not None and m.scheduled_at > (m.claimed_at or m.created_at) for m in messages):
+        return True
+    batch_id = messages[0].batch_id  # a chunk is one batch's
+    return (
+        batch_id is not None and Batch.objects.filter(pk=batch_id, messages_per_minute__isnull=False).exists()
+    )
+
+
+def _listing(
+    client: ZoomConnectClient, messages: Sequence[Message], now: datetime, *, window: bool
+) -> Iterator[api.Message]:
+    """The account's outbound messages (sent since the chunk's claim, with ``window``), narrowed
+    where the chunk allows, up to the chunk's page limit (:func:`_listing_limit`)."""
+    filters: dict[str, object] = {"type": "OUTBOUND"}
+    if window:
+        skew = timedelta(seconds=float(conf.get("RECONCILE_CLOCK_SKEW")))
+        claimed = min(m.claimed_at or m.created_at for m in messages) - skew
+        filters.update(sent_from=claimed, sent_to=now + skew)
     campaign = _uniform([m.campaign for m in messages])
     if campaign is not None:
         filters["campaign"] = campaign
     text = _uniform([m.body for m in messages])
     if text is not None:
         filters["message"] = text
-    pages = max(1, int(len(messages) * LISTING_PAGES_PER_MESSAGE) + 1)
     listing = client.iter_messages(page_size=LISTING_PAGE_SIZE, **filters)  # type: ignore[arg-type]
-    return itertools.islice(listing, pages * LISTING_PAGE_SIZE)
+    return itertools.islice(listing, _listing_limit(messages))
+
+
+def _listing_limit(messages: Sequence[Message]) -> int:
+    return max(1, int(len(messages) * LISTING_PAGES_PER_MESSAGE) + 1) * LISTING_PAGE_SIZE
+
+
+def _match_listing(
+    client: ZoomConnectClient,
+    messages: Sequence[Message],
+    found: dict[int, list[api.Message]],
+    now: datetime,
+    *,
+    window: bool,
+) -> bool:
+    """Add to ``found`` what the chunk's listing shows of the messages not found yet; whether
+    the listing was read to its end (not cut at its page limit)."""
+    skew = float(conf.get("RECONCILE_CLOCK_SKEW"))
+    by_data_field: dict[str, list[Message]] = {}
+    for message in messages:
+        if not found[message.pk]:
+            by_data_field.setdefault(wire_data_field(message), []).append(message)
+    read = 0
+    for remote in _listing(client, messages, now, window=window):
+        read += 1
+        for message in by_data_field.get(remote.data_field or "", ()):
+            claimed = message.claimed_at
+            if not found[message.pk] and is_this_attempt(remote, message, claimed_at=claimed, skew=skew):
+                found[message.pk] = [remote]
+                break
+    return read < _listing_limit(messages)
 
 
 def find_chunk(
@@ -160,19 +211,15 @@ def find_chunk(
     probes = {messages[0].pk, messages[-1].pk}
     for message in (messages[0], messages[-1]):
         found[message.pk] = find_remote(client, message)
-    if not any(found[pk] for pk in probes):
+    accepted = any(found[pk] for pk in probes)
+    # The probes may have been refused on their own while others were accepted: the listing
+    # decides. By time sent, unless the provider may hold accepted messages unsent.
+    held = not accepted and _held_unsent(messages)
+    read_whole = _match_listing(
+        client, messages, found, timezone.now() if now is None else now, window=not held
+    )
+    if not accepted and read_whole and not any(found.values()):
         return found  # the call was not processed: nothing of the chunk was accepted
-    skew = float(conf.get("RECONCILE_CLOCK_SKEW"))
-    by_data_field: dict[str, list[Message]] = {}
-    for message in messages:
-        if message.pk not in probes:
-            by_data_field.setdefault(wire_data_field(message), []).append(message)
-    for remote in _listing(client, messages, timezone.now() if now is None else now):
-        for message in by_data_field.get(remote.data_field or "", ()):
-            claimed = message.claimed_at
-            if not found[message.pk] and is_this_attempt(remote, message, claimed_at=claimed, skew=skew):
-                found[message.pk] = [remote]
-                break
     checked: dict[int, list[api.Message] | None] = dict(_held_elsewhere(found, messages[0].account))
     for message in messages:
         if not checked[message.pk] and message.pk not in probes:

@@ -354,11 +354,7 @@ def _look_up(
             continue
         except Exception as exc:  # a surprise still ends in a decision
             logger.exception("Looking up uncertain messages %s failed unexpectedly", [m.pk for m in messages])
-            run.fail(
-                messages,
-                f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
-                "it may have been sent, so it is not sent again.",
-            )
+            run.fail(messages, _unexpected(exc))
             continue
         errors_in_a_row = 0
         for message in messages:
@@ -366,8 +362,19 @@ def _look_up(
             if candidates is None:  # its own lookup failed: later, the others are decided
                 _still_uncertain(message).update(dispatch_after=retry_later)
                 result.unresolved += 1
-            else:
+                continue
+            try:
                 run.settle(message, candidates)
+            except Exception as exc:  # e.g. a record the database refuses: this one fails, not the run
+                logger.exception("Deciding about uncertain message %s failed unexpectedly", message.pk)
+                run.fail([message], _unexpected(exc))
+
+
+def _unexpected(exc: Exception) -> str:
+    return (
+        f"Looking it up on Zoom Connect failed unexpectedly ({type(exc).__name__}: {exc}); "
+        "it may have been sent, so it is not sent again."
+    )
 
 
 def refresh_statuses(
