@@ -231,17 +231,17 @@ class HttpClient:
     ) -> None:
         if not isinstance(email, str) or not email.strip():
             raise ConfigurationError("ZoomConnectClient: email must be the account's email address.")
-        if any(ch.isspace() or not ch.isprintable() for ch in email):
-            raise ConfigurationError(
-                "ZoomConnectClient: email must not contain spaces or control characters."
-            )
         if not isinstance(token, str) or not token:
             raise ConfigurationError("ZoomConnectClient: token must be the account's (non-empty) API token.")
-        if any(ch.isspace() or not ch.isprintable() for ch in token):
-            # Checked here because requests would otherwise echo the header value in its error.
-            raise ConfigurationError(
-                "ZoomConnectClient: token must not contain spaces or control characters."
-            )
+        for name, value in (("email", email), ("token", token)):
+            # Checked here: requests would echo a header value in its error, and a character
+            # outside ASCII would fail every call with a UnicodeEncodeError (check E008 says so).
+            bad = conf.unsendable(value)
+            if bad is not None:
+                raise ConfigurationError(
+                    f"ZoomConnectClient: {name} must be printable ASCII, without spaces or "
+                    f"control characters (it holds {bad!r})."
+                )
         self._email = email
         self._token = token
         self._base_url: str = self._validated("base_url", base_url)

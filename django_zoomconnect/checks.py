@@ -107,11 +107,12 @@ def _check_account(alias: str, *, several: bool) -> list[checks.CheckMessage]:
             value = conf.get(key, alias)
         except ConfigurationError:
             continue  # reported as an invalid value below
-        if isinstance(value, str) and not _sendable(value):
+        bad = conf.unsendable(value) if isinstance(value, str) else None
+        if bad is not None:
             messages.append(
                 checks.Error(
                     f"{_where(alias, key, several)} holds a space or a character other than "
-                    f"printable ASCII ({_first_unsendable(value)!r}): it cannot travel in an HTTP "
+                    f"printable ASCII ({bad!r}): it cannot travel in an HTTP "
                     "request, so every call to Zoom Connect would fail.",
                     hint="Paste the value again from the Zoom Connect 'Developer settings' page "
                     "(not a placeholder such as '…', and without spaces or line breaks).",
@@ -153,15 +154,6 @@ def _check_account(alias: str, *, several: bool) -> list[checks.CheckMessage]:
             )
         )
     return messages
-
-
-def _sendable(value: str) -> bool:
-    """Whether a credential can go in a header or a Basic auth line as it is: printable ASCII."""
-    return all("!" <= char <= "~" for char in value)
-
-
-def _first_unsendable(value: str) -> str:
-    return next(char for char in value if not "!" <= char <= "~")
 
 
 def _check_router() -> list[checks.CheckMessage]:

@@ -379,6 +379,13 @@ def unknown_keys() -> list[tuple[str, str | None]]:
     return result
 
 
+def unsendable(credential: str) -> str | None:
+    """The first character of ``credential`` that cannot travel as it is in an HTTP header or a
+    Basic auth line (anything but printable ASCII: a space, a line break, a placeholder's "…"),
+    or ``None``. Check ``zoomconnect.E008`` and the client's constructor share this rule."""
+    return next((char for char in credential if not "!" <= char <= "~"), None)
+
+
 def validate(name: str, value: Any) -> Any:
     """``value`` checked and normalized by the rules of setting ``name``.
 

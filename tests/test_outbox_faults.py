@@ -141,6 +141,25 @@ def test_refused_credentials_pause_sending_instead_of_failing(sim, caplog):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_credentials_no_request_can_carry_pause_sending_before_anything_is_claimed(sim, caplog):
+    """A worker runs no system check (zoomconnect.E008): a README placeholder's "…" left in the
+    token must not leave a message SENDING behind a UnicodeEncodeError."""
+    with zoomconnect_settings(API_TOKEN="\u2026"):
+        message = send_sms(NUMBER, "one")
+    assert (message.status, message.attempts) == (MessageStatus.QUEUED, 0)
+    assert SendingPause.objects.get().reason == (
+        "the settings cannot make a Zoom Connect client (ZoomConnectClient: token must be printable "
+        "ASCII, without spaces or control characters (it holds '\u2026').)"
+    )
+    assert "Sending SMS is PAUSED" in caplog.text
+    assert not [r for r in sim.requests if r.path.endswith("sms/send")]
+    outbox.check_balance()  # with the settings fixed
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert sent_count(sim, message) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_send_that_never_gets_through_fails_after_max_attempts(sim):
     sim.inject_fault("refuse", count=100)
     with zoomconnect_settings(SEND_MAX_ATTEMPTS=3):

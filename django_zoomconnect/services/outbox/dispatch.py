@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,6 +39,7 @@ from ... import conf, signals
 from ...client import ZoomConnectClient
 from ...exceptions import (
     AuthenticationError,
+    ConfigurationError,
     InvalidRequestError,
     MayHaveBeenSentError,
     NotSentError,
@@ -577,6 +579,20 @@ def _sending_account(model: type[Message] | type[Batch], pk: int, account: str |
     return None if is_paused(account) else account
 
 
+def _entered_client(
+    stack: ExitStack, client: ZoomConnectClient | None, account: str
+) -> ZoomConnectClient | None:
+    """``account``'s client, closed with ``stack``; ``None`` after pausing ``account``'s sending
+    when its settings cannot make one (a credential no HTTP request can carry, say, in a worker
+    that ran no system check): nothing is claimed, and its messages wait, queued, for the
+    settings to be fixed and sending to be resumed."""
+    try:
+        return stack.enter_context(client_for(client, account=account))
+    except ConfigurationError as exc:
+        pause_sending(f"the settings cannot make a Zoom Connect client ({exc})", account)
+        return None
+
+
 def dispatch_message(
     message_id: int,
     *,
@@ -594,7 +610,10 @@ def dispatch_message(
     account = _sending_account(Message, message_id, account)
     if account is None:
         return DispatchResult(paused=True)
-    with client_for(client, account=account) as api:
+    with ExitStack() as stack:
+        api = _entered_client(stack, client, account)
+        if api is None:
+            return DispatchResult(paused=True)
         token, messages = _claim(Q(pk=message_id), now)
         if not messages:
             return DispatchResult()
@@ -615,7 +634,10 @@ def dispatch_chunk(
     account = _sending_account(Batch, batch_id, account)
     if account is None:
         return DispatchResult(paused=True)
-    with client_for(client, account=account) as api:
+    with ExitStack() as stack:
+        api = _entered_client(stack, client, account)
+        if api is None:
+            return DispatchResult(paused=True)
         token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
         if not messages:
             finish_batches(batch_id=batch_id, now=now)
