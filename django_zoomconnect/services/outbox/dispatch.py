@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -566,31 +566,30 @@ def _classify(
         recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
 
 
-def _sending_account(model: type[Message] | type[Batch], pk: int, account: str | None) -> str | None:
-    """The account whose client sends row ``pk`` (``account`` when the caller knows it, else the
-    row's: one query, and only when several accounts are configured); ``None`` while it is paused.
-    """
+@contextmanager
+def _sending_client(
+    model: type[Message] | type[Batch], pk: int, client: ZoomConnectClient | None, account: str | None
+) -> Iterator[ZoomConnectClient | None]:
+    """The client that sends row ``pk``, closed after: its account's (``account`` when the caller
+    knows it, else the row's, one query and only when several accounts are configured), or
+    ``None`` while that account is paused. A worker runs no system check: when the account's
+    settings cannot make a client (a credential no HTTP request can carry, say), its sending is
+    paused with the reason before anything is claimed, and its messages wait, queued, for the
+    settings to be fixed and sending to be resumed."""
     _require_autocommit()
     if account is None:
         account = conf.DEFAULT_ACCOUNT
         if conf.has_several_accounts():
             found = model.objects.filter(pk=pk).values_list("account", flat=True).first()
             account = found or conf.DEFAULT_ACCOUNT
-    return None if is_paused(account) else account
-
-
-def _entered_client(
-    stack: ExitStack, client: ZoomConnectClient | None, account: str
-) -> ZoomConnectClient | None:
-    """``account``'s client, closed with ``stack``; ``None`` after pausing ``account``'s sending
-    when its settings cannot make one (a credential no HTTP request can carry, say, in a worker
-    that ran no system check): nothing is claimed, and its messages wait, queued, for the
-    settings to be fixed and sending to be resumed."""
-    try:
-        return stack.enter_context(client_for(client, account=account))
-    except ConfigurationError as exc:
-        pause_sending(f"the settings cannot make a Zoom Connect client ({exc})", account)
-        return None
+    with ExitStack() as stack:
+        api = None
+        if not is_paused(account):
+            try:
+                api = stack.enter_context(client_for(client, account=account))
+            except ConfigurationError as exc:
+                pause_sending(f"the settings cannot make a Zoom Connect client ({exc})", account)
+        yield api
 
 
 def dispatch_message(
@@ -607,11 +606,7 @@ def dispatch_message(
     account's client sends it (``account``, when the caller knows it, saves looking it up).
     """
     now = now_or(now)
-    account = _sending_account(Message, message_id, account)
-    if account is None:
-        return DispatchResult(paused=True)
-    with ExitStack() as stack:
-        api = _entered_client(stack, client, account)
+    with _sending_client(Message, message_id, client, account) as api:
         if api is None:
             return DispatchResult(paused=True)
         token, messages = _claim(Q(pk=message_id), now)
@@ -631,11 +626,7 @@ def dispatch_chunk(
     """Claim the due queued messages of one chunk and send them in one ``sms/send-bulk`` call,
     through the batch's account's client."""
     now = now_or(now)
-    account = _sending_account(Batch, batch_id, account)
-    if account is None:
-        return DispatchResult(paused=True)
-    with ExitStack() as stack:
-        api = _entered_client(stack, client, account)
+    with _sending_client(Batch, batch_id, client, account) as api:
         if api is None:
             return DispatchResult(paused=True)
         token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
