@@ -23,7 +23,7 @@ from django_zoomconnect.models import (
     SendingPause,
 )
 from django_zoomconnect.services import outbox
-from django_zoomconnect.services.outbox import dispatch, lookup, reconcile, send_bulk, send_sms
+from django_zoomconnect.services.outbox import dispatch, lookup, outcomes, reconcile, send_bulk, send_sms
 from tests.outbox import fast_outbox, holding_tasks, sent_count, zoomconnect_settings
 
 NUMBER = "+27821234567"
@@ -90,8 +90,8 @@ def test_a_late_worker_cannot_overwrite_what_the_sweeper_decided(sim):
     token, claimed = dispatch._claim(Q(pk=message.pk), timezone.now())
     assert len(claimed) == 1
     reconcile.sweep(now=timezone.now() + timedelta(hours=1))
-    recorder = dispatch._Recorder(token, timezone.now())
-    recorder.outcomes[message.pk] = dispatch._Outcome(MessageStatus.SENT, remote_id="late-answer")
+    recorder = outcomes.Recorder(token, timezone.now())
+    recorder.outcomes[message.pk] = outcomes.Outcome(MessageStatus.SENT, remote_id="late-answer")
     recorder.write(claimed)
     message.refresh_from_db()
     assert message.status == MessageStatus.UNCERTAIN

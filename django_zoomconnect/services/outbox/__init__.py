@@ -26,15 +26,9 @@ from ...exceptions import InsufficientCreditError, SendError, SendVetoed
 from ..mapping import wire_data_field, wire_number
 from .compose import plan_chunks, send_bulk, send_sms
 from .control import cancel, check_balance, resume_sending, retry
-from .dispatch import (
-    DispatchResult,
-    apply_deferred_reports,
-    date_to_send,
-    dispatch_chunk,
-    dispatch_message,
-    finish_batches,
-)
+from .dispatch import DispatchResult, date_to_send, dispatch_chunk, dispatch_message, finish_batches
 from .drafts import BulkSend, Plan, Recipient, plan_bulk
+from .outcomes import apply_deferred_reports
 from .reconcile import (
     PollResult,
     ReconcileResult,

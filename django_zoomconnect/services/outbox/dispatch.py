@@ -1,4 +1,4 @@
-"""Dispatching: claim queued messages, call the API once, and record every outcome.
+"""Dispatching: claim queued messages, call the API once, and classify what it says.
 
 Why a claim: before calling the API a worker moves its rows from ``QUEUED`` to ``SENDING`` with
 one conditional ``UPDATE`` (stamped with a fresh claim token), outside any transaction, so a
@@ -26,12 +26,11 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -48,14 +47,12 @@ from ...exceptions import (
     ZoomConnectAPIError,
     ZoomConnectError,
 )
-from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, WebhookEvent
+from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange
 from ...wire import SendResult
-from .. import history, inbound
-from .. import rows as bulk
 from ..clients import client_for
-from ..history import StatusChange
 from ..mapping import sms_request
 from ..reports import Counts
+from .outcomes import Outcome, Recorder, apply_deferred_reports
 from .state import PENDING_STATUSES, backoff, due, eager, is_paused, now_or, pause_sending, short, slices
 
 __all__ = [
@@ -105,7 +102,7 @@ def _require_autocommit() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Claimed:
+class Claimed:
     """What a send needs of a claimed message, read without building a model instance."""
 
     pk: int
@@ -119,10 +116,10 @@ class _Claimed:
     account: str
 
 
-_CLAIMED_FIELDS = tuple(_Claimed.__dataclass_fields__)
+_CLAIMED_FIELDS = tuple(Claimed.__dataclass_fields__)
 
 
-def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str, list[Message | _Claimed]]:
+def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str, list[Message | Claimed]]:
     """Claim the due queued messages matching ``match``: one UPDATE, committed, then read what was won.
 
     The claim is its own short transaction, committed before the API is called (with the batch's
@@ -152,172 +149,11 @@ def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str
     if signals.pre_send.receivers:
         # Receivers get the message; what a send does not need loads when they read it.
         return token, list(claimed_rows.only(*_CLAIMED_FIELDS))
-    return token, [_Claimed(*row) for row in claimed_rows.values_list(*_CLAIMED_FIELDS)]
+    return token, [Claimed(*row) for row in claimed_rows.values_list(*_CLAIMED_FIELDS)]
 
 
 def _held(token: str, pks: Sequence[int]) -> QuerySet[Message]:
     return Message.objects.filter(pk__in=pks, claim_token=token, status=MessageStatus.SENDING)
-
-
-@dataclass
-class _Outcome:
-    """The outcome of one message, to be written, announced and recorded."""
-
-    status: str
-    error: ZoomConnectError | None = None
-    text: str = ""
-    code: int | None = None
-    remote_id: str | None = None
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """What is needed of a message after its outcome was written, when nobody listens for signals."""
-
-    pk: int
-    status: str
-    remote_id: str | None
-    reference: str
-    data_field: str
-    attempts: int
-    account: str
-
-
-#: Fields written for an accepted message; remote_id and sent_at keep what a webhook stored first.
-_ACCEPTED = (
-    "remote_id",
-    "status",
-    "sent_at",
-    "last_error",
-    "error_code",
-    "claim_token",
-    "dispatch_after",
-    "updated_at",
-)
-
-_REFUSED = ("status", "last_error", "error_code", "claim_token", "dispatch_after", "updated_at")
-
-_HOLDER = ("id", "claim_token", "status")
-
-#: What :class:`_Stored` holds, in its order.
-_STORED = ("id", "status", "remote_id", "reference", "data_field", "attempts", "account")
-
-#: Outcomes that put a message back in the outbox rather than moving its life forward.
-_BOOKKEEPING = frozenset({MessageStatus.QUEUED, MessageStatus.UNCERTAIN})
-
-
-@dataclass
-class _Recorder:
-    """Writes outcomes with conditional UPDATEs (a constant number per chunk) and announces them."""
-
-    token: str
-    now: datetime
-    outcomes: dict[int, _Outcome] = field(default_factory=dict)
-    #: The status changes recorded, announced after the commit.
-    changes: list[StatusChange] = field(default_factory=list)
-
-    def write(self, messages: Sequence[Message | _Claimed]) -> Sequence[Message | _Stored]:
-        now, token, sending_ = self.now, self.token, MessageStatus.SENDING
-        accepted = []
-        refused = []
-        for pk, o in self.outcomes.items():
-            if o.status in (MessageStatus.SENT, MessageStatus.SCHEDULED):
-                sent_at = now if o.status == MessageStatus.SENT else None
-                accepted.append(
-                    (o.remote_id, o.status, sent_at, "", None, "", None, now, pk, token, sending_)
-                )
-            elif o.status in (MessageStatus.FAILED, MessageStatus.REJECTED):
-                refused.append((o.status, o.text, o.code, "", None, now, pk, token, sending_))
-            # QUEUED and UNCERTAIN were written when the error was classified.
-        # In the caller's transaction (one per dispatch); the savepoint isolates a remote id clash.
-        # Where the UPDATEs can answer the rows they changed (PostgreSQL) and nobody listens for
-        # full messages, only the messages they did not change are read back.
-        full = bool(signals.post_send.receivers or signals.message_status_changed.receivers)
-        update = bulk.update_each if full else partial(bulk.update_each_returning, returning=_STORED)
-        changed = update(Message, _REFUSED, _HOLDER, refused)
-        try:
-            with transaction.atomic():
-                answer = update(Message, _ACCEPTED, _HOLDER, accepted, keep_existing=("remote_id", "sent_at"))
-        except IntegrityError:
-            self._write_one_by_one(accepted)
-            answer = changed = None
-        pks = [m.pk for m in messages]
-        found: dict[int, Message | _Stored] = {}
-        if full:
-            for part in slices(pks):
-                found.update((m.pk, m) for m in Message.objects.filter(pk__in=part))
-            return [found[pk] for pk in pks if pk in found]
-        if isinstance(changed, list) and isinstance(answer, list):
-            found.update((row[0], _Stored(*row)) for row in (*changed, *answer))
-        for part in slices([pk for pk in pks if pk not in found]):
-            values = Message.objects.filter(pk__in=part).values_list(*_STORED)
-            found.update((row[0], _Stored(*row)) for row in values)
-        return [found[pk] for pk in pks if pk in found]
-
-    @staticmethod
-    def _write_one_by_one(accepted: list[tuple[Any, ...]]) -> None:
-        # A remote id already stored on another row (a provider reusing ids, or a wrong
-        # adoption): keep every other message's, record this one's outcome without it.
-        for row in accepted:
-            try:
-                with transaction.atomic():
-                    bulk.update_each(
-                        Message, _ACCEPTED, _HOLDER, [row], keep_existing=("remote_id", "sent_at")
-                    )
-            except IntegrityError:
-                logger.error("Message %s: remote id %s is already stored on another row", row[-3], row[0])
-                bulk.update_each(Message, _ACCEPTED[1:], _HOLDER, [row[1:]], keep_existing=("sent_at",))
-
-    def record_history(self, stored: Sequence[Message | _Stored]) -> None:
-        for message in stored:
-            outcome = self.outcomes.get(message.pk)
-            if outcome is None or message.status != outcome.status:
-                continue
-            if outcome.status in _BOOKKEEPING:
-                continue  # outbox bookkeeping, not a step of the message's life
-            detail: dict[str, Any] = {"attempt": message.attempts}
-            if outcome.text:
-                detail["error"] = outcome.text
-            if outcome.code is not None:
-                detail["code"] = outcome.code
-            self.changes.append(StatusChange(message.pk, MessageStatus.SENDING, outcome.status, SEND, detail))
-        history.record(self.changes, now=self.now, announced=False)
-
-    def announce(self, stored: Sequence[Message | _Stored], *, called: bool) -> None:
-        """After the commit: apply reports that overtook the answer, then send the signals."""
-        apply_deferred_reports([m for m in stored if m.remote_id])
-        if called and signals.post_send.receivers:
-            for message in stored:
-                outcome = self.outcomes.get(message.pk)
-                if outcome is not None and outcome.status != MessageStatus.REJECTED:
-                    signals.send_robustly(signals.post_send, Message, message=message, error=outcome.error)
-        history.announce(self.changes, {m.pk: m for m in stored if isinstance(m, Message)})
-
-
-def apply_deferred_reports(messages: Sequence[Message | _Stored]) -> None:
-    """Apply delivery reports that overtook the send's answer: only these messages' (found by
-    their remote ids and references, through the events' indexes), one query per slice."""
-    if not messages:
-        return
-    deferred = WebhookEvent.objects.filter(
-        state=WebhookEvent.State.DEFERRED, kind=WebhookEvent.Kind.DELIVERY_REPORT
-    )
-    # One probe of the (state, received_at) index: usually nothing waits, and then the look-up
-    # by a chunk's remote ids and references (two IN lists of hundreds of values) is skipped.
-    if not deferred.exists():
-        return
-    keys: set[str] = set()
-    for part in slices(messages):
-        remote_ids = [m.remote_id for m in part if m.remote_id]
-        references = [value for m in part for value in (m.reference, m.data_field) if value]
-        waiting = deferred.filter(Q(remote_message_id__in=remote_ids) | Q(data_field__in=references))
-        for remote_id, data_field in waiting.values_list("remote_message_id", "data_field"):
-            keys.update((remote_id, data_field))
-    keys.discard("")
-    for message in messages:
-        if keys & {message.remote_id or "", message.reference, message.data_field}:
-            full = message if isinstance(message, Message) else Message.objects.get(pk=message.pk)
-            inbound.apply_deferred_reports(full)
 
 
 def _put_back(
@@ -359,7 +195,7 @@ def _mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str
     return delay
 
 
-def _veto(messages: Sequence[Message | _Claimed], recorder: _Recorder) -> list[Message | _Claimed]:
+def _veto(messages: Sequence[Message | Claimed], recorder: Recorder) -> list[Message | Claimed]:
     """Ask the ``pre_send`` receivers about each message; those vetoed are recorded REJECTED."""
     if not signals.pre_send.receivers:
         return list(messages)
@@ -373,7 +209,7 @@ def _veto(messages: Sequence[Message | _Claimed], recorder: _Recorder) -> list[M
         if reason is None:
             going.append(message)
         else:
-            recorder.outcomes[message.pk] = _Outcome(
+            recorder.outcomes[message.pk] = Outcome(
                 MessageStatus.REJECTED, text=short(f"Vetoed by a pre_send receiver: {reason}")
             )
     return going
@@ -384,8 +220,8 @@ _FRESH_CLAIM = timedelta(seconds=1)
 
 
 def _fence(
-    token: str, going: Sequence[Message | _Claimed], now: datetime
-) -> tuple[list[Message | _Claimed], datetime]:
+    token: str, going: Sequence[Message | Claimed], now: datetime
+) -> tuple[list[Message | Claimed], datetime]:
     """Renew the claim right before the API call; only the messages still held by ``token`` go.
 
     Between the claim and the call a worker can stall (a slow ``pre_send`` receiver, a paused
@@ -422,7 +258,7 @@ def _fence(
     return [m for m in going if m.pk in still], renewed_at
 
 
-def date_to_send(message: Message | _Claimed, now: datetime) -> datetime | None:
+def date_to_send(message: Message | Claimed, now: datetime) -> datetime | None:
     """``dateToSend`` for a message the provider is to hold (``SCHEDULING = "provider"``).
 
     Locally scheduled messages are dispatched when due and never carry one. Seconds are dropped
@@ -441,7 +277,7 @@ def _provider_error(exc: ZoomConnectAPIError) -> str:
 
 def _dispatch(
     token: str,
-    messages: Sequence[Message | _Claimed],
+    messages: Sequence[Message | Claimed],
     *,
     now: datetime,
     client: ZoomConnectClient,
@@ -451,7 +287,7 @@ def _dispatch(
 ) -> DispatchResult:
     """Call the API for claimed messages, then record every outcome in one transaction."""
     result = DispatchResult(claimed=len(messages))
-    recorder = _Recorder(token, now)
+    recorder = Recorder(token, now)
     going = _veto(messages, recorder)
     result.rejected = len(messages) - len(going)
     if going:
@@ -489,11 +325,11 @@ def _dispatch(
             for message, answer, when in zip(going, answers, dates, strict=True):
                 if answer.ok:
                     status = MessageStatus.SCHEDULED if when is not None else MessageStatus.SENT
-                    recorder.outcomes[message.pk] = _Outcome(status, remote_id=answer.message_id)
+                    recorder.outcomes[message.pk] = Outcome(status, remote_id=answer.message_id)
                     result.sent += 1
                 else:
                     text = answer.error or "The provider accepted the request but gave no message id."
-                    recorder.outcomes[message.pk] = _Outcome(MessageStatus.FAILED, text=short(text))
+                    recorder.outcomes[message.pk] = Outcome(MessageStatus.FAILED, text=short(text))
                     result.failed += 1
     with transaction.atomic():
         if error is not None:
@@ -509,10 +345,10 @@ def _dispatch(
 def _classify(
     error: ZoomConnectError,
     token: str,
-    going: Sequence[Message | _Claimed],
+    going: Sequence[Message | Claimed],
     pks: Sequence[int],
     now: datetime,
-    recorder: _Recorder,
+    recorder: Recorder,
     result: DispatchResult,
 ) -> None:
     """Record what a failed call means for the messages it carried."""
@@ -524,12 +360,12 @@ def _classify(
         result.paused = True
         result.requeued += len(pks)
         for pk in pks:
-            recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
+            recorder.outcomes[pk] = Outcome(MessageStatus.QUEUED, error=error)
         return
     if isinstance(error, InvalidRequestError):
         logger.warning("Zoom Connect refused %s for good: %s", what, error)
         for pk in pks:
-            recorder.outcomes[pk] = _Outcome(
+            recorder.outcomes[pk] = Outcome(
                 MessageStatus.FAILED, error=error, text=_provider_error(error), code=error.code
             )
         result.failed += len(pks)
@@ -539,7 +375,7 @@ def _classify(
         result.reconcile_in = _mark_uncertain(token, pks, now=now, error=str(error))
         result.uncertain += len(pks)
         for pk in pks:
-            recorder.outcomes[pk] = _Outcome(MessageStatus.UNCERTAIN, error=error)
+            recorder.outcomes[pk] = Outcome(MessageStatus.UNCERTAIN, error=error)
         return
     # Not sent: a refused connection, a 429, or an answer that says nothing was done.
     rate_limited = isinstance(error, RateLimitedError)
@@ -549,7 +385,7 @@ def _classify(
         logger.error("Sending %s failed: %s", what, text)
         code = error.code if isinstance(error, ZoomConnectAPIError) else None
         for pk in pks:
-            recorder.outcomes[pk] = _Outcome(MessageStatus.FAILED, error=error, text=text, code=code)
+            recorder.outcomes[pk] = Outcome(MessageStatus.FAILED, error=error, text=text, code=code)
         result.failed += len(pks)
         return
     if rate_limited and isinstance(error, RateLimitedError) and error.retry_after is not None:
@@ -563,7 +399,7 @@ def _classify(
     result.requeued += len(pks)
     result.retry_in = delay
     for pk in pks:
-        recorder.outcomes[pk] = _Outcome(MessageStatus.QUEUED, error=error)
+        recorder.outcomes[pk] = Outcome(MessageStatus.QUEUED, error=error)
 
 
 @contextmanager
