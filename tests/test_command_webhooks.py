@@ -13,10 +13,17 @@ from django_zoomconnect.models import Direction, Message, MessageStatus, Webhook
 pytestmark = pytest.mark.django_db
 
 
-def stored(nonce: str, state: str, remote_id: str = "R1", kind: str = "report", status: str = "DELIVERED"):
+def stored(
+    nonce: str,
+    state: str,
+    remote_id: str = "R1",
+    kind: str = "report",
+    status: str = "DELIVERED",
+    account: str = "default",
+):
     params = {"messageId": remote_id, "status": status, "nonce": nonce}
     return WebhookEvent.objects.create(
-        kind=kind, params=params, nonce=nonce, remote_message_id=remote_id, state=state
+        kind=kind, params=params, nonce=nonce, remote_message_id=remote_id, state=state, account=account
     )
 
 
@@ -73,7 +80,7 @@ def test_ids_that_cannot_be_reprocessed_are_refused_before_anything_runs():
         run("reprocess", str(failed.pk), str(processed.pk), "999")
     assert str(caught.value) == (
         f"No event to reprocess with id {processed.pk}, 999: it does not exist, was processed already, "
-        "or is not of the --state or --kind asked for."
+        "or is not of the --state, --kind or --account asked for."
     )
     assert WebhookEvent.objects.get(pk=failed.pk).attempts == 0
 
@@ -86,3 +93,14 @@ def test_json_and_quiet():
     assert err == ""
     assert json.loads(run("cleanup", "--json")[0]) == {"deleted": 0}
     assert run("cleanup", "--quiet") == ("", "")
+
+
+def test_reprocess_takes_one_accounts_events_with_account(zoomconnect_simulators):
+    ours = stored("a", "failed", status="BOGUS", account="marketing")
+    theirs = stored("b", "failed", status="BOGUS")
+    out, _ = run("reprocess", "--account", "marketing")
+    assert out == "Reprocessed 1 webhook event(s): 1 failed.\n"
+    assert WebhookEvent.objects.get(pk=ours.pk).attempts == 1
+    assert WebhookEvent.objects.get(pk=theirs.pk).attempts == 0
+    with pytest.raises(CommandError, match="sales"):
+        run("reprocess", "--account", "sales")

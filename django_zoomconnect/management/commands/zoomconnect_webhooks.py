@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from ... import conf
 from ...models import WebhookEvent
 from ...services import inbound
 from ..arguments import day_count, positive_int
@@ -55,6 +56,7 @@ class Command(ZoomConnectCommand):
         reprocess.add_argument(
             "--kind", choices=[str(kind) for kind in WebhookEvent.Kind], help="Only replies or only reports."
         )
+        self.add_account_option(reprocess, "Only the events received on this account's webhook URLs.")
         reprocess.add_argument("ids", nargs="*", type=positive_int, metavar="ID", help="Only these events.")
         self.add_output_options(reprocess)
         cleanup = actions.add_parser("cleanup", help="Delete events older than the retention period.")
@@ -78,13 +80,15 @@ class Command(ZoomConnectCommand):
         events = WebhookEvent.objects.filter(state__in=options.get("state") or REPROCESSABLE)
         if options.get("kind"):
             events = events.filter(kind=options["kind"])
+        if options.get("account"):
+            events = events.filter(account=conf.account_alias(options["account"]))
         if options.get("ids"):
             events = events.filter(pk__in=options["ids"])
             missing = sorted(set(options["ids"]) - set(events.values_list("pk", flat=True)))
             if missing:
                 raise CommandError(
                     f"No event to reprocess with id {', '.join(map(str, missing))}: it does not exist, "
-                    "was processed already, or is not of the --state or --kind asked for."
+                    "was processed already, or is not of the --state, --kind or --account asked for."
                 )
         states = inbound.reprocess_events(events)
         total = sum(states.values())
