@@ -17,7 +17,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from ... import conf
-from ...models import Message, MessageStatus, SendingPause
+from ...models import Message, MessageStatus
 from ...services import outbox
 from ..arguments import iso_datetime, non_empty
 from ..base import ZoomConnectCommand
@@ -80,10 +80,7 @@ class Command(ZoomConnectCommand):
 
     def _resume(self, account: str | None) -> dict[str, Any]:
         """Lift the pause of ``account``, or of every account when none is named."""
-        pauses = SendingPause.objects.order_by("pk")
-        if account is not None:
-            pauses = pauses.filter(account=conf.account_alias(account))
-        paused = list(pauses)
+        paused = list(outbox.pauses(None if account is None else conf.account_alias(account)))
         if not paused:
             self.say("Sending is not paused.")
             return {"was_paused": False, "tasks_enqueued": 0}

@@ -37,7 +37,7 @@ from .reconcile import (
     refresh_statuses,
     sweep,
 )
-from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_reason, pause_sending
+from .state import PENDING_STATUSES, RETRYABLE_STATUSES, is_paused, pause_reason, pause_sending, pauses
 from .wake import dispatch_due, enqueue_chunk, enqueue_message
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "is_paused",
     "pause_reason",
     "pause_sending",
+    "pauses",
     "plan_bulk",
     "plan_chunks",
     "reconcile_uncertain",

@@ -14,14 +14,14 @@ from django.utils import timezone
 from ... import conf
 from ...client import ZoomConnectClient
 from ...exceptions import ZoomConnectError
-from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange, SendingPause
+from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange
 from .. import history
 from .. import rows as bulk
 from ..clients import client_for, clients_for
 from ..history import StatusChange
 from . import wake
 from .drafts import opted_out
-from .state import RETRYABLE_STATUSES, SLICE, is_paused, slices
+from .state import RETRYABLE_STATUSES, SLICE, is_paused, pauses, slices
 
 __all__ = ["already_retried", "cancel", "check_balance", "resume_sending", "retry"]
 
@@ -35,8 +35,7 @@ USER = MessageStatusChange.Source.USER
 def resume_sending(*, now: datetime | None = None, account: str | None = None) -> int:
     """Lift the pause of ``account`` (an alias), or of every account, and dispatch what is due;
     the number of tasks enqueued (0 if nothing was paused)."""
-    pauses = SendingPause.objects.all() if account is None else SendingPause.objects.filter(account=account)
-    deleted, _ = pauses.delete()
+    deleted, _ = pauses(account).delete()
     if not deleted:
         return 0
     logger.warning("Sending SMS resumed%s.", "" if account is None else f" for the account {account!r}")

@@ -51,7 +51,7 @@ from ..history import StatusChange
 from ..reports import Counts
 from . import dispatch, lookup, wake
 from .lookup import listed
-from .state import pause_sending, slices, unpaused
+from .state import due, pause_sending, slices, unpaused
 
 logger = logging.getLogger(__name__)
 
@@ -294,11 +294,7 @@ def reconcile_uncertain(
     now = timezone.now() if now is None else now
     result = ReconcileResult()
     sendable = unpaused(  # a paused account's sends wait for its credentials; the others go on
-        Message.objects.filter(
-            Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now),
-            status=MessageStatus.UNCERTAIN,
-            direction=Direction.OUTBOUND,
-        )
+        Message.objects.filter(due(now), status=MessageStatus.UNCERTAIN, direction=Direction.OUTBOUND)
     )
     if sendable is None:
         result.paused = True
@@ -308,12 +304,12 @@ def reconcile_uncertain(
         if lease is None:
             result.busy = True
             return result
-        due = list(uncertain.order_by("batch_id", "chunk", "pk")[:limit])
-        if not due:
+        waiting = list(uncertain.order_by("batch_id", "chunk", "pk")[:limit])
+        if not waiting:
             return result
         run = _Run(now, result, max_attempts=int(conf.get("SEND_MAX_ATTEMPTS")))
         with clients_for(client) as clients:  # each message is looked up on its own account
-            _look_up(clients, _chunks(due), run, lease)
+            _look_up(clients, _chunks(waiting), run, lease)
         run.wake()
     if result.adopted or result.requeued or result.failed:
         logger.info("Reconciled uncertain sends: %s", result.as_dict())

@@ -31,6 +31,7 @@ __all__ = [
     "now_or",
     "pause_reason",
     "pause_sending",
+    "pauses",
     "short",
     "slices",
     "unpaused",
@@ -93,11 +94,16 @@ def unpaused(messages: QuerySet[Message]) -> tuple[QuerySet[Message], set[str]] 
     return (messages.exclude(account__in=paused) if paused else messages), paused
 
 
+def pauses(account: str | None = None) -> QuerySet[SendingPause]:
+    """The pause of ``account`` (an alias), or with no account every account's, oldest first."""
+    found = SendingPause.objects.order_by("pk")
+    return found if account is None else found.filter(account=account)
+
+
 def is_paused(account: str | None = None) -> bool:
     """Whether sending through ``account`` (an alias) is paused because the provider refused its
     credentials; with no account, whether any account's is."""
-    pauses = SendingPause.objects.all() if account is None else SendingPause.objects.filter(account=account)
-    return pauses.exists()
+    return pauses(account).exists()
 
 
 def pause_reason(pauses: Iterable[SendingPause]) -> str:
