@@ -10,6 +10,7 @@ cover every configured account (the outbox's look each message's account up).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
@@ -139,7 +140,6 @@ def sync_account(
     """
     from datetime import date
 
-    from .conf import account_aliases
     from .services import contacts
     from .services.pull import ALL_KINDS, pull
 
@@ -152,20 +152,24 @@ def sync_account(
         result["pull"] = pull(kinds=kinds or ALL_KINDS, since=start, account=alias).to_dict()
         return result
 
-    aliases = [account] if account is not None else account_aliases()
-    if len(aliases) == 1:
-        return one(aliases[0])
-    return {"accounts": {alias: one(alias) for alias in aliases}}
+    return _each_account(account, one)
 
 
 @shared_task(ignore_result=True)
 def push_pending_changes(account: str | None = None) -> dict[str, Any]:
     """Beat: push every contact, group and membership change the account has not seen yet
     (without ``account``, of every account; with several, the reports under ``"accounts"``)."""
-    from .conf import account_aliases
     from .services import contacts
+
+    return _each_account(account, lambda alias: contacts.push_pending(account=alias).to_dict())
+
+
+def _each_account(account: str | None, run: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """``run`` for ``account``, or for every configured account (their reports under
+    ``"accounts"`` when there are several)."""
+    from .conf import account_aliases
 
     aliases = [account] if account is not None else account_aliases()
     if len(aliases) == 1:
-        return contacts.push_pending(account=aliases[0]).to_dict()
-    return {"accounts": {alias: contacts.push_pending(account=alias).to_dict() for alias in aliases}}
+        return run(aliases[0])
+    return {"accounts": {alias: run(alias) for alias in aliases}}

@@ -21,10 +21,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from .. import storable
+from .. import conf, storable
 from ..exceptions import ConfigurationError, ZoomConnectError
 from ..models import Message, MessageStatus
-from ..services import dashboard, team
+from ..services import dashboard
 from ..services.stats import HANDED_OVER
 from .charts import Bar, Series, stacked_bars
 from .team import may_manage_team
@@ -108,7 +108,7 @@ class DashboardViews:
             messages.error(request, _("The balance could not be read: %s") % exc)
         else:
             balance = formats.number_format(refreshed.reading.balance, 2, use_l10n=True, force_grouping=True)
-            if len(team.account_aliases()) > 1:
+            if conf.has_several_accounts():
                 text = _("Balance of %(account)s: %(balance)s credits.")
             else:
                 text = _("Balance: %(balance)s credits.")

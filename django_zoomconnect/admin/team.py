@@ -234,7 +234,7 @@ class TeamViews:
             "preview": preview,
             "source_after": _minus(preview.source.balance, preview.credits),
             "target_after": _minus(preview.target.balance, -preview.credits),
-            "several_accounts": len(team.account_aliases()) > 1,
+            "several_accounts": conf.has_several_accounts(),
             "confirming": True,
             "once": secrets.token_urlsafe(18),
         }

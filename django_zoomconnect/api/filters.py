@@ -245,10 +245,6 @@ def filter_groups(queryset: QuerySet[Group], params: Mapping[str, Any]) -> Query
 def filter_by_account(queryset: QuerySet[M], params: Mapping[str, Any]) -> QuerySet[M]:
     """``batches/`` and ``templates/``: ``?account=`` only (their other parameters are left alone,
     as before accounts)."""
-    value = params.get("account")
-    if value is None or value == "":
-        return queryset
-    found = storable.find_problem(value)
-    if found:
-        raise ValidationError({"account": f"Must not contain {found}."})
-    return queryset.filter(ACCOUNT_FILTERS["account"](str(value)))
+    return apply(
+        queryset, {name: params[name] for name in ACCOUNT_FILTERS if name in params}, ACCOUNT_FILTERS
+    )

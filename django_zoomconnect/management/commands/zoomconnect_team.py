@@ -54,7 +54,7 @@ class Command(ZoomConnectCommand):
             "credits", metavar="CREDITS", type=positive_int, help="A whole number, 1 or more."
         )
         for sub in (listing, create, transfer):
-            sub.add_argument("--account", help="The account's alias (default: the default account).")
+            self.add_account_option(sub, "The account's alias (default: the default account).")
             self.add_output_options(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
