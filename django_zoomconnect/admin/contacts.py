@@ -197,19 +197,7 @@ class ContactAdmin(PushedAdmin):
         permissions=["erase"],
     )
     def erase_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> Outcome:
-        tally = Tally()
-        for number in list(queryset.values_list("phone_number", flat=True)):
-            try:
-                report = erasure.erase_number(number)
-            except erasure.ErasureRefused:
-                tally.skip("a message to it is being sent, try again later")
-                continue
-            except PhoneNumberError:
-                tally.skip("not a valid number")
-                continue
-            tally.add("erased")
-            tally.add("messages anonymised", report.messages)
-        return tally.as_dict()
+        return erasure.erase_numbers(queryset.values_list("phone_number", flat=True)).as_dict()
 
 
 @admin.register(Group)

@@ -30,7 +30,7 @@ back and calls nothing remote.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from .. import phone
 from ..client import ZoomConnectClient
-from ..exceptions import NotFoundError, ZoomConnectError
+from ..exceptions import NotFoundError, PhoneNumberError, ZoomConnectError
 from ..models import (
     Contact,
     Direction,
@@ -60,9 +60,10 @@ from ..models import (
 from . import optouts
 from .clients import client_for
 from .outbox import cancel
-from .reports import Counts
+from .reports import Counts, Tally
+from .rows import batched
 
-__all__ = ["ErasureRefused", "ErasureReport", "erase_number", "number_forms"]
+__all__ = ["ErasureRefused", "ErasureReport", "erase_number", "erase_numbers", "number_forms"]
 
 logger = logging.getLogger("django_zoomconnect.services.erasure")
 
@@ -195,6 +196,24 @@ def erase_number(
     return report
 
 
+def erase_numbers(numbers: Iterable[str]) -> Tally:
+    """:func:`erase_number` each of ``numbers``: how many were erased and how many messages
+    anonymised; a number being sent to, or not a valid one, is skipped with the reason."""
+    tally = Tally()
+    for number in list(numbers):
+        try:
+            report = erase_number(number)
+        except ErasureRefused:
+            tally.skip("a message to it is being sent, try again later")
+            continue
+        except PhoneNumberError:
+            tally.skip("not a valid number")
+            continue
+        tally.add("erased")
+        tally.add("messages anonymised", report.messages)
+    return tally
+
+
 def _delete_remote(
     account: str, remote_ids: Sequence[str], report: ErasureReport, client: ZoomConnectClient | None
 ) -> bool:
@@ -213,11 +232,6 @@ def _delete_remote(
                 return False
             report.remote_contacts += 1
     return True
-
-
-def _slices(pks: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(pks), SLICE):
-        yield pks[start : start + SLICE]
 
 
 def _mentions(column: str, needle: str) -> Contains:
@@ -263,7 +277,7 @@ def _erase_locally(e164: str, needle: str, report: ErasureReport) -> None:
         "updated_at": now,
     }
     events: set[int] = set()
-    for part in _slices(message_pks):
+    for part in batched(message_pks, SLICE):
         report.messages += Message.objects.filter(pk__in=part).update(**changed)
         report.status_changes += (
             MessageStatusChange.objects.filter(message_id__in=part)
@@ -279,7 +293,7 @@ def _erase_locally(e164: str, needle: str, report: ErasureReport) -> None:
             Q(_mentions("params", needle)) | Q(data_field__contains=needle)
         ).values_list("pk", flat=True)
     )
-    for part in _slices(sorted(events)):
+    for part in batched(sorted(events), SLICE):
         report.webhook_events += WebhookEvent.objects.filter(pk__in=part).update(
             params={},
             data_field=_blank_if_mentioned(WebhookEvent, "data_field", needle),
