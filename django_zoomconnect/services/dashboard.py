@@ -13,7 +13,6 @@ own cache key (:func:`balance_cache_key`); an account's read lifts that account'
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -24,9 +23,9 @@ from django.utils import timezone
 from .. import conf
 from ..client import ZoomConnectClient
 from ..models import SendingPause
-from . import team
 from .heartbeats import BeatHealth, beat_health
 from .outbox import check_balance, is_paused, pause_reason, resume_sending
+from .outbox import pauses as outbox_pauses
 from .stats import (
     CampaignStats,
     Deliveries,
@@ -137,7 +136,7 @@ def overview(
     choices = campaign_names(by_campaign)
     if campaign and campaign not in choices:
         choices = sorted([*choices, campaign], key=str.casefold)
-    pauses = list(SendingPause.objects.order_by("pk"))
+    pauses = list(outbox_pauses())
     return Dashboard(
         campaign=campaign,
         window=window,
@@ -164,7 +163,7 @@ def cached_balance(account: str | None = None) -> BalanceReading | None:
 def cached_balances() -> list[Balance]:
     """Every account's last reading, the default first, in one cache round trip; each judged
     against its own account's ``LOW_BALANCE_WARNING``."""
-    keys = {alias: balance_cache_key(alias) for alias in team.account_aliases()}
+    keys = {alias: balance_cache_key(alias) for alias in conf.account_aliases()}
     stored = cache.get_many(list(keys.values()))
     return [
         Balance(_reading(stored.get(key)), conf.get("LOW_BALANCE_WARNING", account=alias), alias)
@@ -202,11 +201,7 @@ def refresh_balance(
     """
     alias = conf.account_alias(account)
     was_paused = is_paused(alias)
-    api_client: AbstractContextManager[ZoomConnectClient] = (
-        nullcontext(client) if client is not None else team.account_client(alias)
-    )
-    with api_client as api:
-        balance = check_balance(client=api, account=alias)
+    balance = check_balance(client=client, account=alias)
     reading = BalanceReading(float(balance), timezone.now() if now is None else now)
     cache.set(balance_cache_key(alias), {"balance": reading.balance, "checked_at": reading.checked_at}, None)
     return Refreshed(reading, resumed=was_paused, account=alias)

@@ -134,10 +134,6 @@ def number_forms(number: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((e164, e164[1:], national, significant)))
 
 
-class _DryRun(Exception):
-    """Rolls a dry run's transaction back."""
-
-
 def erase_number(
     number: str,
     *,
@@ -184,13 +180,9 @@ def erase_number(
         report.cancelled = waiting.count()
     elif waiting.exists():
         report.cancelled = cancel(waiting, client=client)
-    try:
-        with transaction.atomic():
-            _erase_locally(e164, needle, report)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
+    with transaction.atomic():
+        _erase_locally(e164, needle, report)
+        transaction.set_rollback(dry_run)
     if not dry_run:
         logger.info("Erased a number: %s", report.as_dict())
     return report

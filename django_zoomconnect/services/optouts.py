@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from .. import phone
 from ..models import ErasedOptOut, Message, OptOut, OptOutChange
 from .reports import Tally
+from .rows import batched
 
 __all__ = [
     "Source",
@@ -115,8 +116,8 @@ def _searched(values: QuerySet[Any, str], lookup: str, wanted: Sequence[str]) ->
     if len(head) <= len(wanted):
         return set(head)
     found: set[str] = set()
-    for start in range(0, len(wanted), SLICE):
-        found.update(values.filter(**{lookup: wanted[start : start + SLICE]}).order_by())
+    for part in batched(wanted, SLICE):
+        found.update(values.filter(**{lookup: part}).order_by())
     return found
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -72,13 +73,15 @@ def apply_retention(*, dry_run: bool = False, now: datetime | None = None) -> Re
     bodies = _cutoff("MESSAGE_BODY_RETENTION_DAYS", now)
     history = _cutoff("STATUS_HISTORY_RETENTION_DAYS", now)
     event_days: int | None = conf.get("WEBHOOK_EVENT_RETENTION_DAYS")
+    old_history = None if history is None else MessageStatusChange.objects.filter(changed_at__lt=history)
+    old_webhooks = None if event_days is None else old_events(days=event_days, now=now)
     if dry_run:
         if bodies is not None:
             report.bodies_blanked = _old_texts(bodies).count()
-        if history is not None:
-            report.status_changes_deleted = MessageStatusChange.objects.filter(changed_at__lt=history).count()
-        if event_days is not None:
-            report.webhook_events_deleted = old_events(days=event_days, now=now).count()
+        if old_history is not None:
+            report.status_changes_deleted = old_history.count()
+        if old_webhooks is not None:
+            report.webhook_events_deleted = old_webhooks.count()
         return report
     with leases.held(LEASE, seconds=LEASE_SECONDS) as lease:
         if lease is None:
@@ -86,10 +89,10 @@ def apply_retention(*, dry_run: bool = False, now: datetime | None = None) -> Re
             return report
         if bodies is not None:
             report.bodies_blanked = _blank_texts(bodies, lease)
-        if history is not None:
-            report.status_changes_deleted = _delete_history(history, lease)
-        if event_days is not None:
-            report.webhook_events_deleted = _delete_events(event_days, now, lease)
+        if old_history is not None:
+            report.status_changes_deleted = _delete_in_batches(old_history, lease)
+        if old_webhooks is not None:
+            report.webhook_events_deleted = _delete_in_batches(old_webhooks, lease)
     if report.bodies_blanked or report.status_changes_deleted or report.webhook_events_deleted:
         logger.info("Retention applied: %s", report.as_dict())
     return report
@@ -115,27 +118,9 @@ def _blank_texts(cutoff: datetime, lease: leases.Held) -> int:
         lease.renew()
 
 
-def _delete_history(cutoff: datetime, lease: leases.Held) -> int:
-    """Delete status history entries recorded before ``cutoff``, oldest first, a batch at a time."""
+def _delete_in_batches(old: QuerySet[Any], lease: leases.Held) -> int:
+    """Delete the rows of ``old``, oldest first, a batch at a time."""
     done = 0
-    while True:
-        pks = list(
-            MessageStatusChange.objects.filter(changed_at__lt=cutoff)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not pks:
-            return done
-        deleted, _ = MessageStatusChange.objects.filter(pk__in=pks).delete()
-        done += deleted
-        lease.renew()
-        if len(pks) < BATCH:
-            return done
-
-
-def _delete_events(days: int, now: datetime, lease: leases.Held) -> int:
-    done = 0
-    old = old_events(days=days, now=now)
     while True:
         pks = list(old.order_by("pk").values_list("pk", flat=True)[:BATCH])
         if not pks:

@@ -121,7 +121,7 @@ def receive(
     *,
     nonce: str,
     nonce_expires_at: datetime | None,
-    account: str = "default",
+    account: str = conf.DEFAULT_ACCOUNT,
 ) -> WebhookEvent | None:
     """Store a verified webhook and process it at once; ``None`` when its nonce was seen before.
 

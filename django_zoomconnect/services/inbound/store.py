@@ -14,7 +14,7 @@ from typing import Any
 from django.db import models, router
 from django.utils import timezone
 
-from ... import storable
+from ... import conf, storable
 from ...events import DELIVERY_REPORT, REPLY
 from ...models import Message, WebhookEvent
 from .. import rows
@@ -82,7 +82,7 @@ def event_fields(
     params: Mapping[str, str],
     nonce: str,
     nonce_expires_at: datetime | None,
-    account: str = "default",
+    account: str = conf.DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
     """The columns of a new event for a checked webhook (its state and outcome excepted)."""
     if kind not in (REPLY, DELIVERY_REPORT):
@@ -104,7 +104,7 @@ def store_event(
     *,
     nonce: str,
     nonce_expires_at: datetime | None,
-    account: str = "default",
+    account: str = conf.DEFAULT_ACCOUNT,
 ) -> WebhookEvent | None:
     """Store a verified webhook as a ``PENDING`` event, or ``None`` when its nonce was seen before.
 

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from django.db import models, transaction
 from django.utils import timezone
 
+from ... import conf
 from ...client import ZoomConnectClient
 from ...models import SyncState
 from .. import rows as bulk
@@ -79,7 +80,7 @@ class Context:
     #: Shared by the kinds: messages repeat the contacts' numbers.
     numbers: Numbers = field(default_factory=Numbers)
     #: The alias of the account pulled: only its rows are compared, new rows are tagged with it.
-    account: str = "default"
+    account: str = conf.DEFAULT_ACCOUNT
 
     def done(self, kind: str, count: int, total: int | None) -> None:
         if self.progress is not None:
