@@ -37,7 +37,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     try:
         aliases = conf.account_aliases()
     except ConfigurationError:
-        aliases = [conf.DEFAULT_ACCOUNT]  # ACCOUNTS itself is reported above
+        aliases = []  # ACCOUNTS itself is reported above (each account's keys would repeat it)
     for alias in aliases:
         messages.extend(_check_account(alias, several=len(aliases) > 1))
     messages.extend(_check_router())
@@ -158,28 +158,17 @@ def _check_account(alias: str, *, several: bool) -> list[checks.CheckMessage]:
 
 def _check_router() -> list[checks.CheckMessage]:
     try:
-        path = conf.get("ACCOUNT_ROUTER")
+        conf.get("ACCOUNT_ROUTER")
     except ConfigurationError:
         return []  # reported as an invalid value
-    if path is None:
-        return []
-    from django.utils.module_loading import import_string
-
     try:
-        router = import_string(path)
-    except ImportError as exc:
+        conf.account_router()
+    except ConfigurationError as exc:
         return [
             checks.Error(
-                f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] cannot be imported: {exc}",
-                hint="Name a function, e.g. 'myproject.sms.pick_account'.",
-                id="zoomconnect.E007",
-            )
-        ]
-    if not callable(router):
-        return [
-            checks.Error(
-                f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] ({path}) is not callable.",
-                hint="Name a function taking keyword arguments and returning an account alias.",
+                str(exc),
+                hint="Name a function taking keyword arguments and returning an account alias, "
+                "e.g. 'myproject.sms.pick_account'.",
                 id="zoomconnect.E007",
             )
         ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,7 +115,9 @@ ACCOUNT_KEYS = (
 #: (rather than sending with, or accepting webhooks signed for, another account).
 OWN_KEYS = frozenset({"EMAIL", "API_TOKEN", "WEBHOOK_SECRET"})
 #: What an alias may be: it is stored on every row (32 characters) and is part of webhook URLs.
-ALIAS = re.compile(r"[A-Za-z0-9_-]{1,32}")
+#: The longest account alias (the ``account`` column of every row holds one).
+ALIAS_MAX_LENGTH = 32
+ALIAS = re.compile(rf"[A-Za-z0-9_-]{{1,{ALIAS_MAX_LENGTH}}}")
 
 AUTH_METHODS = ("headers", "basic", "query")
 WEBHOOK_ENCODINGS = ("raw", "form")
@@ -503,9 +505,18 @@ def route_account(account: str | None, **context: Any) -> str:
     """
     if account is not None:
         return account_alias(account)
+    router = account_router()
+    if router is None:
+        return DEFAULT_ACCOUNT
+    return account_alias(router(**context))
+
+
+def account_router() -> Callable[..., str | None] | None:
+    """``ACCOUNT_ROUTER`` imported, or ``None`` when it is not set; :class:`ConfigurationError`
+    when it cannot be imported or is not callable (check ``zoomconnect.E007`` says so too)."""
     path = get("ACCOUNT_ROUTER")
     if path is None:
-        return DEFAULT_ACCOUNT
+        return None
     from django.utils.module_loading import import_string
 
     try:
@@ -514,8 +525,9 @@ def route_account(account: str | None, **context: Any) -> str:
         raise ConfigurationError(
             f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] cannot be imported: {exc}"
         ) from None
-    chosen = router(**context)
-    return account_alias(chosen)
+    if not callable(router):
+        raise ConfigurationError(f"settings.ZOOMCONNECT['ACCOUNT_ROUTER'] ({path}) is not callable.")
+    return cast(Callable[..., str | None], router)
 
 
 #: Validated values by (name, type, raw value): the settings are read on every webhook and send,

@@ -314,7 +314,7 @@ class _SendFields(serializers.Serializer[Any]):
     campaign = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
     #: The alias of the account that sends it; without it the services choose (the contact's or
     #: group's account, else ``ACCOUNT_ROUTER``, else ``"default"``).
-    account = serializers.CharField(required=False, allow_null=True, max_length=32)
+    account = serializers.CharField(required=False, allow_null=True, max_length=conf.ALIAS_MAX_LENGTH)
 
     def validate_account(self, account: str | None) -> str | None:
         if account is None:

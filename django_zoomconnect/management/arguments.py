@@ -18,6 +18,8 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .. import conf
+
 __all__ = [
     "OneLineParser",
     "comma_separated",
@@ -137,7 +139,7 @@ def account_alias(value: str) -> str:
     """An account alias as ``ZOOMCONNECT["ACCOUNTS"]`` names them (whether it is configured is
     the settings' to say, with the closest configured one)."""
     value = value.strip()
-    if not value or len(value) > 32 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in value):
+    if not conf.ALIAS.fullmatch(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an account alias (letters, digits, '_' or '-')")
     return value
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .. import phone
+from .. import conf, phone
 from ..exceptions import PhoneNumberError, ZoomConnectError
 
 
@@ -50,8 +50,8 @@ def account_field() -> models.CharField:  # type: ignore[type-arg]
     indexes that need it start with it)."""
     return models.CharField(
         _("account"),
-        max_length=32,
-        default="default",
+        max_length=conf.ALIAS_MAX_LENGTH,
+        default=conf.DEFAULT_ACCOUNT,
         help_text=_("The alias of the Zoom Connect account in ZOOMCONNECT['ACCOUNTS']."),
     )
 

@@ -36,6 +36,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from . import rows_postgres as postgres
+from .rows_postgres import column_of as _column
 
 __all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each", "update_each_returning"]
 
@@ -117,13 +118,6 @@ class _Preparer:
 
     def _prepare(self, value: Any) -> Any:
         return self._field.get_db_prep_save(value, self._connection)
-
-
-def _column(field: models.Field[Any, Any]) -> str:
-    column = field.column
-    if column is None:  # pragma: no cover - only non-concrete fields have none
-        raise ValueError(f"{field.name} has no column")
-    return column
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

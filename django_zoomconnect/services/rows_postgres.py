@@ -16,10 +16,11 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["binding_cursor", "cast", "psycopg3", "update_from_values"]
+__all__ = ["binding_cursor", "cast", "column_of", "psycopg3", "update_from_values"]
 
 
-def _column(field: models.Field[Any, Any]) -> str:
+def column_of(field: models.Field[Any, Any]) -> str:
+    """The column of a concrete field (for the statements here and in :mod:`.rows`)."""
     if field.column is None:  # pragma: no cover - only non-concrete fields have none
         raise ValueError(f"{field.name} has no column")
     return field.column
@@ -59,20 +60,20 @@ def update_from_values(
     names = [f"v{index}" for index in range(len(fields))]
     assignments = []
     for field, name in zip(setting, names, strict=False):
-        column = quote(_column(field))
+        column = quote(column_of(field))
         value = f"v.{name}"
         if field.attname in keep_existing or field.name in keep_existing:
             value = f"COALESCE({table}.{column}, {value})"
         assignments.append(f"{column} = {value}")
     conditions = [
-        f"{table}.{quote(_column(field))} = v.{name}"
+        f"{table}.{quote(column_of(field))} = v.{name}"
         for field, name in zip(matching, names[len(setting) :], strict=True)
     ]
     # The primary keys again, as "= ANY": the planner then reads only those rows (an index scan,
     # or a filtered scan of a table too new to have statistics), never hashes the whole table.
     mark = "b" if psycopg3() else "s"
     conditions += [
-        f"{table}.{quote(_column(field))} = ANY(%({name}){mark}::{cast(field, connection)}[])"
+        f"{table}.{quote(column_of(field))} = ANY(%({name}){mark}::{cast(field, connection)}[])"
         for field, name in zip(matching, names[len(setting) :], strict=True)
         if field.primary_key
     ]
@@ -84,7 +85,7 @@ def update_from_values(
         f"AS v({', '.join(names)}) WHERE {' AND '.join(conditions)}"
     )
     if returning:
-        sql += " RETURNING " + ", ".join(f"{table}.{quote(_column(field))}" for field in returning)
+        sql += " RETURNING " + ", ".join(f"{table}.{quote(column_of(field))}" for field in returning)
     statements, found = 0, []
     with binding_cursor(connection) as cursor:
         for columns in slices:
