@@ -111,35 +111,19 @@ def _message_indexes():
 @pytest.mark.django_db
 def test_a_message_row_pays_for_no_index_that_nothing_reads():
     """Every index costs each of a message's three writes (queued, claimed, sent)."""
-    from django.db import connection
-
     columns = set(_message_indexes().values())
     assert ("claim_token",) not in columns  # a claim is read back through its own match
     assert ("batch_id", "status") not in columns  # (batch_id, chunk, status) serves a batch's counts
     assert ("batch_id", "chunk", "status") in columns
-    if connection.vendor != "mysql":  # InnoDB keeps its own index on every foreign key
-        for link in ("contact_id", "template_id", "in_reply_to_id", "retry_of_id"):
-            assert [n for n, c in _message_indexes().items() if c == (link,)] == [
-                f"zoomconnect_msg_{link[:-3]}"
-            ]
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("link", ["contact", "template", "in_reply_to", "retry_of"])
-def test_the_partial_link_indexes_serve_a_lookup_by_their_link(link):
-    """Indexed only where set, yet used by ``link = value`` (which implies it is set)."""
-    from django.db import connection, transaction
+def test_no_index_has_a_condition_that_mysql_would_warn_about_on_every_migrate():
+    """MySQL and MariaDB have no partial indexes: Django's models.W037 would be printed by every
+    ``migrate`` of a project on them."""
+    from django.apps import apps
 
-    if connection.vendor not in ("sqlite", "postgresql"):
-        pytest.skip("MySQL has no partial indexes: InnoDB's own foreign key index serves the lookup")
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_seqscan = off")
-        plan = Message.objects.filter(**{f"{link}_id": 7}).explain()
-        plan_in = Message.objects.filter(**{f"{link}_id__in": [7, 8]}).explain()
-    assert f"zoomconnect_msg_{link}" in plan
-    assert f"zoomconnect_msg_{link}" in plan_in
+    for model in apps.get_app_config("zoomconnect").get_models():
+        assert [index.name for index in model._meta.indexes if index.condition is not None] == []
 
 
 def test_references_are_hex_and_ordered_by_time(monkeypatch):

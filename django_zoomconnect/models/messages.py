@@ -154,19 +154,18 @@ class Message(RemoteObject):
     last_error = models.TextField(_("last error"), blank=True)
     error_code = models.IntegerField(_("provider error code"), null=True, blank=True)
     read = models.BooleanField(_("read"), default=False)
-    # The optional links are indexed only where set (Meta): most messages have none of them.
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", db_index=False
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     template = models.ForeignKey(
-        Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", db_index=False
+        Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     # The composite indexes below start with the batch: no index of its own.
     batch = models.ForeignKey(
         Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     in_reply_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies", db_index=False
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
     #: The failed message this one sends again (``retry()`` copies a message the provider had
     #: accepted); a message is copied once, however often it is retried.
@@ -177,7 +176,6 @@ class Message(RemoteObject):
         on_delete=models.SET_NULL,
         related_name="retries",
         verbose_name=_("retry of"),
-        db_index=False,
     )
     # Outbox machinery (services/outbox/): who holds the message, and when to act on it next.
     chunk = models.PositiveIntegerField(_("chunk"), null=True, blank=True)
@@ -209,16 +207,6 @@ class Message(RemoteObject):
             models.Index(fields=("direction", "sent_at"), name="zoomconnect_msg_sent"),
             models.Index(fields=("campaign",), name="zoomconnect_msg_campaign"),
             models.Index(fields=("data_field",), name="zoomconnect_msg_data_field"),
-            # Partial: a bulk send's rows carry none of these links and so cost these indexes
-            # nothing (a lookup by one of them implies it is set; MySQL indexes foreign keys itself).
-            *(
-                models.Index(
-                    fields=(link,),
-                    name=f"zoomconnect_msg_{link}",
-                    condition=models.Q(**{f"{link}__isnull": False}),
-                )
-                for link in ("contact", "template", "in_reply_to", "retry_of")
-            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=("reference",), name="zoomconnect_msg_reference"),
