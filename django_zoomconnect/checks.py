@@ -30,10 +30,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         try:
             conf.get(key)
         except ConfigurationError as exc:
-            check_id, hint = _INVALID_IDS.get(
-                key, ("zoomconnect.E004", "See the settings table in the README.")
-            )
-            messages.append(checks.Error(str(exc), hint=hint, id=check_id))
+            messages.append(_invalid(key, exc))
     try:
         aliases = conf.account_aliases()
     except ConfigurationError:
@@ -85,6 +82,12 @@ def _where(alias: str, key: str, several: bool) -> str:
     return f"settings.ZOOMCONNECT['ACCOUNTS'][{alias!r}][{key!r}]"
 
 
+def _invalid(key: str, exc: ConfigurationError) -> checks.CheckMessage:
+    """The error of a setting with an invalid value, under the check id of its key."""
+    check_id, hint = _INVALID_IDS.get(key, ("zoomconnect.E004", "See the settings table in the README."))
+    return checks.Error(str(exc), hint=hint, id=check_id)
+
+
 def _check_account(alias: str, *, several: bool) -> list[checks.CheckMessage]:
     """The checks of one account's keys (:data:`conf.ACCOUNT_KEYS`): each says which account."""
     messages: list[checks.CheckMessage] = []
@@ -123,10 +126,7 @@ def _check_account(alias: str, *, several: bool) -> list[checks.CheckMessage]:
         try:
             conf.get(key, alias)
         except ConfigurationError as exc:
-            check_id, hint = _INVALID_IDS.get(
-                key, ("zoomconnect.E004", "See the settings table in the README.")
-            )
-            messages.append(checks.Error(str(exc), hint=hint, id=check_id))
+            messages.append(_invalid(key, exc))
     try:
         no_secret = not conf.webhook_secrets(alias)
     except ConfigurationError:

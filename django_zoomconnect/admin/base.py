@@ -101,6 +101,17 @@ def _show_report(request: HttpRequest, report: SyncReport, kinds: Iterable[str])
         messages.warning(request, f"... and {more:,} more; the zoomconnect_sync command lists them.")
 
 
+def account_choice(label: Any, help_text: Any = "", *, required: bool = True) -> forms.ChoiceField:
+    """A choice among the configured accounts (read now), the default account first and chosen."""
+    return forms.ChoiceField(
+        label=label,
+        choices=[(alias, alias) for alias in conf.account_aliases()],
+        initial=conf.DEFAULT_ACCOUNT,
+        help_text=help_text,
+        required=required,
+    )
+
+
 class AccountFilter(admin.SimpleListFilter):
     """Rows by account (``?account=marketing``); shown only when several accounts are configured."""
 
@@ -202,11 +213,8 @@ class PushedAdmin(SyncedAdmin):
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "account":
-            return forms.ChoiceField(
-                label=_("account"),
-                choices=[(alias, alias) for alias in conf.account_aliases()],
-                initial=conf.DEFAULT_ACCOUNT,
-                help_text=_("The Zoom Connect account it is created on; it cannot change later."),
+            return account_choice(
+                _("account"), _("The Zoom Connect account it is created on; it cannot change later.")
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

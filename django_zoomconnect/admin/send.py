@@ -31,6 +31,7 @@ from .. import conf
 from ..exceptions import SendError, SendRefused
 from ..models import Batch, Contact, Group, Message, Template
 from ..services.outbox.preview import Preview, SendRequest, preview, send_checked
+from .base import account_choice
 
 if TYPE_CHECKING:
     from django.contrib.admin import AdminSite
@@ -98,11 +99,8 @@ class SendForm(forms.Form):
             self.fields[name].widget = AutocompleteSelectMultiple(source, admin_site)
             self.fields[name].widget.choices = self.fields[name].choices  # type: ignore[attr-defined]
         if conf.has_several_accounts():  # a choice only when there is one to make
-            self.fields["account"] = forms.ChoiceField(
-                label=_("Account"),
-                choices=[(alias, alias) for alias in conf.account_aliases()],
-                initial=conf.DEFAULT_ACCOUNT,
-                help_text=_("The Zoom Connect account that sends it."),
+            self.fields["account"] = account_choice(
+                _("Account"), _("The Zoom Connect account that sends it.")
             )
         zone = timezone.get_current_timezone_name()
         self.fields["send_at"].help_text = _("In your time zone, %(zone)s. Leave it empty to send now.") % {

@@ -32,6 +32,7 @@ from ..exceptions import ConfigurationError, TeamError, ZoomConnectError
 from ..models import Message
 from ..services import team
 from ..services.team import Team, Transfer, TransferPreview
+from .base import account_choice
 
 __all__ = ["CreateForm", "TransferForm", "may_manage_team", "urls"]
 
@@ -48,16 +49,15 @@ def may_manage_team(request: HttpRequest) -> bool:
 class _AccountForm(forms.Form):
     """The account a form acts on: a choice when there are several, hidden when there is one."""
 
-    account = forms.ChoiceField(label=_lazy("Account"), required=False)
+    account = forms.ChoiceField(
+        label=_lazy("Account"), required=False
+    )  # first; its choices are read per form
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        aliases = team.account_aliases()
-        field = self.fields["account"]
-        field.choices = [(alias, alias) for alias in aliases]  # type: ignore[attr-defined]
-        field.initial = aliases[0]
-        if len(aliases) == 1:
-            field.widget = forms.HiddenInput()
+        self.fields["account"] = account_choice(_lazy("Account"), required=False)
+        if not conf.has_several_accounts():
+            self.fields["account"].widget = forms.HiddenInput()
 
 
 class CreateForm(_AccountForm):
