@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from django_zoomconnect.models import Direction, Message, MessageStatus
 from django_zoomconnect.services import outbox
-from django_zoomconnect.services.outbox import reconcile, wake
+from django_zoomconnect.services.outbox import compose, reconcile, wake
 from django_zoomconnect.simulator import Simulator
 from django_zoomconnect.wire import SendResult
 
@@ -52,11 +52,15 @@ def fast_outbox(simulator: Simulator) -> Iterator[Simulator]:
 
 @contextmanager
 def holding_tasks() -> Iterator[list[tuple[Any, ...]]]:
-    """Record the tasks the outbox would enqueue instead of enqueueing them (or running them)."""
+    """Record the tasks the outbox would enqueue instead of enqueueing them (or running them).
+
+    Rows are written queued, for those tasks to claim, even where an eager ``send_bulk`` would
+    write them claimed to send them at once."""
     held: list[tuple[Any, ...]] = []
     with (
         mock.patch.object(wake, "enqueue_message", lambda pk: held.append(("message", pk))),
         mock.patch.object(wake, "enqueue_chunk", lambda batch, chunk: held.append(("chunk", batch, chunk))),
+        mock.patch.object(compose, "_claimed_at_once", return_value={}),
     ):
         yield held
 

@@ -3,6 +3,7 @@ scheduling, and the cost of a bulk send in queries and API calls."""
 
 import json
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
@@ -16,7 +17,7 @@ from django_zoomconnect.models import (
     MessageStatus,
     MessageStatusChange,
 )
-from django_zoomconnect.services import outbox
+from django_zoomconnect.services import outbox, rows_sqlite
 from django_zoomconnect.services.outbox import (
     SendVetoed,
     send_bulk,
@@ -254,10 +255,10 @@ def creation_queries(messages):
 def queries_per_chunk():
     """Per chunk: pause check; claim and batch state (BEGIN, 2 UPDATEs, COMMIT); read the claimed
     rows; read the batch's pacing; write the outcomes (BEGIN, SAVEPOINT, accepted, RELEASE); read
-    them back, except on PostgreSQL, whose UPDATE answers the rows it changed; history; finish the
-    batch; COMMIT; the deferred-report check. The fence before the call costs nothing: no
-    pre_send receiver ran and the fresh claim's lease covers the call."""
-    return 15 if connection.vendor == "postgresql" else 16
+    them back, except where the UPDATE answers the rows it changed (PostgreSQL, SQLite 3.35 and
+    later); history; finish the batch; COMMIT; the deferred-report check. The fence before the
+    call costs nothing: no pre_send receiver ran and the fresh claim's lease covers the call."""
+    return 15 if connection.vendor == "postgresql" or rows_sqlite.can_update_returning() else 16
 
 
 @pytest.mark.slow
@@ -280,6 +281,98 @@ def test_queries_and_api_calls_of_a_bulk_send_grow_with_chunks(sim, messages, ch
         ["sms", "send-bulk"]
     ] * chunks
     assert batch.messages.filter(status=MessageStatus.SENT).count() == messages
+
+
+def claims(queries):
+    """The UPDATEs among ``queries`` that claim messages or renew a claim (they set claimed_at)."""
+    return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and '"claimed_at" =' in q["sql"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_bulk_send_outside_a_transaction_writes_its_rows_claimed(sim):
+    sim.set_balance(100_000)
+    recipients = [f"+2782{n:07d}" for n in range(1_000_000, 1_000_000 + 1_200)]
+    with zoomconnect_settings(BULK_CHUNK_SIZE=500), CaptureQueriesContext(connection) as queries:
+        batch = send_bulk(recipients=[*recipients, "+27 12"], body="Flash sale!")
+    assert claims(queries) == []
+    # The pause is checked once as the rows are written, and the batch is finished by its last
+    # chunk alone: the earlier ones cannot, the later ones being claimed still.
+    chunks = 3
+    expected = creation_queries(len(recipients)) + 1 + chunks * (queries_per_chunk() - 4) - (chunks - 1)
+    assert len(queries) == expected
+    assert batch.status == Batch.Status.DONE
+    sent = batch.messages.filter(status=MessageStatus.SENT)
+    assert sent.count() == len(recipients)
+    assert set(sent.values_list("attempts", "claim_token")) == {(1, "")}
+    assert batch.messages.get(status=MessageStatus.REJECTED).attempts == 0
+    assert all(sent_count(sim, m) == 1 for m in sent[:20])
+    assert MessageStatusChange.objects.filter(old_status="SENDING", new_status="SENT").count() == len(
+        recipients
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_bulk_send_in_a_transaction_is_claimed_after_its_commit(sim):
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        batch = send_bulk(recipients=[NUMBER, OTHER], body="hi")
+        assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.QUEUED}
+    assert len(claims(queries)) == 1
+    assert set(batch.messages.values_list("status", "attempts")) == {(MessageStatus.SENT, 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_claimed_go_back_to_the_queue_when_sending_is_paused_before_they_go(sim):
+    from django_zoomconnect.services.outbox import dispatch, pause_sending, resume_sending, wake
+
+    paused = []
+
+    def pause_then_send(batch_id, chunk, **claim):
+        if not paused:
+            paused.append(pause_sending("credentials refused meanwhile"))
+        dispatch.dispatch_chunk(batch_id, chunk, **{"claim": claim["claim"], "now": claim["claimed_at"]})
+
+    with mock.patch.object(wake, "enqueue_chunk", pause_then_send):
+        batch = send_bulk(recipients=[NUMBER, OTHER], body="hi")
+    assert set(batch.messages.values_list("status", "attempts", "claim_token")) == {
+        (MessageStatus.QUEUED, 0, "")
+    }
+    assert sim.requests == []
+    assert resume_sending() == 1  # the chunk's task
+    assert set(batch.messages.values_list("status", "attempts")) == {(MessageStatus.SENT, 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_claimed_whose_process_died_are_looked_up_before_they_are_sent(sim):
+    from django_zoomconnect.services.outbox import reconcile, wake
+
+    with mock.patch.object(wake, "enqueue_chunk"):  # the process died at the commit
+        batch = send_bulk(recipients=[NUMBER, OTHER], body="hi")
+    assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.SENDING}
+    assert outbox.dispatch_due() == 0  # claimed: no task sends them behind the lease's back
+    later = timezone.now() + timedelta(seconds=conf.claim_lease() + 1)
+    assert reconcile.sweep(now=later)["expired_claims"] == 2
+    reconcile.reconcile_uncertain(now=later)
+    assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert [sent_count(sim, m) for m in batch.messages.all()] == [1, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_well_inside_its_lease_goes_without_a_renewal_and_is_sent_at_the_present(sim):
+    with holding_tasks():
+        message = send_sms(NUMBER, "hi")
+    claimed = timezone.now() - timedelta(seconds=60)
+    with CaptureQueriesContext(connection) as queries:
+        outbox.dispatch_message(message.pk, now=claimed)
+    message.refresh_from_db()
+    assert len(claims(queries)) == 1  # the claim itself
+    assert message.claimed_at == claimed
+    assert message.sent_at > claimed + timedelta(seconds=59)
+    with zoomconnect_settings(CLAIM_LEASE_SECONDS=150, TIMEOUT=(5, 30)):  # (150 - 70) / 2 = 40 s
+        with holding_tasks():
+            again = send_sms(OTHER, "hi")
+        with CaptureQueriesContext(connection) as queries:
+            outbox.dispatch_message(again.pk, now=claimed)
+    assert len(claims(queries)) == 2  # the claim and its renewal
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from django_zoomconnect.models import Message, MessageStatus, MessageStatusChange, WebhookEvent
 from django_zoomconnect.services import rows
@@ -163,12 +164,32 @@ def test_update_each_returning_answers_the_rows_it_changed_as_stored_where_it_ca
         )
     stored = {m.pk: (m.pk, m.remote_id, m.status) for m in Message.objects.all()}
     assert stored[lost.pk] == (lost.pk, None, "QUEUED")
-    if connection.vendor == "postgresql":
+    assert stored[kept.pk] == (kept.pk, "from-a-webhook", "SENT")
+    assert stored[filled.pk] == (filled.pk, f"r-{filled.pk}", "SENT")
+    if connection.vendor in ("postgresql", "sqlite"):
         assert sorted(answer) == [stored[kept.pk], stored[filled.pk]]
-        assert stored[kept.pk] == (kept.pk, "from-a-webhook", "SENT")
     else:
         assert answer is None  # written all the same: the caller reads them back
-        assert stored[filled.pk] == (filled.pk, f"r-{filled.pk}", "SENT")
+
+
+@pytest.mark.django_db
+def test_a_value_every_row_shares_is_written_in_once_on_sqlite_and_bound_if_not_plain():
+    tricky = "it's 100% \\ NULL; --"
+    new = [
+        {"to_number": f"+2782123456{i}", "body": tricky, "status": MessageStatus.QUEUED, "attempts": i % 2}
+        for i in range(3)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.insert(Message, new) == 1
+    if connection.vendor == "sqlite":
+        (sql,) = [q["sql"] for q in queries]
+        assert sql.count("'QUEUED'") == 3  # a plain shared word: written in, in each row
+        assert tricky not in sql  # shared, but not plain: bound
+    assert sorted(Message.objects.values_list("body", "attempts", "status")) == [
+        (tricky, 0, "QUEUED"),
+        (tricky, 0, "QUEUED"),
+        (tricky, 1, "QUEUED"),
+    ]
 
 
 def test_an_unknown_field_is_a_clear_error():

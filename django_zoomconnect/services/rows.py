@@ -7,7 +7,8 @@ batch or a large pull cost several times more than the work itself. Here each co
 :class:`_Preparer` (text and whole numbers pass straight through, as their fields would return
 them; other values go through the field's own ``get_db_prep_save``, remembered for the values a
 batch repeats; a value every row of a batch shares is prepared once, a column at a time), and
-each database gets the statement it runs fastest: SQLite loops over ``executemany`` in C;
+each database gets the statement it runs fastest: SQLite one multi-row statement per batch,
+with a value every row shares written in once (:mod:`.rows_sqlite`);
 MySQLdb rewrites an ``executemany`` INSERT into multi-row ones, and an UPDATE is one ``UPDATE
 ... SET f = CASE pk WHEN ... END`` per batch; PostgreSQL, where psycopg would pipeline one
 statement per row, each planned on its own, gets one ``COPY ... FROM STDIN`` per batch of new
@@ -36,6 +37,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from . import rows_postgres as postgres
+from . import rows_sqlite as sqlite
 from .rows_postgres import column_of as _column
 
 __all__ = ["SLICE", "batched", "insert", "insert_new", "update_by_pk", "update_each", "update_each_returning"]
@@ -136,7 +138,7 @@ class _InsertPlan:
     callable default is called for each row); ``auto_now``/``auto_now_add`` fields get ``now``.
     """
 
-    __slots__ = ("_columns", "_given", "copy", "returns", "sql")
+    __slots__ = ("_columns", "_given", "copy", "head", "returns", "sql")
 
     def __init__(
         self,
@@ -180,13 +182,19 @@ class _InsertPlan:
                 suffix += f" RETURNING {quote(_column(key))}"
                 self.returns = True
         table = quote(model._meta.db_table)
-        self.sql = f"{verb} {table} ({names}) VALUES ({placeholders}){suffix}"
+        #: The statement up to its values (SQLite writes many rows a statement after it).
+        self.head = f"{verb} {table} ({names})"
+        self.sql = f"{self.head} VALUES ({placeholders}){suffix}"
         #: PostgreSQL: many rows streamed in one statement.
         self.copy = f"COPY {table} ({names}) FROM STDIN"
 
     def rows(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
-        """The statement's parameters for each of ``rows``, prepared a column at a time (a
-        value all rows share is prepared once); ``now`` fills the ``auto_now`` fields."""
+        """The statement's parameters for each of ``rows`` (see :meth:`columns`)."""
+        return list(zip(*self.columns(rows, now), strict=True))
+
+    def columns(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[list[Any]]:
+        """The values of each of the statement's columns for ``rows``, prepared a column at a
+        time (a value all rows share is prepared once); ``now`` fills the ``auto_now`` fields."""
         columns = []
         for attname, prepare, make, default, takes_now in self._columns:
             if takes_now:
@@ -201,7 +209,7 @@ class _InsertPlan:
             else:
                 column = [default] * len(rows)
             columns.append(prepare.column(column))
-        return list(zip(*columns, strict=True))
+        return columns
 
     def row(self, row: Mapping[str, Any], now: datetime) -> list[Any]:
         """The parameters of one row (:meth:`rows` for a single row, without its column work:
@@ -267,8 +275,11 @@ def insert(
                 calls += 1
             return calls
         for chunk in batched(rows, batch_size):
-            cursor.executemany(plan.sql, plan.rows(chunk, moment))
-            calls += 1
+            if connection.vendor == "sqlite":
+                calls += sqlite.insert(cursor, connection, plan.head, plan.columns(chunk, moment))
+            else:
+                cursor.executemany(plan.sql, plan.rows(chunk, moment))
+                calls += 1
     return calls
 
 
@@ -377,9 +388,14 @@ def update_each_returning(
     keep_existing: Sequence[str] = (),
 ) -> list[tuple[Any, ...]] | None:
     """:func:`update_each`, answering ``returning`` (attribute names) of each row it changed, as
-    stored, in no particular order; ``None`` where that would cost a statement per row (every
-    database but PostgreSQL): read the rows back then."""
+    stored, in no particular order; ``None`` where that would cost a statement per row (MySQL,
+    MariaDB, SQLite before 3.35): read the rows back then. The rows must match by primary key
+    first (``where_fields[0]``), each its own row."""
     connection = _connection(model)
+    if connection.vendor == "sqlite" and sqlite.can_update_returning():
+        return _update_each_sqlite(
+            connection, model, set_fields, where_fields, rows, keep_existing, returning
+        )
     if connection.vendor != "postgresql":
         update_each(model, set_fields, where_fields, rows, keep_existing=keep_existing)
         return None
@@ -406,6 +422,36 @@ def _update_each_postgres(
     slices = (_columns(chunk, preparing) for chunk in batched(rows, batch_size))
     answer = [_field(model, name) for name in returning]
     return postgres.update_from_values(connection, model, setting, matching, slices, keep_existing, answer)
+
+
+def _update_each_sqlite(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    set_fields: Sequence[str],
+    where_fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    keep_existing: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    setting = [_field(model, name) for name in set_fields]
+    matching = [_field(model, name) for name in where_fields]
+    preparing = [_Preparer(field, connection) for field in (*setting, *matching)]
+    found: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for chunk in batched(rows, SLICE):
+            found += sqlite.update_returning(
+                cursor,
+                connection,
+                quote(model._meta.db_table),
+                [(quote(_column(f)), f.attname in keep_existing or f.name in keep_existing) for f in setting],
+                [quote(_column(field)) for field in matching],
+                _columns(chunk, preparing),
+                [quote(_column(_field(model, name))) for name in returning],
+            )
+    return found
 
 
 def _columns(rows: Sequence[Sequence[Any]], preparers: Sequence[_Preparer]) -> list[list[Any]]:

@@ -30,6 +30,7 @@ from ...models import Batch, Contact, Direction, Group, Message, MessageStatus, 
 from .. import rows as bulk
 from ..clients import client_for
 from . import wake
+from .dispatch import claim_fields
 from .drafts import (
     BulkSend,
     Draft,
@@ -49,7 +50,7 @@ from .drafts import (
     resolve_recipients,
     schedule,
 )
-from .state import eager
+from .state import eager, is_paused
 
 __all__ = [
     "BulkSend",
@@ -235,6 +236,8 @@ def send_bulk(
     scheduled_at, dispatch_after = plan.scheduled_at, plan.dispatch_after
     _check_balance_for(cost, len(sendable), alias)
 
+    # Sent in this process the moment our own transaction commits: the rows are written claimed.
+    claimed = _claimed_at_once(alias, dispatch_after, now) if sendable else {}
     # One transaction (the caller's, or our own): never a half-written batch.
     with transaction.atomic():
         chunk_size = int(conf.get("BULK_CHUNK_SIZE", alias))
@@ -242,7 +245,7 @@ def send_bulk(
         chunk_count = planned[-1] + 1 if planned else 0
         batch = Batch.objects.create(
             account=alias,
-            status=Batch.Status.PENDING if sendable else Batch.Status.DONE,
+            status=Batch.Status.DONE if not sendable else _DISPATCHING if claimed else _PENDING,
             campaign=plan.campaign,
             template=template,
             group=group,
@@ -264,23 +267,41 @@ def send_bulk(
             "dispatch_after": dispatch_after,
         }
         costs: dict[int, Decimal] = {}
+        going = {"enqueued_at": now if dispatch_after is None else None, **claimed}
         for draft in plan.drafts:
             chunk = None if draft.rejection else next(chunks)
-            new_rows.append(
-                {
-                    **_message_fields(draft, costs),
-                    **shared,
-                    "chunk": chunk,
-                    "enqueued_at": now if dispatch_after is None and chunk is not None else None,
-                }
-            )
+            row = {**_message_fields(draft, costs), **shared, "chunk": chunk, "enqueued_at": None}
+            if chunk is not None:
+                row.update(going)
+            new_rows.append(row)
         bulk.insert(Message, new_rows, now=now)
     if dispatch_after is None:
+        claim = {"claim": claimed["claim_token"], "claimed_at": now} if claimed else {}
         for chunk in range(chunk_count):
-            wake.enqueue_chunk(batch.pk, chunk)
+            wake.enqueue_chunk(batch.pk, chunk, **claim)
         if eager() and not connection.in_atomic_block:
             batch.refresh_from_db()
     return batch
+
+
+_PENDING, _DISPATCHING = Batch.Status.PENDING, Batch.Status.DISPATCHING
+
+
+def _claimed_at_once(account: str, dispatch_after: datetime | None, now: datetime) -> dict[str, Any]:
+    """The claim a bulk send's rows are written with, or none (``{}``: written ``QUEUED``).
+
+    A send is claimed as it is written when it is sent in this process the moment the rows
+    commit: ``SEND_EAGERLY``, called outside any transaction (the commit is ours, and nothing
+    runs between it and the sends), nothing scheduled, the account not paused. A claim of its
+    own would write every row a second time, and nothing could come between the two. Should
+    the process die before the sends, the sweeper makes the rows ``UNCERTAIN`` after the lease,
+    as for any claim, and they are looked up before anything is sent again.
+    """
+    if dispatch_after is not None or not conf.get("SEND_EAGERLY") or connection.in_atomic_block:
+        return {}
+    if is_paused(account):
+        return {}
+    return claim_fields(now)
 
 
 def plan_chunks(numbers: Sequence[str], size: int) -> list[int]:

@@ -58,6 +58,7 @@ from .state import PENDING_STATUSES, backoff, due, eager, is_paused, now_or, pau
 __all__ = [
     "DispatchResult",
     "apply_deferred_reports",
+    "claim_fields",
     "date_to_send",
     "dispatch_chunk",
     "dispatch_message",
@@ -144,12 +145,30 @@ def _claim(match: Q, now: datetime, *, batch_id: int | None = None) -> tuple[str
             )
     if not claimed:
         return token, []
-    # Read through the claim's own match (its index), the token picking what this claim won.
-    claimed_rows = Message.objects.filter(match, claim_token=token).order_by("pk")
+    return token, _claimed(match, token)
+
+
+def _claimed(match: Q, token: str) -> list[Message | Claimed]:
+    """The messages ``token`` holds among those matching ``match``, read through the match (its
+    index), the token picking what the claim won."""
+    claimed_rows = Message.objects.filter(match, claim_token=token, status=MessageStatus.SENDING).order_by(
+        "pk"
+    )
     if signals.pre_send.receivers:
         # Receivers get the message; what a send does not need loads when they read it.
-        return token, list(claimed_rows.only(*_CLAIMED_FIELDS))
-    return token, [Claimed(*row) for row in claimed_rows.values_list(*_CLAIMED_FIELDS)]
+        return list(claimed_rows.only(*_CLAIMED_FIELDS))
+    return [Claimed(*row) for row in claimed_rows.values_list(*_CLAIMED_FIELDS)]
+
+
+def claim_fields(now: datetime) -> dict[str, Any]:
+    """The fields of rows written already claimed, by one new claim made at ``now`` (its token
+    is ``claim_token``): :func:`dispatch_chunk` sends them with ``claim=(token, now)``."""
+    return {
+        "status": MessageStatus.SENDING,
+        "claim_token": uuid.uuid4().hex,
+        "claimed_at": now,
+        "attempts": 1,
+    }
 
 
 def _held(token: str, pks: Sequence[int]) -> QuerySet[Message]:
@@ -215,8 +234,17 @@ def _veto(messages: Sequence[Message | Claimed], recorder: Recorder) -> list[Mes
     return going
 
 
-#: How old a claim may be and still go to the API without its lease renewed (see :func:`_fence`).
-_FRESH_CLAIM = timedelta(seconds=1)
+#: A claim this recent was made for this call: the attempt's time is the claim's.
+_SAME_MOMENT = timedelta(seconds=1)
+
+
+def _fresh_for() -> timedelta:
+    """How old a claim may be and still go to the API without its lease renewed (see
+    :func:`_fence`): half of what the lease leaves after two whole calls with their timeouts (115
+    seconds by default). The other half allows for the sweeper's clock running ahead of this
+    process's."""
+    call = sum(conf.timeout())
+    return timedelta(seconds=max(0.0, (conf.claim_lease() - 2 * call) / 2))
 
 
 def _fence(
@@ -232,15 +260,17 @@ def _fence(
     and the time of the renewal.
 
     The renewal is skipped (no query) when no ``pre_send`` receiver ran and the claim was made
-    at ``now`` less than :data:`_FRESH_CLAIM` ago by this process's clock, with two whole calls
-    of its lease left: then no stall happened that the sweeper could have seen, and the lease
-    already covers the call.
+    at ``now`` less than :func:`_fresh_for` ago by this process's clock: then the lease still
+    covers the call with its timeouts, however far the sweeper's clock runs ahead (within the
+    other half). That is the common case: a worker claims and calls at once, and an eager
+    ``send_bulk`` that wrote its rows claimed sends its chunks one after the other. The
+    attempt's time is then the claim's, when the claim was made within the last second, else
+    the present (a ``sent_at`` true to the call).
     """
     pks = [m.pk for m in going]
     renewed_at = max(now, timezone.now())
-    fresh = min(timedelta(seconds=conf.claim_lease() - 2 * sum(conf.timeout())), _FRESH_CLAIM)
-    if not signals.pre_send.receivers and renewed_at - now <= fresh:
-        return list(going), now  # the claim's own time is the attempt's
+    if not signals.pre_send.receivers and renewed_at - now <= _fresh_for():
+        return list(going), now if renewed_at - now <= _SAME_MOMENT else renewed_at
     held = 0
     for part in slices(pks):
         held += _held(token, part).update(claimed_at=renewed_at)
@@ -283,9 +313,10 @@ def _dispatch(
     client: ZoomConnectClient,
     bulk: bool,
     messages_per_minute: int | None = None,
-    batch_id: int | None = None,
+    finish_batch: int | None = None,
 ) -> DispatchResult:
-    """Call the API for claimed messages, then record every outcome in one transaction."""
+    """Call the API for claimed messages, then record every outcome in one transaction (with
+    ``finish_batch``'s move to ``DONE`` when nothing of it is left to send)."""
     result = DispatchResult(claimed=len(messages))
     recorder = Recorder(token, now)
     going = _veto(messages, recorder)
@@ -336,8 +367,8 @@ def _dispatch(
             _classify(error, token, going, [m.pk for m in going], now, recorder, result)
         stored = recorder.write(messages)
         recorder.record_history(stored)
-        if batch_id is not None:
-            finish_batches(batch_id=batch_id, now=now)
+        if finish_batch is not None:
+            finish_batches(batch_id=finish_batch, now=now)
     recorder.announce(stored, called=called)
     return result
 
@@ -458,19 +489,36 @@ def dispatch_chunk(
     now: datetime | None = None,
     client: ZoomConnectClient | None = None,
     account: str | None = None,
+    claim: str | None = None,
 ) -> DispatchResult:
     """Claim the due queued messages of one chunk and send them in one ``sms/send-bulk`` call,
-    through the batch's account's client."""
+    through the batch's account's client.
+
+    ``claim`` is the token of the claim the rows were written with (:func:`claim_fields`, an
+    eager ``send_bulk``), ``now`` its time: those rows are sent without a claim of their own.
+    Should their account be paused since, they go back to the queue to wait for the resume.
+    """
     now = now_or(now)
+    match = Q(batch_id=batch_id, chunk=chunk)
     with _sending_client(Batch, batch_id, client, account) as api:
-        if api is None:
+        if claim is not None:
+            token, messages = claim, _claimed(match, claim)
+            if api is None:
+                pks = [m.pk for m in messages]
+                _put_back(token, pks, now=now, delay=None, error="Sending was paused.", count_attempt=False)
+                return DispatchResult(paused=True, claimed=len(pks), requeued=len(pks))
+        elif api is None:
             return DispatchResult(paused=True)
-        token, messages = _claim(Q(batch_id=batch_id, chunk=chunk), now, batch_id=batch_id)
+        else:
+            token, messages = _claim(match, now, batch_id=batch_id)
         if not messages:
             finish_batches(batch_id=batch_id, now=now)
             return DispatchResult()
-        per_minute = Batch.objects.filter(pk=batch_id).values_list("messages_per_minute", flat=True).first()
+        pacing = Batch.objects.filter(pk=batch_id).values_list("messages_per_minute", "chunk_count").first()
+        per_minute, chunk_count = pacing or (None, 0)
         bulk_call = len(messages) > 1 or per_minute is not None
+        # Chunks written claimed are sent in order: only the last one can finish the batch.
+        finishes = claim is None or chunk >= chunk_count - 1
         return _dispatch(
             token,
             messages,
@@ -478,7 +526,7 @@ def dispatch_chunk(
             client=api,
             bulk=bulk_call,
             messages_per_minute=per_minute,
-            batch_id=batch_id,
+            finish_batch=batch_id if finishes else None,
         )
 
 

@@ -64,13 +64,22 @@ def enqueue_message(message_id: int) -> None:
     transaction.on_commit(partial(_run_or_log, run, f"message {message_id}"))
 
 
-def enqueue_chunk(batch_id: int, chunk: int) -> None:
-    """Wake a worker for one chunk of a batch once the current transaction commits."""
+def enqueue_chunk(
+    batch_id: int, chunk: int, *, claim: str | None = None, claimed_at: datetime | None = None
+) -> None:
+    """Wake a worker for one chunk of a batch once the current transaction commits.
+
+    ``claim`` (with its time ``claimed_at``) is the token of the claim the chunk's rows were
+    written with: only with ``SEND_EAGERLY``, where the chunk is sent in this process the
+    moment the rows commit (see :func:`.dispatch.claim_fields`).
+    """
 
     def run() -> None:
         if conf.get("SEND_EAGERLY"):
-            dispatch.dispatch_chunk(batch_id, chunk)
+            dispatch.dispatch_chunk(batch_id, chunk, claim=claim, now=claimed_at)
         else:
+            if claim is not None:
+                raise RuntimeError("rows are written claimed only when SEND_EAGERLY sends them")
             _task("send_chunk").delay(batch_id, chunk)
 
     transaction.on_commit(partial(_run_or_log, run, f"chunk {chunk} of batch {batch_id}"))
