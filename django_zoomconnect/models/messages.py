@@ -121,8 +121,8 @@ class Message(RemoteObject):
         _("direction"), max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
     # Indexes and the unique constraint are declared in Meta, so that PostgreSQL builds no extra
-    # ``varchar_pattern_ops`` index for LIKE queries nothing runs: a message is written three
-    # times in its life (queued, claimed, sent), and every index costs each of those writes.
+    # ``varchar_pattern_ops`` index for LIKE queries nothing runs: a message is written two or
+    # three times in its life (queued, claimed, sent), and every index costs each of those writes.
     reference = models.CharField(
         _("reference"),
         max_length=64,
@@ -197,7 +197,7 @@ class Message(RemoteObject):
         # Sending costs money: the REST API asks for this on top of add_message to send.
         permissions = [("send_message", _("Can send SMS"))]
         indexes = [
-            models.Index(fields=("status", "scheduled_at"), name="zoomconnect_msg_due"),
+            # Also a status's messages: the poller's scheduled ones (few) are filtered from it.
             models.Index(fields=("status", "dispatch_after"), name="zoomconnect_msg_dispatch"),
             models.Index(fields=("batch", "chunk", "status"), name="zoomconnect_msg_chunk"),
             models.Index(fields=("direction", "-created_at"), name="zoomconnect_msg_direction"),
