@@ -18,7 +18,7 @@ undeliverable numbers with error code 2).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 from phonenumbers import (
@@ -167,16 +167,83 @@ def _valid_e164(text: str) -> str | None:
     else:
         return None
     national = digits[size:]
-    region = phonenumbers.region_code_for_country_code(code)
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-    if not national or national[0] == "0" or metadata is None:
+    country = _country(code)
+    if not national or national[0] == "0" or country is None:
+        return None
+    prefix = country[1]
+    if prefix is not None and prefix.match(national):
+        return None
+    if len(COUNTRY_CODE_TO_REGION_CODE[code]) == 1:
+        valid = _numbering_plan(code, len(national)).fullmatch(national) is not None
+    else:  # the region is chosen by the number: phonenumbers' own way
+        valid = phonenumbers.is_valid_number(PhoneNumber(country_code=code, national_number=int(national)))
+    return text if valid else None
+
+
+@cache
+def _country(code: int) -> tuple[PhoneMetadata, re.Pattern[str] | None] | None:
+    """The metadata of calling code ``code`` and its national prefix for parsing, compiled."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code)
+    )
+    if metadata is None:
         return None
     prefix = metadata.national_prefix_for_parsing
-    if prefix and re.match(prefix, national):
+    return metadata, re.compile(prefix) if prefix else None
+
+
+#: The kinds of number a numbering plan describes, as :func:`phonenumbers.number_type` tries them.
+_NUMBER_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+@lru_cache(maxsize=1024)
+def _numbering_plan(code: int, length: int) -> re.Pattern[str]:
+    """One pattern that a national number of ``length`` digits matches whole exactly when
+    :func:`phonenumbers.is_valid_number` holds it valid in the plan of calling code ``code``
+    (one that serves one region: else the number chooses its region).
+
+    phonenumbers matches the number against the plan's general pattern, then against each kind
+    of number in turn (a kind whose possible lengths do not include ``length`` is skipped): nine
+    or ten expressions a number. Here the general pattern is a lookahead and the kinds are one
+    alternation, the same test in one match. A test holds it to phonenumbers' answer for every
+    example number of every region, changed in each digit, shortened and lengthened.
+    """
+    country = _country(code)
+    if country is None:
+        return _NOTHING
+    metadata = country[0]
+    general = _pattern_for(metadata.general_desc, length)
+    names = [n for n in _NUMBER_TYPES if not (n == "mobile" and metadata.same_mobile_and_fixed_line_pattern)]
+    kinds = [p for p in (_pattern_for(getattr(metadata, name), length) for name in names) if p is not None]
+    if general is None or not kinds:
+        return _NOTHING
+    return re.compile(f"(?=(?:{general})$)(?:{'|'.join(f'(?:{kind})' for kind in kinds)})")
+
+
+#: Matches no national number.
+_NOTHING = re.compile(r"(?!)")
+
+
+def _pattern_for(desc: object, length: int) -> str | None:
+    """The pattern of a kind of number (``desc``) that a number of ``length`` digits may match."""
+    if desc is None:
         return None
-    if not phonenumbers.is_valid_number(PhoneNumber(country_code=code, national_number=int(national))):
+    possible = getattr(desc, "possible_length", ())
+    if possible and length not in possible:
         return None
-    return text
+    pattern: str | None = getattr(desc, "national_number_pattern", None)
+    return pattern or None
 
 
 def is_valid(number: object, *, region: str | None = None) -> bool:

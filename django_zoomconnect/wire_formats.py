@@ -166,6 +166,8 @@ def _missing(value: Any, what: str) -> bool:
 
 
 def read_object(value: Any, what: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON decodes to: no abstract-class check
+        return value
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a JSON object for {what}, got {type(value).__name__}")
     return value
@@ -174,6 +176,8 @@ def read_object(value: Any, what: str) -> Mapping[str, Any]:
 def read_str(value: Any) -> str | None:
     if value is None:
         return None
+    if type(value) is str:
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"{value!r} is not a string")
     return str(value)

@@ -302,6 +302,41 @@ def test_the_e164_shortcut_agrees_with_parsing_on_every_example_number_and_near_
             )  # never accepts what parsing would refuse or read otherwise
 
 
+def _near_misses(national):
+    """``national``, each digit changed two ways, a digit less and a digit more."""
+    yield national
+    for i, digit in enumerate(national):
+        for step in (1, 5):
+            yield national[:i] + str((int(digit) + step) % 10) + national[i + 1 :]
+    yield national[:-1]
+    yield national + "7"
+
+
+def test_one_pattern_per_numbering_plan_agrees_with_phonenumbers_on_every_example_and_near_miss():
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber
+
+    checked = valid = 0
+    for text in sorted(set(_e164_spellings())):
+        number = phonenumbers.parse(text, None)
+        code = number.country_code
+        if len(COUNTRY_CODE_TO_REGION_CODE.get(code, ())) != 1:
+            continue  # the region is chosen by the number: phonenumbers decides those itself
+        for national in _near_misses(str(number.national_number)):
+            if not national or national[0] == "0":
+                continue
+            expected = phonenumbers.is_valid_number(
+                PhoneNumber(country_code=code, national_number=int(national))
+            )
+            assert (phone._numbering_plan(code, len(national)).fullmatch(national) is not None) == expected, (
+                code,
+                national,
+            )
+            checked += 1
+            valid += expected
+    assert checked > 50_000
+    assert checked // 10 < valid < checked  # both answers are well represented
+
+
 @given(VALID_NUMBERS)
 def test_the_e164_shortcut_never_disagrees_with_parsing(number):
     text = phonenumbers.format_number(number, PhoneNumberFormat.E164)
