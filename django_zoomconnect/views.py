@@ -50,7 +50,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
-from django.utils.decorators import classonlymethod, method_decorator
+from django.utils.decorators import classonlymethod
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -144,6 +144,8 @@ def _pairs(text: str, encoding: str) -> list[tuple[str, str]]:
 
 def _query_pairs(request: HttpRequest) -> list[tuple[str, str]]:
     raw = request.META.get("QUERY_STRING", "")
+    if not raw:
+        return []
     try:
         # WSGI and ASGI hand the query string over as bytes decoded as latin-1 (PEP 3333).
         raw = raw.encode("iso-8859-1").decode("utf-8")
@@ -253,7 +255,6 @@ class WebhookRequest:
     expires: datetime | None
 
 
-@method_decorator([login_not_required, csrf_exempt, transaction.non_atomic_requests], name="dispatch")
 class WebhookView(View):
     """The webhook endpoint for one ``kind`` (:data:`~django_zoomconnect.events.REPLY` or
     :data:`~django_zoomconnect.events.DELIVERY_REPORT`).
@@ -274,7 +275,9 @@ class WebhookView(View):
         kind = initkwargs.get("kind", cls.kind)
         if kind not in (REPLY, DELIVERY_REPORT):
             raise ValueError(f"kind must be {REPLY!r} or {DELIVERY_REPORT!r}, not {kind!r}")
-        return super().as_view(**initkwargs)
+        # Decorated here, once, rather than with method_decorator on dispatch (which decorates
+        # again at every request).
+        return csrf_exempt(login_not_required(transaction.non_atomic_requests(super().as_view(**initkwargs))))
 
     def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not _known_account(kwargs.get("account")):
