@@ -113,9 +113,8 @@ class SendResult:
     @classmethod
     def from_api(cls, payload: Any) -> SendResult:
         data = read_object(payload, "a send response")
-        return cls(
-            message_id=read_str(data.get("messageId")), error=read_str(data.get("error")), raw=dict(data)
-        )
+        raw = data if type(data) is dict else dict(data)  # a decoded answer is ours already
+        return cls(message_id=read_str(data.get("messageId")), error=read_str(data.get("error")), raw=raw)
 
 
 @dataclass(frozen=True, slots=True)

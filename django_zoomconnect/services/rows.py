@@ -103,18 +103,25 @@ class _InsertPlan:
         #: PostgreSQL: many rows streamed in one statement.
         self.copy = f"COPY {table} ({names}) FROM STDIN"
 
-    def rows(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
+    def rows(
+        self, rows: Sequence[Mapping[str, Any]], now: datetime, shared: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """The statement's parameters for each of ``rows`` (see :meth:`columns`)."""
-        return list(zip(*self.columns(rows, now), strict=True))
+        return list(zip(*self.columns(rows, now, shared), strict=True))
 
-    def columns(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[list[Any]]:
+    def columns(
+        self, rows: Sequence[Mapping[str, Any]], now: datetime, shared: Mapping[str, Any]
+    ) -> list[list[Any]]:
         """The values of each of the statement's columns for ``rows``, prepared a column at a
-        time (a value all rows share is prepared once); ``now`` fills the ``auto_now`` fields."""
+        time (a value all rows share is prepared once); ``shared`` gives values of every row,
+        ``now`` fills the ``auto_now`` fields."""
         columns = []
         for attname, prepare, make, default, takes_now in self._columns:
             if takes_now:
                 default = now
-            if attname in self._given:
+            if attname in shared:
+                column = [shared[attname]] * len(rows)
+            elif attname in self._given:
                 try:
                     column = [row[attname] for row in rows]
                 except KeyError:  # a field only some of the rows give
@@ -165,18 +172,24 @@ def insert(
     *,
     now: datetime | None = None,
     batch_size: int = SLICE,
+    shared: Mapping[str, Any] | None = None,
 ) -> int:
     """INSERT one row per mapping of attribute names (``batch_id``, not ``batch``) to values.
 
-    Every other field gets its default (a callable default, such as a message's unique
-    ``reference``, is called for each row), and ``auto_now``/``auto_now_add`` fields get ``now``
-    (default: the current time). Primary keys are not read back. Returns the number of
-    ``executemany`` calls.
+    ``shared`` gives the values every row has (which the rows then leave out). Every other
+    field gets its default (a callable default, such as a message's unique ``reference``, is
+    called for each row), and ``auto_now``/``auto_now_add`` fields get ``now`` (default: the
+    current time). Primary keys are not read back. Returns the number of statements (or
+    ``executemany`` calls).
     """
     if not rows:
         return 0
+    shared = shared or {}
+    given = frozenset().union(*(row.keys() for row in rows))
+    if not given.isdisjoint(shared):
+        raise ValueError(f"rows give shared fields: {', '.join(sorted(given & shared.keys()))}")
     connection = connection_for(model)
-    plan = _plan(model, connection, frozenset().union(*(row.keys() for row in rows)))
+    plan = _plan(model, connection, given.union(shared))
     moment = timezone.now() if now is None else now
     calls = 0
     with connection.cursor() as cursor:
@@ -185,15 +198,15 @@ def insert(
             # column's type on the server (a value too long is refused as by an INSERT).
             for chunk in batched(rows, batch_size):
                 with connection.wrap_database_errors, cursor.copy(plan.copy) as copy:
-                    for values in plan.rows(chunk, moment):
+                    for values in plan.rows(chunk, moment, shared):
                         copy.write_row(values)
                 calls += 1
             return calls
         for chunk in batched(rows, batch_size):
             if connection.vendor == "sqlite":
-                calls += sqlite.insert(cursor, connection, plan.head, plan.columns(chunk, moment))
+                calls += sqlite.insert(cursor, connection, plan.head, plan.columns(chunk, moment, shared))
             else:
-                cursor.executemany(plan.sql, plan.rows(chunk, moment))
+                cursor.executemany(plan.sql, plan.rows(chunk, moment, shared))
                 calls += 1
     return calls
 

@@ -270,11 +270,13 @@ def send_bulk(
         going = {"enqueued_at": now if dispatch_after is None else None, **claimed}
         for draft in plan.drafts:
             chunk = None if draft.rejection else next(chunks)
-            row = {**_message_fields(draft, costs), **shared, "chunk": chunk, "enqueued_at": None}
+            row = _message_fields(draft, costs)
+            row["chunk"] = chunk
+            row["enqueued_at"] = None
             if chunk is not None:
                 row.update(going)
             new_rows.append(row)
-        bulk.insert(Message, new_rows, now=now)
+        bulk.insert(Message, new_rows, now=now, shared=shared)
     if dispatch_after is None:
         claim = {"claim": claimed["claim_token"], "claimed_at": now} if claimed else {}
         for chunk in range(chunk_count):
