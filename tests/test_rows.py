@@ -173,7 +173,7 @@ def test_update_each_returning_answers_the_rows_it_changed_as_stored_where_it_ca
 
 
 @pytest.mark.django_db
-def test_a_value_every_row_shares_is_written_in_once_on_sqlite_and_bound_if_not_plain():
+def test_a_value_every_row_shares_is_bound_once_on_sqlite():
     tricky = "it's 100% \\ NULL; --"
     new = [
         {"to_number": f"+2782123456{i}", "body": tricky, "status": MessageStatus.QUEUED, "attempts": i % 2}
@@ -183,8 +183,9 @@ def test_a_value_every_row_shares_is_written_in_once_on_sqlite_and_bound_if_not_
         assert rows.insert(Message, new) == 1
     if connection.vendor == "sqlite":
         (sql,) = [q["sql"] for q in queries]
-        assert sql.count("'QUEUED'") == 3  # a plain shared word: written in, in each row
-        assert tricky not in sql  # shared, but not plain: bound
+        assert sql.count("'QUEUED'") == 1  # shared: bound once, not in each row
+        assert sql.count("it''s 100%") == 1
+        assert sql.count("'+2782123456") == 3  # each row's own
     assert sorted(Message.objects.values_list("body", "attempts", "status")) == [
         (tricky, 0, "QUEUED"),
         (tricky, 0, "QUEUED"),
@@ -277,3 +278,42 @@ def test_bulk_updates_never_leave_a_prepared_statement_behind():
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone() == (0,)
     assert Message.objects.get().body == "n7"
+
+
+@pytest.mark.django_db
+def test_a_bulk_statements_text_depends_on_its_shape_not_on_its_values_or_exact_size():
+    """SQLite keeps prepared statements per connection: one text per shape keeps that cache small.
+    The padding rows (up to the next power of two) write nothing."""
+    texts = []
+
+    def note(execute, sql, params, many, context):
+        texts.append(sql)
+        return execute(sql, params, many, context)
+
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    with connection.execute_wrapper(note):
+        rows.insert(Message, [{"to_number": f"+2782123450{i}", "body": "a"} for i in range(3)], now=first)
+        rows.insert(
+            Message,
+            [{"to_number": f"+2782123451{i}", "body": "b"} for i in range(4)],
+            now=first + timedelta(1),
+        )
+    assert Message.objects.count() == 7
+    assert sorted(Message.objects.values_list("body", flat=True)) == ["a"] * 3 + ["b"] * 4
+    if connection.vendor == "sqlite":
+        assert len(texts) == 2
+        assert texts[0] == texts[1]
+    messages = list(Message.objects.order_by("pk"))
+    for m in messages:
+        m.claim_token = "t"
+    Message.objects.bulk_update(messages, ["claim_token"])
+    answer = rows.update_each_returning(
+        Message,
+        ("status",),
+        ("id", "claim_token"),
+        [(MessageStatus.SENT, m.pk, "t") for m in messages[:3]],
+        ("id", "status"),
+    )
+    if answer is not None:
+        assert sorted(answer) == [(m.pk, "SENT") for m in messages[:3]]
+    assert [m.status for m in Message.objects.order_by("pk")] == ["SENT"] * 3 + ["QUEUED"] * 4
