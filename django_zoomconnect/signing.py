@@ -31,10 +31,8 @@ def signing_string(params: Mapping[str, str], *, encoding: Encoding = "raw") -> 
     """The string the checksum is computed over: ``key=value`` pairs sorted by key, joined by ``&``."""
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}, not {encoding!r}")
-    items = sorted(
-        ((key, value) for key, value in params.items() if key != CHECKSUM_PARAMETER),
-        key=lambda item: item[0].encode("utf-8"),
-    )
+    # By key, as the provider sorts the keys' UTF-8 bytes: that is the order of their code points.
+    items = sorted((key, value) for key, value in params.items() if key != CHECKSUM_PARAMETER)
     if encoding == "form":
         return "&".join(f"{key}={_php_urlencode(value)}" for key, value in items)
     return "&".join(f"{key}={value}" for key, value in items)
