@@ -126,10 +126,18 @@ def insert_event(fields: dict[str, Any], now: datetime) -> WebhookEvent | None:
     if pk is None:
         return None
     # As a query would build the row just written (positional: half the time of keywords).
-    given = {**fields, "id": pk, "received_at": now}
-    values = [given[f.attname] if f.attname in given else f.get_default() for f in _EVENT_FIELDS]
-    return WebhookEvent.from_db(router.db_for_write(WebhookEvent), _EVENT_NAMES, values)
+    values = {**_EVENT_DEFAULTS, **fields, "id": pk, "received_at": now}
+    for field in _EVENT_MADE:  # a default made anew for each row (none today)
+        if field.attname not in fields:
+            values[field.attname] = field.get_default()
+    return WebhookEvent.from_db(
+        router.db_for_write(WebhookEvent), _EVENT_NAMES, [values[n] for n in _EVENT_NAMES]
+    )
 
 
-_EVENT_FIELDS = tuple(WebhookEvent._meta.concrete_fields)
-_EVENT_NAMES = [field.attname for field in _EVENT_FIELDS]
+_EVENT_NAMES = [field.attname for field in WebhookEvent._meta.concrete_fields]
+_EVENT_MADE = [f for f in WebhookEvent._meta.concrete_fields if f.has_default() and callable(f.default)]
+#: The default of every other field, read once.
+_EVENT_DEFAULTS = {
+    f.attname: f.get_default() for f in WebhookEvent._meta.concrete_fields if f not in _EVENT_MADE
+}
