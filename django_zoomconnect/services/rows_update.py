@@ -43,7 +43,7 @@ def update_each(
         return 0
     connection = connection_for(model)
     if connection.vendor == "postgresql":
-        return _update_each_postgres(
+        return _update_answering(
             connection, model, set_fields, where_fields, rows, keep_existing, batch_size
         )[0]
     quote = connection.ops.quote_name
@@ -88,21 +88,20 @@ def update_each_returning(
     MariaDB, SQLite before 3.35): read the rows back then. The rows must match by primary key
     first (``where_fields[0]``), each its own row."""
     connection = connection_for(model)
-    if connection.vendor == "sqlite" and sqlite.can_update_returning():
-        return _update_each_sqlite(
-            connection, model, set_fields, where_fields, rows, keep_existing, returning
-        )
-    if connection.vendor != "postgresql":
+    answers = connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and sqlite.can_update_returning()
+    )
+    if not answers:
         update_each(model, set_fields, where_fields, rows, keep_existing=keep_existing)
         return None
     if not rows:
         return []
-    return _update_each_postgres(
+    return _update_answering(
         connection, model, set_fields, where_fields, rows, keep_existing, SLICE, returning
     )[1]
 
 
-def _update_each_postgres(
+def _update_answering(
     connection: BaseDatabaseWrapper,
     model: type[models.Model],
     set_fields: Sequence[str],
@@ -112,42 +111,32 @@ def _update_each_postgres(
     batch_size: int,
     returning: Sequence[str] = (),
 ) -> tuple[int, list[tuple[Any, ...]]]:
+    """PostgreSQL's ``UPDATE ... FROM unnest`` or SQLite's ``UPDATE ... FROM (VALUES ...)``: the
+    number of statements, and the ``returning`` columns of the rows changed."""
     setting = [field_of(model, name) for name in set_fields]
     matching = [field_of(model, name) for name in where_fields]
     preparing = [Preparer(field, connection) for field in (*setting, *matching)]
     slices = (_columns(chunk, preparing) for chunk in batched(rows, batch_size))
     answer = [field_of(model, name) for name in returning]
-    return postgres.update_from_values(connection, model, setting, matching, slices, keep_existing, answer)
-
-
-def _update_each_sqlite(
-    connection: BaseDatabaseWrapper,
-    model: type[models.Model],
-    set_fields: Sequence[str],
-    where_fields: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    keep_existing: Sequence[str],
-    returning: Sequence[str],
-) -> list[tuple[Any, ...]]:
-    if not rows:
-        return []
+    if connection.vendor == "postgresql":
+        return postgres.update_from_values(
+            connection, model, setting, matching, slices, keep_existing, answer
+        )
     quote = connection.ops.quote_name
-    setting = [field_of(model, name) for name in set_fields]
-    matching = [field_of(model, name) for name in where_fields]
-    preparing = [Preparer(field, connection) for field in (*setting, *matching)]
-    found: list[tuple[Any, ...]] = []
+    table = quote(model._meta.db_table)
+    set_columns = [
+        (quote(_column(f)), f.attname in keep_existing or f.name in keep_existing) for f in setting
+    ]
+    where_columns = [quote(_column(field)) for field in matching]
+    answer_columns = [quote(_column(field)) for field in answer]
+    statements, found = 0, []
     with connection.cursor() as cursor:
-        for chunk in batched(rows, SLICE):
+        for columns in slices:
             found += sqlite.update_returning(
-                cursor,
-                connection,
-                quote(model._meta.db_table),
-                [(quote(_column(f)), f.attname in keep_existing or f.name in keep_existing) for f in setting],
-                [quote(_column(field)) for field in matching],
-                _columns(chunk, preparing),
-                [quote(_column(field_of(model, name))) for name in returning],
+                cursor, connection, table, set_columns, where_columns, columns, answer_columns
             )
-    return found
+            statements += 1
+    return statements, found
 
 
 def _columns(rows: Sequence[Sequence[Any]], preparers: Sequence[Preparer]) -> list[list[Any]]:
