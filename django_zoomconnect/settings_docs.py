@@ -119,8 +119,9 @@ DESCRIPTIONS: dict[str, str] = {
     "SEND_RETRY_JITTER": "Up to this fraction of each delay is taken off at random, so retries spread out.",
     "CLAIM_LEASE_SECONDS": (
         "A claim older than this is taken as lost (its worker died): the sweeper makes the message "
-        "``UNCERTAIN``. The claim is renewed right before the API call, and the lease is never "
-        "shorter than one call's ``TIMEOUT`` (connect plus read), whatever is set here."
+        "``UNCERTAIN``. Right before the API call a claim is renewed, unless it is younger than "
+        "half of what the lease leaves after two calls' ``TIMEOUT`` (115 seconds by default); the "
+        "lease is never shorter than one call's ``TIMEOUT`` (connect plus read), whatever is set here."
     ),
     "REQUEUE_AFTER": "Seconds after which a due message whose task never ran is enqueued again.",
     "RECONCILE_AFTER": "Seconds to wait before looking up an ``UNCERTAIN`` send by its reference.",
