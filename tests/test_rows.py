@@ -317,3 +317,35 @@ def test_a_bulk_statements_text_depends_on_its_shape_not_on_its_values_or_exact_
     if answer is not None:
         assert sorted(answer) == [(m.pk, "SENT") for m in messages[:3]]
     assert [m.status for m in Message.objects.order_by("pk")] == ["SENT"] * 3 + ["QUEUED"] * 4
+
+
+@pytest.mark.django_db
+def test_rows_beyond_one_statement_go_in_several_and_padding_writes_nothing(monkeypatch):
+    from django_zoomconnect.services import rows_sqlite
+
+    assert list(rows_sqlite._sizes(0, 1024)) == []
+    assert list(rows_sqlite._sizes(5, 1024)) == [(5, 8)]
+    assert list(rows_sqlite._sizes(2051, 1024)) == [(1024, 1024), (1024, 1024), (3, 4)]
+    monkeypatch.setattr(rows_sqlite, "ROWS", 4)
+    new = [{"to_number": f"+278212345{i:02d}", "body": f"m{i}", "attempts": i % 3} for i in range(10)]
+    with CaptureQueriesContext(connection) as queries:
+        rows.insert(Message, new)
+    if connection.vendor == "sqlite":
+        assert len(queries) == 3  # 4, 4, then 2 rows
+    assert sorted(Message.objects.values_list("body", "attempts")) == sorted(
+        (f"m{i}", i % 3) for i in range(10)
+    )
+    messages = list(Message.objects.order_by("pk"))
+    answer = rows.update_each_returning(
+        Message,
+        ("status", "attempts"),
+        ("id",),
+        [(MessageStatus.SENT, 7, m.pk) for m in messages[:7]],
+        ("id",),
+    )
+    if answer is not None:
+        assert sorted(answer) == [(m.pk,) for m in messages[:7]]
+    assert (
+        list(Message.objects.order_by("pk").values_list("status", flat=True)) == ["SENT"] * 7 + ["QUEUED"] * 3
+    )
+    assert Message.objects.filter(attempts=7).count() == 7
