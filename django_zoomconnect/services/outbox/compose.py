@@ -237,7 +237,7 @@ def send_bulk(
     _check_balance_for(cost, len(sendable), alias)
 
     # Sent in this process the moment our own transaction commits: the rows are written claimed.
-    claimed = _claimed_at_once(alias, dispatch_after, now) if sendable else {}
+    claimed = _claimed_at_once(alias, dispatch_after) if sendable else {}
     # One transaction (the caller's, or our own): never a half-written batch.
     with transaction.atomic():
         chunk_size = int(conf.get("BULK_CHUNK_SIZE", alias))
@@ -278,7 +278,7 @@ def send_bulk(
             new_rows.append(row)
         bulk.insert(Message, new_rows, now=now, shared=shared)
     if dispatch_after is None:
-        claim = {"claim": claimed["claim_token"], "claimed_at": now} if claimed else {}
+        claim = {"claim": claimed["claim_token"], "claimed_at": claimed["claimed_at"]} if claimed else {}
         for chunk in range(chunk_count):
             wake.enqueue_chunk(batch.pk, chunk, **claim)
         if eager() and not connection.in_atomic_block:
@@ -289,8 +289,8 @@ def send_bulk(
 _PENDING, _DISPATCHING = Batch.Status.PENDING, Batch.Status.DISPATCHING
 
 
-def _claimed_at_once(account: str, dispatch_after: datetime | None, now: datetime) -> dict[str, Any]:
-    """The claim a bulk send's rows are written with, or none (``{}``: written ``QUEUED``).
+def _claimed_at_once(account: str, dispatch_after: datetime | None) -> dict[str, Any]:
+    """The claim a bulk send's rows are written with, made now, or none (``{}``: written ``QUEUED``).
 
     A send is claimed as it is written when it is sent in this process the moment the rows
     commit: ``SEND_EAGERLY``, called outside any transaction (the commit is ours, and nothing
@@ -303,7 +303,7 @@ def _claimed_at_once(account: str, dispatch_after: datetime | None, now: datetim
         return {}
     if is_paused(account):
         return {}
-    return claim_fields(now)
+    return claim_fields(timezone.now())
 
 
 def plan_chunks(numbers: Sequence[str], size: int) -> list[int]:
