@@ -204,7 +204,12 @@ def _named_recipients(
                 raise SendError(
                     f"A recipient must be a number, a (number, context) pair or a Recipient, not {item!r}."
                 )
-            check_storable((raw[-1].to, raw[-1].context), f"recipients[{index}]")
+            # The number alone, most of the time: one search of a string, not a walk of a tuple.
+            recipient = raw[-1]
+            if isinstance(recipient.to, str) and storable.problem(recipient.to):
+                check_storable(recipient.to, f"recipients[{index}]")
+            if recipient.context is not None:
+                check_storable(recipient.context, f"recipients[{index}]")
     if contacts is not None:
         for contact in contacts:
             if not isinstance(contact, Contact):
