@@ -364,6 +364,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
 def user_settings() -> Mapping[str, Any]:
     """The project's ``ZOOMCONNECT`` dict as it is now (empty when unset)."""
     value = getattr(settings, "ZOOMCONNECT", None)
+    if type(value) is dict:  # as settings write it: no abstract-class check on every read
+        return value
     if value is None:
         return {}
     if not isinstance(value, Mapping):
