@@ -226,7 +226,7 @@ def test_a_contact_of_one_account_is_not_sent_to_through_another(two):
 def test_sync_pulls_each_accounts_contacts_into_rows_tagged_with_it(two):
     from django_zoomconnect.models import Contact, Template
     from django_zoomconnect.services.pull import pull
-    from django_zoomconnect.simulator.state import Contact as RemoteContact
+    from django_zoomconnect.simulator.records import Contact as RemoteContact
 
     for alias, simulator in two.items():
         # The same remote ids on both accounts: the provider numbers each account on its own.

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from django_zoomconnect.models import Batch, Contact, Group, Membership, Message, SyncState, Template
 from django_zoomconnect.services import contacts
-from django_zoomconnect.simulator.state import Contact as SimContact
+from django_zoomconnect.simulator.records import Contact as SimContact
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from django_zoomconnect.models import Batch, Direction, Message, MessageStatus
 from django_zoomconnect.services.outbox import send_bulk, send_sms
-from django_zoomconnect.simulator.state import MAGIC_FAILED, MAGIC_REPLIES
+from django_zoomconnect.simulator.records import MAGIC_FAILED, MAGIC_REPLIES
 from tests.browser import shot
 from tests.outbox import FAST, zoomconnect_settings
 

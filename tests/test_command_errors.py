@@ -144,7 +144,7 @@ def test_input_the_command_refuses_is_one_line_and_exit_status_1(capsys, zoomcon
 def remote_contact(zoomconnect_simulator):
     """+27821234567 as a contact here and on the account (what ``--delete-remote`` deletes)."""
     from django_zoomconnect.models import Contact
-    from django_zoomconnect.simulator.state import Contact as SimContact
+    from django_zoomconnect.simulator.records import Contact as SimContact
 
     remote = SimContact(contact_id="c1", contact_number="+27821234567", first_name="Ann")
     zoomconnect_simulator.state.contacts[remote.contact_id] = remote

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from django_zoomconnect.management.commands.zoomconnect_sync import Command, ProgressBar
 from django_zoomconnect.models import Contact, Group, Message, SyncState
-from django_zoomconnect.simulator.state import Contact as SimContact
+from django_zoomconnect.simulator.records import Contact as SimContact
 from tests.outbox import zoomconnect_settings
 
 UNREACHABLE = (

@@ -9,7 +9,7 @@ from django_zoomconnect.client import ZoomConnectClient
 from django_zoomconnect.exceptions import InvalidNumberError, PhoneNumberError
 from django_zoomconnect.models import Contact, Group, Membership, SyncState
 from django_zoomconnect.services import contacts
-from django_zoomconnect.simulator.state import Contact as SimContact
+from django_zoomconnect.simulator.records import Contact as SimContact
 from tests.accounts import members, remote_contacts
 
 pytestmark = pytest.mark.django_db

@@ -688,7 +688,7 @@ def test_a_chunk_the_provider_never_processed_costs_three_lookups(sim):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("held_by_the_provider", [False, True])
 def test_a_processed_chunk_whose_first_and_last_were_refused_is_not_sent_again(sim, held_by_the_provider):
-    from django_zoomconnect.simulator.state import MAGIC_INVALID
+    from django_zoomconnect.simulator.records import MAGIC_INVALID
 
     good = ["+27821000001", "+27821000002", "+27821000003"]
     sim.set_balance(2)  # the first two good numbers are accepted; the last finds no credit

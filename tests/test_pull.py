@@ -25,8 +25,8 @@ from django_zoomconnect.models import (
 from django_zoomconnect.services import pull as pulling
 from django_zoomconnect.services import reports
 from django_zoomconnect.services.pull import engine
-from django_zoomconnect.simulator.state import Contact as SimContact
-from django_zoomconnect.simulator.state import Group as SimGroup
+from django_zoomconnect.simulator.records import Contact as SimContact
+from django_zoomconnect.simulator.records import Group as SimGroup
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django_zoomconnect.exceptions import ConnectError
 from django_zoomconnect.models import Contact, Group, SyncState
 from django_zoomconnect.services import contacts, push
 from django_zoomconnect.services.pull import pull
-from django_zoomconnect.simulator.state import Contact as SimContact
-from django_zoomconnect.simulator.state import Group as SimGroup
+from django_zoomconnect.simulator.records import Contact as SimContact
+from django_zoomconnect.simulator.records import Group as SimGroup
 from tests.accounts import calls, remote_contacts
 
 pytestmark = pytest.mark.django_db

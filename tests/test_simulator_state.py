@@ -10,7 +10,7 @@ import pytest
 
 from django_zoomconnect.simulator import Clock, Simulator
 from django_zoomconnect.simulator.errors import ApiError
-from django_zoomconnect.simulator.state import normalize_number
+from django_zoomconnect.simulator.records import normalize_number
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from .clock import Clock
 from .core import Simulator
 from .faults import TransportFault
 from .http import RecordedRequest, SimulatorResponse
-from .state import MAGIC_NUMBERS, Message
+from .records import MAGIC_NUMBERS, Message
 from .webhooks import WebhookAttempt
 
 __all__ = [

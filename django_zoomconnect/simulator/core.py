@@ -21,7 +21,8 @@ from .control import ControlApi
 from .faults import FaultInjector, TransportFault
 from .formats import DEFAULT_FORMATS, DefaultFormat
 from .http import RecordedRequest, SimulatorResponse
-from .state import AccountState, Message
+from .records import Message
+from .state import AccountState
 from .surface import HttpSurface
 from .webhooks import (
     NONCE_DATE_DIGITS,

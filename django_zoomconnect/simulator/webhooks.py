@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from ..signing import CHECKSUM_PARAMETER, compute_checksum
 from .clock import Clock
-from .state import Message
+from .records import Message
 
 #: ``poster(url, query_params, form_params) -> HTTP status``. ``query_params`` go in the URL's
 #: query string, ``form_params`` in an ``application/x-www-form-urlencoded`` POST body; raising

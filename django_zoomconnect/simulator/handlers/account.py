@@ -18,7 +18,7 @@ from ..http import (
     str_field,
     when,
 )
-from ..state import DELIVERED, FAILED, FAILED_OPTOUT, FAILED_REFUNDED, OUTBOUND, Message, User, valid_number
+from ..records import DELIVERED, FAILED, FAILED_OPTOUT, FAILED_REFUNDED, OUTBOUND, Message, User, valid_number
 from .resource import Resource
 
 if TYPE_CHECKING:

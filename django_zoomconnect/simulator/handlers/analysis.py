@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ...segments import SegmentInfo
 from ..errors import invalid_number
 from ..http import Operation, Request, SimulatorResponse, json_response, operation
-from ..state import MAX_PARTS, analyse_text, normalize_number
+from ..records import MAX_PARTS, analyse_text, normalize_number
 
 if TYPE_CHECKING:
     from ..core import Simulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..http import Request, SimulatorResponse, created, deleted, operation, str_field
-from ..state import Contact, valid_number
+from ..records import Contact, valid_number
 from .resource import Resource
 
 if TYPE_CHECKING:

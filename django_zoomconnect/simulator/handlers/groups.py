@@ -15,7 +15,7 @@ from ..http import (
     operation,
     str_field,
 )
-from ..state import Group
+from ..records import Group
 from .contacts import CONTACTS
 from .resource import Resource
 

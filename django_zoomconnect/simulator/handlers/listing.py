@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from ..errors import ApiError
 from ..http import bool_param, date_param, int_param
-from ..state import STATUSES, Message, VoiceMessage, normalize_number
+from ..records import STATUSES, Message, VoiceMessage, normalize_number
 
 T = TypeVar("T", Message, VoiceMessage)
 #: (attribute, first day, last day): the attribute's day in the account's zone must be in range.

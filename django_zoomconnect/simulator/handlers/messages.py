@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError
 from ..http import Request, SimulatorResponse, bool_param, deleted, json_response, operation, when
-from ..state import INBOUND, OUTBOUND, Message
+from ..records import INBOUND, OUTBOUND, Message
 from .listing import criteria, page_of, paging
 from .resource import Resource
 

@@ -15,7 +15,7 @@ from ..http import (
     token_matches,
     unauthorized,
 )
-from ..state import Message, parse_date_to_send
+from ..records import Message, parse_date_to_send
 
 if TYPE_CHECKING:
     from ..core import Simulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..http import Request, SimulatorResponse, deleted, operation
-from ..state import Template
+from ..records import Template
 from .resource import Resource
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError
 from ..http import Request, SimulatorResponse, deleted, json_response, operation, str_field, when
-from ..state import VoiceMessage
+from ..records import VoiceMessage
 from .listing import criteria, page_of, paging
 from .resource import Resource
 
