@@ -1,4 +1,4 @@
-"""Dispatching: claim queued messages, call the API once, and classify what it says.
+"""Dispatching: claim queued messages, call the API once, and record what it says.
 
 Why a claim: before calling the API a worker moves its rows from ``QUEUED`` to ``SENDING`` with
 one conditional ``UPDATE`` (stamped with a fresh claim token), outside any transaction, so a
@@ -7,17 +7,7 @@ claim is renewed, fenced by its token, right before the call (:func:`_fence`), a
 write is conditional on that token and on ``SENDING``, so a late worker whose lease the sweeper
 took away cannot overwrite what happened since.
 
-Why outcomes are classified, not retried blindly (see :mod:`django_zoomconnect.exceptions`):
-
-* not sent (connection refused, 429, other refusals that processed nothing) -> back to
-  ``QUEUED`` with exponential backoff and jitter (a 429 waits ``Retry-After`` and does not count
-  as an attempt); after ``SEND_MAX_ATTEMPTS`` attempts -> ``FAILED``;
-* may have been sent (read timeout, lost connection, 5xx) -> ``UNCERTAIN``; never resent before
-  :mod:`.reconcile` has looked the message up;
-* refused for good (400) -> ``FAILED`` with the provider's code and message; a bulk item's own
-  ``error`` -> ``FAILED`` on that message only;
-* credentials refused (401/403) -> sending is paused (:func:`.state.pause_sending`), the
-  messages go back to ``QUEUED`` untouched, until it is resumed.
+What a failed call means for its messages is in :mod:`.failures`.
 """
 
 from __future__ import annotations
@@ -31,29 +21,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ... import conf, signals
 from ...client import ZoomConnectClient
 from ...exceptions import (
-    AuthenticationError,
     ConfigurationError,
-    InvalidRequestError,
-    MayHaveBeenSentError,
-    NotSentError,
-    RateLimitedError,
     SendVetoed,
-    ZoomConnectAPIError,
     ZoomConnectError,
 )
 from ...models import Batch, Direction, Message, MessageStatus, MessageStatusChange
 from ...wire import SendResult
 from ..clients import client_for
 from ..mapping import sms_request
-from ..reports import Counts
-from .outcomes import Outcome, Recorder, apply_deferred_reports
-from .state import PENDING_STATUSES, backoff, due, eager, is_paused, now_or, pause_sending, short, slices
+from .failures import classify, held, put_back
+from .outcomes import DispatchResult, Outcome, Recorder, apply_deferred_reports
+from .state import PENDING_STATUSES, due, is_paused, now_or, pause_sending, short, slices
 
 __all__ = [
     "DispatchResult",
@@ -67,23 +51,6 @@ __all__ = [
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
 SEND = MessageStatusChange.Source.SEND
-
-
-@dataclass
-class DispatchResult(Counts):
-    """What one dispatch did; tasks use ``retry_in`` and ``reconcile_in`` to schedule follow-ups."""
-
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    rejected: int = 0
-    requeued: int = 0
-    uncertain: int = 0
-    paused: bool = False
-    #: Seconds until messages put back in the queue are due again, if any were.
-    retry_in: float | None = None
-    #: Seconds until uncertain messages may be looked up, if any became uncertain.
-    reconcile_in: float | None = None
 
 
 def _in_a_transaction() -> bool:
@@ -171,49 +138,6 @@ def claim_fields(now: datetime) -> dict[str, Any]:
     }
 
 
-def _held(token: str, pks: Sequence[int]) -> QuerySet[Message]:
-    return Message.objects.filter(pk__in=pks, claim_token=token, status=MessageStatus.SENDING)
-
-
-def _put_back(
-    token: str,
-    pks: Sequence[int],
-    *,
-    now: datetime,
-    delay: float | None,
-    error: str,
-    count_attempt: bool = True,
-) -> None:
-    """Back to ``QUEUED`` (due after ``delay``, or left for a resume when ``delay`` is None)."""
-    due = None if delay is None else now + timedelta(seconds=delay)
-    fields: dict[str, Any] = {
-        "status": MessageStatus.QUEUED,
-        "claim_token": "",
-        "dispatch_after": due,
-        # The retry task is due then; dispatch_due steps in REQUEUE_AFTER later if it is lost.
-        # Eagerly (no retry task) and when paused, dispatch_due is the one to pick it up.
-        "enqueued_at": None if due is None or eager() else due,
-        "last_error": short(error),
-        "updated_at": now,
-    }
-    if not count_attempt:
-        fields["attempts"] = F("attempts") - 1
-    for part in slices(pks):
-        _held(token, part).update(**fields)
-
-
-def _mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str) -> float:
-    delay = float(conf.get("RECONCILE_AFTER"))
-    for part in slices(pks):
-        _held(token, part).update(
-            status=MessageStatus.UNCERTAIN,
-            dispatch_after=now + timedelta(seconds=delay),
-            last_error=short(error),
-            updated_at=now,
-        )
-    return delay
-
-
 def _veto(messages: Sequence[Message | Claimed], recorder: Recorder) -> list[Message | Claimed]:
     """Ask the ``pre_send`` receivers about each message; those vetoed are recorded REJECTED."""
     if not signals.pre_send.receivers:
@@ -271,14 +195,14 @@ def _fence(
     renewed_at = max(now, timezone.now())
     if not signals.pre_send.receivers and renewed_at - now <= _fresh_for():
         return list(going), now if renewed_at - now <= _SAME_MOMENT else renewed_at
-    held = 0
+    renewed = 0
     for part in slices(pks):
-        held += _held(token, part).update(claimed_at=renewed_at)
-    if held == len(pks):
+        renewed += held(token, part).update(claimed_at=renewed_at)
+    if renewed == len(pks):
         return list(going), renewed_at
     still: set[int] = set()
     for part in slices(pks):
-        still.update(_held(token, part).values_list("pk", flat=True))
+        still.update(held(token, part).values_list("pk", flat=True))
     lost = len(pks) - len(still)
     logger.warning(
         "%d claimed message(s) were taken back while their worker stalled before the API call; "
@@ -299,10 +223,6 @@ def date_to_send(message: Message | Claimed, now: datetime) -> datetime | None:
     if message.scheduled_at > now + timedelta(seconds=60):
         return message.scheduled_at
     return None
-
-
-def _provider_error(exc: ZoomConnectAPIError) -> str:
-    return short(exc.provider_message or exc.developer_message or str(exc))
 
 
 def _dispatch(
@@ -364,73 +284,13 @@ def _dispatch(
                     result.failed += 1
     with transaction.atomic():
         if error is not None:
-            _classify(error, token, going, [m.pk for m in going], now, recorder, result)
+            classify(error, token, going, [m.pk for m in going], now, recorder, result)
         stored = recorder.write(messages)
         recorder.record_history(stored)
         if finish_batch is not None:
             finish_batches(batch_id=finish_batch, now=now)
     recorder.announce(stored, called=called)
     return result
-
-
-def _classify(
-    error: ZoomConnectError,
-    token: str,
-    going: Sequence[Message | Claimed],
-    pks: Sequence[int],
-    now: datetime,
-    recorder: Recorder,
-    result: DispatchResult,
-) -> None:
-    """Record what a failed call means for the messages it carried."""
-    max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
-    what = f"{len(pks)} message(s)" if len(pks) > 1 else f"message {pks[0]}"
-    if isinstance(error, AuthenticationError):
-        pause_sending(f"Zoom Connect refused the credentials ({error.status})", going[0].account)
-        _put_back(token, pks, now=now, delay=None, error=str(error), count_attempt=False)
-        result.paused = True
-        result.requeued += len(pks)
-        for pk in pks:
-            recorder.outcomes[pk] = Outcome(MessageStatus.QUEUED, error=error)
-        return
-    if isinstance(error, InvalidRequestError):
-        logger.warning("Zoom Connect refused %s for good: %s", what, error)
-        for pk in pks:
-            recorder.outcomes[pk] = Outcome(
-                MessageStatus.FAILED, error=error, text=_provider_error(error), code=error.code
-            )
-        result.failed += len(pks)
-        return
-    if isinstance(error, MayHaveBeenSentError):
-        logger.warning("Sending %s may have succeeded (%s); it will be looked up first", what, error)
-        result.reconcile_in = _mark_uncertain(token, pks, now=now, error=str(error))
-        result.uncertain += len(pks)
-        for pk in pks:
-            recorder.outcomes[pk] = Outcome(MessageStatus.UNCERTAIN, error=error)
-        return
-    # Not sent: a refused connection, a 429, or an answer that says nothing was done.
-    rate_limited = isinstance(error, RateLimitedError)
-    attempts = max(m.attempts for m in going)
-    if not rate_limited and attempts >= max_attempts:
-        text = short(f"Gave up after {attempts} attempts: {error}")
-        logger.error("Sending %s failed: %s", what, text)
-        code = error.code if isinstance(error, ZoomConnectAPIError) else None
-        for pk in pks:
-            recorder.outcomes[pk] = Outcome(MessageStatus.FAILED, error=error, text=text, code=code)
-        result.failed += len(pks)
-        return
-    if rate_limited and isinstance(error, RateLimitedError) and error.retry_after is not None:
-        delay = float(error.retry_after)
-    else:
-        delay = backoff(attempts)
-    logger.info("Sending %s was not done (%s); retrying in %.1fs", what, type(error).__name__, delay)
-    if not isinstance(error, NotSentError | ZoomConnectAPIError):
-        logger.warning("Unexpected error class %s treated as not sent", type(error).__name__)
-    _put_back(token, pks, now=now, delay=delay, error=str(error), count_attempt=not rate_limited)
-    result.requeued += len(pks)
-    result.retry_in = delay
-    for pk in pks:
-        recorder.outcomes[pk] = Outcome(MessageStatus.QUEUED, error=error)
 
 
 @contextmanager
@@ -505,7 +365,7 @@ def dispatch_chunk(
             token, messages = claim, _claimed(match, claim)
             if api is None:
                 pks = [m.pk for m in messages]
-                _put_back(token, pks, now=now, delay=None, error="Sending was paused.", count_attempt=False)
+                put_back(token, pks, now=now, delay=None, error="Sending was paused.", count_attempt=False)
                 return DispatchResult(paused=True, claimed=len(pks), requeued=len(pks))
         elif api is None:
             return DispatchResult(paused=True)

@@ -25,15 +25,33 @@ from ...models import Message, MessageStatus, MessageStatusChange, WebhookEvent
 from .. import history, inbound
 from .. import rows as bulk
 from ..history import StatusChange
+from ..reports import Counts
 from .state import slices
 
 if TYPE_CHECKING:
     from .dispatch import Claimed
 
-__all__ = ["Outcome", "Recorder", "Stored", "apply_deferred_reports"]
+__all__ = ["DispatchResult", "Outcome", "Recorder", "Stored", "apply_deferred_reports"]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
 SEND = MessageStatusChange.Source.SEND
+
+
+@dataclass
+class DispatchResult(Counts):
+    """What one dispatch did; tasks use ``retry_in`` and ``reconcile_in`` to schedule follow-ups."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    rejected: int = 0
+    requeued: int = 0
+    uncertain: int = 0
+    paused: bool = False
+    #: Seconds until messages put back in the queue are due again, if any were.
+    retry_in: float | None = None
+    #: Seconds until uncertain messages may be looked up, if any became uncertain.
+    reconcile_in: float | None = None
 
 
 @dataclass
