@@ -361,6 +361,27 @@ def test_rows_written_claimed_whose_process_died_are_looked_up_before_they_are_s
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_eager_send_that_fails_unexpectedly_is_logged_with_its_traceback_and_looked_up_later(sim, caplog):
+    from django_zoomconnect.services.outbox import dispatch, reconcile
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a receiver")
+
+    with mock.patch.object(dispatch, "dispatch_chunk", broken), caplog.at_level("WARNING"):
+        batch = send_bulk(recipients=[NUMBER, OTHER], body="hi")
+    (record,) = [r for r in caplog.records if r.name.startswith("django_zoomconnect")]
+    assert record.levelname == "ERROR"
+    assert record.exc_info is not None
+    assert "a bug in a receiver" in str(record.exc_info[1])
+    assert record.getMessage().startswith(f"Sending chunk 0 of batch {batch.pk} in this process failed")
+    assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.SENDING}
+    later = timezone.now() + timedelta(seconds=conf.claim_lease() + 1)
+    reconcile.sweep(now=later)
+    reconcile.reconcile_uncertain(now=later)
+    assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.SENT}
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_claim_well_inside_its_lease_goes_without_a_renewal_and_is_sent_at_the_present(sim):
     with holding_tasks():
         message = send_sms(NUMBER, "hi")

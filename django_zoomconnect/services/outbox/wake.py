@@ -41,6 +41,16 @@ def _run_or_log(action: Callable[[], Any], what: str) -> None:
     except (ConfigurationError, ZoomConnectError):
         raise  # eagerly, the caller learns of wrong settings and API errors at once
     except Exception as exc:
+        if conf.get("SEND_EAGERLY"):
+            # A bug, not the broker: with its traceback. The rows are committed (queued, or
+            # claimed and then swept as any lost claim); never fail the caller's commit for it.
+            logger.exception(
+                "Sending %s in this process failed; its messages wait for the beat tasks (or "
+                "`manage.py zoomconnect_send --due`), which look up any that may have gone out "
+                "before sending them again.",
+                what,
+            )
+            return
         # The row is committed: dispatch_due will enqueue it again. Never fail the caller for it,
         # and say it in one line: a broker that is down is an operations fact, not a bug.
         logger.warning(
