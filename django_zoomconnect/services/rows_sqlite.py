@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from itertools import chain, repeat
-from operator import is_
+from itertools import chain
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .rows_values import all_same, max_query_params
 
 __all__ = ["ROWS", "can_update_returning", "insert", "update_returning"]
 
@@ -40,7 +41,7 @@ def _shared(column: Sequence[Any]) -> object:
     every row holds the same value (bound once), else ``None`` (a column of the ``VALUES``)."""
     first = column[0]
     # The same object (a value prepared once), else equal values of one type (1 == 1.0 == True).
-    if not all(map(is_, column, repeat(first))) and (
+    if not all_same(column) and (
         column.count(first) != len(column) or any(type(value) is not type(first) for value in column)
     ):
         return None
@@ -82,9 +83,7 @@ def _sizes(count: int, most: int) -> Iterator[tuple[int, int]]:
 
 def _most(connection: BaseDatabaseWrapper, once: int, width: int) -> int:
     """The most rows of ``width`` values a statement binding ``once`` more can hold: a power of two."""
-    connection.ensure_connection()
-    limit = int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    fits = max(1, min(ROWS, (limit - once) // max(width, 1)))
+    fits = max(1, min(ROWS, (max_query_params(connection) - once) // max(width, 1)))
     return 1 << (fits.bit_length() - 1)
 
 

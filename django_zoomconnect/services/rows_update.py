@@ -8,7 +8,6 @@ elsewhere, MySQL and MariaDB one ``UPDATE ... CASE`` per batch.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from . import rows_postgres as postgres
 from . import rows_sqlite as sqlite
 from .rows_postgres import column_of as _column
-from .rows_values import SLICE, Preparer, batched, connection_for, field_of
+from .rows_values import SLICE, Preparer, batched, connection_for, field_of, max_query_params
 
 __all__ = ["update_by_pk", "update_each", "update_each_returning"]
 
@@ -147,16 +146,6 @@ def _columns(rows: Sequence[Sequence[Any]], preparers: Sequence[Preparer]) -> li
     ]
 
 
-def _max_query_params(connection: BaseDatabaseWrapper) -> int:
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        try:
-            return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-        except AttributeError:  # pragma: no cover - Python < 3.11
-            return 999
-    return int(connection.features.max_query_params or 32_000)
-
-
 def update_by_pk(
     model: type[models.Model], rows: Sequence[Any], fields: Sequence[str], *, batch_size: int = SLICE
 ) -> int:
@@ -196,7 +185,7 @@ def update_by_pk(
                 cursor.executemany(sql, by_row)
                 statements += 1
             return statements
-        per_statement = max(1, min(batch_size, _max_query_params(connection) // len(columns)))
+        per_statement = max(1, min(batch_size, max_query_params(connection) // len(columns)))
         for chunk in batched(rows, per_statement):
             keys = [int(row.pk) for row in chunk]
             whens = " ".join(f"WHEN {pk} THEN %s" for pk in keys)

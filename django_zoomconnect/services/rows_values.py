@@ -7,7 +7,8 @@ router picks for writing; this is that one copy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice, repeat
 from operator import is_
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["SLICE", "Preparer", "batched", "connection_for", "field_of"]
+__all__ = ["SLICE", "Preparer", "all_same", "batched", "connection_for", "field_of", "max_query_params"]
 
 #: Rows per ``executemany`` (or per CASE statement): one logged query per slice.
 SLICE = 1000
@@ -85,9 +86,8 @@ class Preparer:
         """``values`` prepared, a column at a time: a value every row shares (the same object,
         as a batch's ``now``, campaign or status) is prepared once, and a column of plain text
         or whole numbers passes through as it is."""
-        first = values[0]
-        if all(map(is_, values, repeat(first))):
-            return [self(first)] * len(values)
+        if all_same(values):
+            return [self(values[0])] * len(values)
         kinds = set(map(type, values))
         if (self._text and kinds == {str}) or (self._number and kinds == {int}):
             return values
@@ -95,6 +95,22 @@ class Preparer:
 
     def _prepare(self, value: Any) -> Any:
         return self._field.get_db_prep_save(value, self._connection)
+
+
+def all_same(values: Sequence[Any]) -> bool:
+    """Whether every one of ``values`` is the same object as the first (a value a batch shares)."""
+    return all(map(is_, values, repeat(values[0])))
+
+
+def max_query_params(connection: BaseDatabaseWrapper) -> int:
+    """The most parameters one statement may bind on ``connection`` (SQLite's own limit)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        try:
+            return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        except AttributeError:  # pragma: no cover - Python < 3.11
+            return 999
+    return int(connection.features.max_query_params or 32_000)
 
 
 def field_of(model: type[models.Model], name: str) -> models.Field[Any, Any]:

@@ -243,9 +243,12 @@ def send_bulk(
         chunk_size = int(conf.get("BULK_CHUNK_SIZE", alias))
         planned = plan_chunks([draft.to for draft in sendable], chunk_size)
         chunk_count = planned[-1] + 1 if planned else 0
+        status = (
+            Batch.Status.DISPATCHING if claimed else Batch.Status.PENDING if sendable else Batch.Status.DONE
+        )
         batch = Batch.objects.create(
             account=alias,
-            status=Batch.Status.DONE if not sendable else _DISPATCHING if claimed else _PENDING,
+            status=status,
             campaign=plan.campaign,
             template=template,
             group=group,
@@ -284,9 +287,6 @@ def send_bulk(
         if eager() and not connection.in_atomic_block:
             batch.refresh_from_db()
     return batch
-
-
-_PENDING, _DISPATCHING = Batch.Status.PENDING, Batch.Status.DISPATCHING
 
 
 def _claimed_at_once(account: str, dispatch_after: datetime | None) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def _claimed(match: Q, token: str) -> list[Message | Claimed]:
 
 def claim_fields(now: datetime) -> dict[str, Any]:
     """The fields of rows written already claimed, by one new claim made at ``now`` (its token
-    is ``claim_token``): :func:`dispatch_chunk` sends them with ``claim=(token, now)``."""
+    is ``claim_token``): :func:`dispatch_chunk` sends them with ``claim=token, now=now``."""
     return {
         "status": MessageStatus.SENDING,
         "claim_token": uuid.uuid4().hex,
@@ -284,7 +284,7 @@ def _dispatch(
                     result.failed += 1
     with transaction.atomic():
         if error is not None:
-            classify(error, token, going, [m.pk for m in going], now, recorder, result)
+            classify(error, token, going, now, recorder, result)
         stored = recorder.write(messages)
         recorder.record_history(stored)
         if finish_batch is not None:

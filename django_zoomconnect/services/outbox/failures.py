@@ -42,7 +42,7 @@ from .state import backoff, eager, pause_sending, short, slices
 if TYPE_CHECKING:
     from .dispatch import Claimed
 
-__all__ = ["classify", "held", "mark_uncertain", "provider_error", "put_back"]
+__all__ = ["classify", "held", "put_back"]
 
 logger = logging.getLogger("django_zoomconnect.services.outbox")
 
@@ -78,7 +78,7 @@ def put_back(
         held(token, part).update(**fields)
 
 
-def mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str) -> float:
+def _mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str) -> float:
     delay = float(conf.get("RECONCILE_AFTER"))
     for part in slices(pks):
         held(token, part).update(
@@ -90,7 +90,7 @@ def mark_uncertain(token: str, pks: Sequence[int], *, now: datetime, error: str)
     return delay
 
 
-def provider_error(exc: ZoomConnectAPIError) -> str:
+def _provider_error(exc: ZoomConnectAPIError) -> str:
     return short(exc.provider_message or exc.developer_message or str(exc))
 
 
@@ -98,12 +98,12 @@ def classify(
     error: ZoomConnectError,
     token: str,
     going: Sequence[Message | Claimed],
-    pks: Sequence[int],
     now: datetime,
     recorder: Recorder,
     result: DispatchResult,
 ) -> None:
-    """Record what a failed call means for the messages it carried."""
+    """Record what a failed call means for the messages it carried (``going``)."""
+    pks = [m.pk for m in going]
     max_attempts = int(conf.get("SEND_MAX_ATTEMPTS"))
     what = f"{len(pks)} message(s)" if len(pks) > 1 else f"message {pks[0]}"
     if isinstance(error, AuthenticationError):
@@ -118,13 +118,13 @@ def classify(
         logger.warning("Zoom Connect refused %s for good: %s", what, error)
         for pk in pks:
             recorder.outcomes[pk] = Outcome(
-                MessageStatus.FAILED, error=error, text=provider_error(error), code=error.code
+                MessageStatus.FAILED, error=error, text=_provider_error(error), code=error.code
             )
         result.failed += len(pks)
         return
     if isinstance(error, MayHaveBeenSentError):
         logger.warning("Sending %s may have succeeded (%s); it will be looked up first", what, error)
-        result.reconcile_in = mark_uncertain(token, pks, now=now, error=str(error))
+        result.reconcile_in = _mark_uncertain(token, pks, now=now, error=str(error))
         result.uncertain += len(pks)
         for pk in pks:
             recorder.outcomes[pk] = Outcome(MessageStatus.UNCERTAIN, error=error)
